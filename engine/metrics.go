@@ -1,0 +1,301 @@
+package engine
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/loadgate/loadgate/histogram"
+)
+
+// MetricType is the kind of a metric, which decides the aggregations a
+// threshold may use on it.
+type MetricType uint8
+
+// Metric types, as k6 names them.
+const (
+	Trend   MetricType = iota // a distribution of durations
+	Rate                      // a share of true events
+	Counter                   // a sum
+)
+
+func (t MetricType) String() string {
+	switch t {
+	case Rate:
+		return "rate"
+	case Counter:
+		return "counter"
+	}
+	return "trend"
+}
+
+// Metric describes one built-in metric.
+type Metric struct {
+	Name string
+	Type MetricType
+	// Tags are the tag keys the metric can be selected by.
+	Tags []string
+	// Bytes marks counters of bytes rather than events.
+	Bytes bool
+}
+
+var (
+	reqTags  = []string{"flow", "step", "method", "status"}
+	flowTags = []string{"flow"}
+)
+
+// Metrics is the catalogue of DESIGN §4, in report order.
+var Metrics = []Metric{
+	{Name: "http_req_duration", Type: Trend, Tags: reqTags},
+	{Name: "http_req_service_time", Type: Trend, Tags: reqTags[:3]},
+	{Name: "http_reqs", Type: Counter, Tags: reqTags},
+	{Name: "http_req_failed", Type: Rate, Tags: reqTags},
+	{Name: "iterations", Type: Counter, Tags: flowTags},
+	{Name: "iteration_duration", Type: Trend, Tags: flowTags},
+	{Name: "dropped_iterations", Type: Counter},
+	{Name: "schedule_lag", Type: Trend},
+	{Name: "checks", Type: Rate, Tags: reqTags[:2]},
+	{Name: "data_sent", Type: Counter, Tags: reqTags[:3], Bytes: true},
+	{Name: "data_received", Type: Counter, Tags: reqTags[:3], Bytes: true},
+}
+
+// LookupMetric returns the metric named name.
+func LookupMetric(name string) (Metric, bool) {
+	for _, m := range Metrics {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return Metric{}, false
+}
+
+// Tag is one key:value of a selector.
+type Tag struct {
+	Key, Value string
+}
+
+// stepRef addresses Plan.Flows[flow].Steps[step].
+type stepRef struct{ flow, step int }
+
+// Selection is a metric restricted by tags, resolved against a plan once so
+// that reading it from a Period does no string work.
+type Selection struct {
+	Metric Metric
+	Tags   []Tag // sorted by key
+	steps  []stepRef
+	flows  []int
+	class  int // status class of a status tag, or -1
+}
+
+// Key is the selection's name in reports: metric{k:v,k:v}.
+func (s *Selection) Key() string {
+	if len(s.Tags) == 0 {
+		return s.Metric.Name
+	}
+	var b strings.Builder
+	b.WriteString(s.Metric.Name)
+	b.WriteByte('{')
+	for i, t := range s.Tags {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(t.Key)
+		b.WriteByte(':')
+		b.WriteString(t.Value)
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// Select resolves metric{tags} against p. A tag value that matches nothing in
+// the plan is an error: a threshold on it could only ever report "no data".
+func Select(p *Plan, metric string, tags []Tag) (*Selection, error) {
+	m, ok := LookupMetric(metric)
+	if !ok {
+		return nil, fmt.Errorf("unknown metric %q", metric)
+	}
+	s := &Selection{Metric: m, Tags: append([]Tag(nil), tags...), class: -1}
+	sort.Slice(s.Tags, func(i, j int) bool { return s.Tags[i].Key < s.Tags[j].Key })
+	var flow, step, method string
+	for _, t := range s.Tags {
+		if !contains(m.Tags, t.Key) {
+			if len(m.Tags) == 0 {
+				return nil, fmt.Errorf("metric %s has no tags", m.Name)
+			}
+			return nil, fmt.Errorf("metric %s has no tag %q (it has %s)", m.Name, t.Key, strings.Join(m.Tags, ", "))
+		}
+		switch t.Key {
+		case "flow":
+			flow = t.Value
+		case "step":
+			step = t.Value
+		case "method":
+			method = strings.ToUpper(t.Value)
+		case "status":
+			c := statusClassOf(t.Value)
+			if c < 0 {
+				return nil, fmt.Errorf("status tag %q: want 1xx, 2xx, 3xx, 4xx, 5xx or none", t.Value)
+			}
+			s.class = c
+		}
+	}
+	for fi, f := range p.Flows {
+		if flow != "" && f.Name != flow {
+			continue
+		}
+		s.flows = append(s.flows, fi)
+		for si, st := range f.Steps {
+			if (step == "" || st.Name == step) && (method == "" || st.Method == method) {
+				s.steps = append(s.steps, stepRef{fi, si})
+			}
+		}
+	}
+	switch {
+	case flow != "" && len(s.flows) == 0:
+		return nil, fmt.Errorf("no flow named %q", flow)
+	case (step != "" || method != "") && len(s.steps) == 0:
+		return nil, fmt.Errorf("no step matches %s", s.Key())
+	}
+	return s, nil
+}
+
+// NeedsStatusTrends reports whether reading s needs Plan.StatusTrends.
+func (s *Selection) NeedsStatusTrends() bool {
+	return s.Metric.Type == Trend && s.class >= 0
+}
+
+func statusClassOf(v string) int {
+	if v == "none" {
+		return 0
+	}
+	if len(v) == 3 && v[0] >= '1' && v[0] <= '5' && v[1:] == "xx" {
+		return int(v[0] - '0')
+	}
+	return -1
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Value is a metric read from a Period.
+type Value struct {
+	Type MetricType
+	// Hist is the distribution of a trend. It may be shared with the Period:
+	// never write it.
+	Hist *histogram.Histogram
+	// Hits of Total events were true (rate).
+	Hits, Total int64
+	// Count is a counter's sum (events or bytes).
+	Count int64
+}
+
+// Empty reports whether the value has no samples.
+func (v Value) Empty() bool {
+	switch v.Type {
+	case Trend:
+		return v.Hist == nil || v.Hist.Count() == 0
+	case Rate:
+		return v.Total == 0
+	}
+	return false
+}
+
+// Read computes the selection's value over p.
+func (s *Selection) Read(p *Period) Value {
+	v := Value{Type: s.Metric.Type}
+	switch s.Metric.Name {
+	case "schedule_lag":
+		v.Hist = p.Lag
+	case "dropped_iterations":
+		v.Count = p.Dropped
+	case "iterations", "iteration_duration":
+		var hs []*histogram.Histogram
+		for _, fi := range s.flows {
+			if fi < len(p.Flows) {
+				v.Count += p.Flows[fi].Iterations
+				hs = append(hs, p.Flows[fi].Duration)
+			}
+		}
+		if v.Type == Trend {
+			v.Hist = mergeAll(hs)
+		}
+	default:
+		s.readSteps(p, &v)
+	}
+	return v
+}
+
+func (s *Selection) readSteps(p *Period, v *Value) {
+	var hs []*histogram.Histogram
+	for _, r := range s.steps {
+		if r.flow >= len(p.Steps) || r.step >= len(p.Steps[r.flow]) {
+			continue
+		}
+		st := &p.Steps[r.flow][r.step]
+		switch s.Metric.Name {
+		case "http_req_duration":
+			if s.class >= 0 {
+				hs = append(hs, st.ByClass[s.class])
+			} else {
+				hs = append(hs, st.Duration)
+			}
+		case "http_req_service_time":
+			hs = append(hs, st.ServiceTime)
+		case "http_reqs":
+			v.Count += s.requests(st)
+		case "http_req_failed":
+			if s.class >= 0 {
+				v.Total += st.Status[s.class]
+				v.Hits += st.FailedByClass[s.class]
+			} else {
+				v.Hits += st.Failed
+				v.Total += st.Requests
+			}
+		case "checks":
+			v.Hits += st.ChecksPassed
+			v.Total += st.ChecksTotal
+		case "data_sent":
+			v.Count += st.BytesSent
+		case "data_received":
+			v.Count += st.BytesReceived
+		}
+	}
+	if v.Type == Trend {
+		v.Hist = mergeAll(hs)
+	}
+}
+
+func (s *Selection) requests(st *StepStats) int64 {
+	if s.class >= 0 {
+		return st.Status[s.class]
+	}
+	return st.Requests
+}
+
+// mergeAll returns the merge of hs; the only non-nil one itself when there
+// is just one (so single-step selections cost nothing).
+func mergeAll(hs []*histogram.Histogram) *histogram.Histogram {
+	var nonNil []*histogram.Histogram
+	for _, h := range hs {
+		if h != nil {
+			nonNil = append(nonNil, h)
+		}
+	}
+	switch len(nonNil) {
+	case 0:
+		return nil
+	case 1:
+		return nonNil[0]
+	}
+	out := nonNil[0].Clone()
+	for _, h := range nonNil[1:] {
+		out.Merge(h)
+	}
+	return out
+}

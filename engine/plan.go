@@ -1,0 +1,227 @@
+package engine
+
+import (
+	"fmt"
+	"time"
+)
+
+// Model says how arrivals are generated.
+type Model uint8
+
+const (
+	// Open starts iterations at the rate of the load profile, whether or not
+	// earlier ones have finished (arrival-rate model, as wrk2 and k6's
+	// arrival-rate executors).
+	Open Model = iota
+	// Closed keeps a number of users that loop over iterations (concurrency
+	// model, as wrk and Gatling's closed injection); its latency is service time.
+	Closed
+)
+
+func (m Model) String() string {
+	if m == Closed {
+		return "closed"
+	}
+	return "open"
+}
+
+// Arrivals is the spacing of arrivals in the open model.
+type Arrivals uint8
+
+const (
+	// Uniform spaces arrivals evenly along the rate curve.
+	Uniform Arrivals = iota
+	// Poisson draws exponential gaps along the rate curve (a non-homogeneous
+	// Poisson process), seeded so that a run is reproducible.
+	Poisson
+)
+
+func (a Arrivals) String() string {
+	if a == Poisson {
+		return "poisson"
+	}
+	return "uniform"
+}
+
+// Overload is what happens to an arrival that finds MaxInFlight iterations
+// already running.
+type Overload uint8
+
+const (
+	// Wait delays the arrival until an iteration ends; the wait counts in
+	// http_req_duration because latency is measured from the intended time.
+	Wait Overload = iota
+	// Drop skips the arrival and counts it in dropped_iterations (k6's
+	// behaviour).
+	Drop
+)
+
+func (o Overload) String() string {
+	if o == Drop {
+		return "drop"
+	}
+	return "wait"
+}
+
+// Stage is one piece of the piecewise-linear load profile: the rate (open
+// model, iterations per second) or the number of users (closed model) moves
+// linearly from the previous target to Target over Duration.
+type Stage struct {
+	Duration time.Duration
+	Target   float64
+}
+
+// Load is the load profile and the limits of the generator.
+type Load struct {
+	Model     Model
+	StartRate float64 // rate (open) or users (closed) at t=0
+	Stages    []Stage
+	Arrivals  Arrivals
+	Seed      uint64 // for Poisson arrivals
+	// MaxInFlight bounds the iterations running at once (open model).
+	MaxInFlight int
+	Overload    Overload
+	// MaxRate caps iterations per second in the closed model; 0 is no cap.
+	MaxRate float64
+	// Think is the pause between iterations of one user (closed model).
+	Think time.Duration
+}
+
+// Duration is the total length of the profile.
+func (l *Load) Duration() time.Duration {
+	var d time.Duration
+	for _, s := range l.Stages {
+		d += s.Duration
+	}
+	return d
+}
+
+// Header is one request header.
+type Header struct {
+	Key, Value string
+}
+
+// Step is one HTTP request of a flow. Everything in it is resolved: the URL
+// is absolute and the body is final.
+type Step struct {
+	Name    string
+	Method  string // GET, POST, ...
+	URL     string // absolute http:// or https:// URL
+	Headers []Header
+	Body    []byte
+	Timeout time.Duration // total deadline of the request
+	// Accept lists the statuses that count as success. Empty means any status
+	// below 400.
+	Accept []int
+	// Think is the pause after this step, before the next one.
+	Think time.Duration
+}
+
+// Accepts reports whether status counts as a success for this step.
+func (s *Step) Accepts(status int) bool {
+	if len(s.Accept) == 0 {
+		return status > 0 && status < 400
+	}
+	for _, a := range s.Accept {
+		if a == status {
+			return true
+		}
+	}
+	return false
+}
+
+// Flow is a named sequence of steps; each arrival runs one flow, picked by
+// weight.
+type Flow struct {
+	Name   string
+	Weight int
+	Steps  []Step
+}
+
+// Segment selects share Index of Count of the arrivals: arrival n belongs to
+// segment n mod Count. The zero value is the whole schedule.
+type Segment struct {
+	Index, Count int
+}
+
+// Whole reports whether s covers every arrival.
+func (s Segment) Whole() bool { return s.Count <= 1 }
+
+// String formats s as I/N.
+func (s Segment) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
+
+// Plan is everything the engine needs to run a load: declarative data only,
+// so that it can be shipped to agents.
+type Plan struct {
+	Name  string
+	Load  Load
+	Flows []Flow
+	// Interval is how often snapshots are published (default 1 s).
+	Interval time.Duration
+	Segment  Segment
+	// StatusTrends records duration histograms per status class as well, for
+	// thresholds such as http_req_duration{status:5xx}.
+	StatusTrends bool
+	// Grace is how long in-flight requests may finish after the load stops
+	// early (interrupt, abort). Default 5 s.
+	Grace time.Duration
+}
+
+// Defaults for zero fields of a Plan.
+const (
+	DefaultInterval    = time.Second
+	DefaultMaxInFlight = 1000
+	DefaultTimeout     = 10 * time.Second
+	DefaultGrace       = 5 * time.Second
+)
+
+// withDefaults returns a copy of p with zero fields defaulted.
+func (p Plan) withDefaults() Plan {
+	if p.Interval <= 0 {
+		p.Interval = DefaultInterval
+	}
+	if p.Load.MaxInFlight <= 0 {
+		p.Load.MaxInFlight = DefaultMaxInFlight
+	}
+	if p.Grace <= 0 {
+		p.Grace = DefaultGrace
+	}
+	return p
+}
+
+// Validate checks the invariants the engine relies on. The scenarios package
+// reports user errors with positions before this; Validate guards programmatic
+// callers and plans received from a coordinator.
+func (p *Plan) Validate() error {
+	if len(p.Flows) == 0 {
+		return fmt.Errorf("engine: plan has no flows")
+	}
+	if len(p.Load.Stages) == 0 {
+		return fmt.Errorf("engine: plan has no stages")
+	}
+	for i, s := range p.Load.Stages {
+		if s.Duration <= 0 || s.Target < 0 {
+			return fmt.Errorf("engine: stage %d: duration must be > 0 and target >= 0", i+1)
+		}
+	}
+	if p.Load.StartRate < 0 {
+		return fmt.Errorf("engine: start rate must be >= 0")
+	}
+	total := 0
+	for _, f := range p.Flows {
+		if f.Weight <= 0 {
+			return fmt.Errorf("engine: flow %q: weight must be > 0", f.Name)
+		}
+		if len(f.Steps) == 0 {
+			return fmt.Errorf("engine: flow %q has no steps", f.Name)
+		}
+		total += f.Weight
+	}
+	if total > 1_000_000 {
+		return fmt.Errorf("engine: flow weights add up to %d, limit 1000000", total)
+	}
+	if p.Segment.Count > 1 && (p.Segment.Index < 0 || p.Segment.Index >= p.Segment.Count) {
+		return fmt.Errorf("engine: segment %s out of range", p.Segment)
+	}
+	return nil
+}

@@ -1,0 +1,132 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/loadgate/loadgate/histogram"
+)
+
+// Kind classifies the outcome of a request. The hot path counts kinds; it
+// never builds an error string per request.
+type Kind uint8
+
+// Request outcome kinds. KindNone is a success.
+const (
+	KindNone       Kind = iota
+	KindRefused         // connection refused
+	KindReset           // connection reset by peer
+	KindTimeout         // the request's total deadline passed
+	KindDNS             // name resolution failed
+	KindTLS             // TLS handshake or certificate failure
+	KindNoFreeConn      // the connection pool was exhausted (fasthttp ErrNoFreeConns)
+	KindClosed          // the server closed the connection before a full response
+	KindLocalPort       // no local ephemeral port left (EADDRNOTAVAIL)
+	KindFD              // no file descriptor left (EMFILE/ENFILE)
+	KindStatus4xx       // a 4xx status the step does not accept
+	KindStatus5xx       // a 5xx status the step does not accept
+	KindStatus          // another status the step does not accept
+	KindOther           // anything else
+	NumKinds
+)
+
+var kindNames = [NumKinds]string{
+	"ok", "refused", "reset", "timeout", "dns", "tls", "no_free_conn", "closed",
+	"local_port", "fd", "4xx", "5xx", "status", "other",
+}
+
+// String is the kind's name in reports.
+func (k Kind) String() string {
+	if k >= NumKinds {
+		return "other"
+	}
+	return kindNames[k]
+}
+
+// Local reports whether the kind is a failure of the generator's own host,
+// which makes the measurement untrustworthy rather than the target slow.
+func (k Kind) Local() bool { return k == KindLocalPort || k == KindFD }
+
+// NumStatusClasses is the size of status-class arrays: index 0 counts
+// requests without a response, 1..5 count 1xx..5xx.
+const NumStatusClasses = 6
+
+// StatusClass maps an HTTP status to its class index (0 = no response).
+func StatusClass(status int) int {
+	if status < 100 || status > 599 {
+		return 0
+	}
+	return status / 100
+}
+
+// StatusClassName is the tag value of a class index: "2xx", or "none".
+func StatusClassName(c int) string {
+	if c <= 0 || c >= NumStatusClasses {
+		return "none"
+	}
+	return string(rune('0'+c)) + "xx"
+}
+
+// StepStats is what was measured for one step over a period.
+type StepStats struct {
+	Duration    *histogram.Histogram // http_req_duration: end - intended send
+	ServiceTime *histogram.Histogram // http_req_service_time: end - actual send
+	// ByClass holds http_req_duration per status class; nil entries unless
+	// Plan.StatusTrends.
+	ByClass       [NumStatusClasses]*histogram.Histogram
+	Requests      int64                   // http_reqs
+	Failed        int64                   // http_req_failed hits
+	Status        [NumStatusClasses]int64 // requests per status class
+	FailedByClass [NumStatusClasses]int64 // failed requests per status class
+	Errors        [NumKinds]int64         // requests per outcome kind
+	BytesSent     int64
+	BytesReceived int64
+	ChecksPassed  int64
+	ChecksTotal   int64
+}
+
+// FlowStats is what was measured for one flow over a period.
+type FlowStats struct {
+	Iterations int64                // iterations completed
+	Duration   *histogram.Histogram // iteration_duration, from the intended start
+}
+
+// Period holds the measurements of a span of the run. Every histogram in it
+// is owned by the Period and never written after publication.
+type Period struct {
+	Start, End time.Duration // offsets from the run's start
+	Steps      [][]StepStats // [flow][step], shaped as Plan.Flows
+	Flows      []FlowStats   // per flow
+	Lag        *histogram.Histogram
+	Planned    int64 // arrivals due by the schedule in this span (this segment's share)
+	Started    int64 // iterations started
+	Dropped    int64 // arrivals skipped (Overload Drop)
+}
+
+// Snapshot is published once per interval to every Observer. It and
+// everything it points to is immutable: observers may keep it.
+type Snapshot struct {
+	Seq      int       // 1, 2, ... in order
+	Time     time.Time // wall clock at the end of the interval (a label only)
+	Interval *Period   // this interval alone
+	Total    *Period   // the run so far
+	InFlight int64     // iterations running when the snapshot was taken
+	// PlannedTotal is the number of arrivals of the whole planned run (this
+	// segment's share), for progress and achieved/planned ratios.
+	PlannedTotal int64
+	// ErrorSamples holds the first message seen for each failure kind.
+	ErrorSamples [NumKinds]string
+	// Final is set on the last snapshot of a run.
+	Final bool
+}
+
+// Observer receives every snapshot, in order, from one goroutine. Observe
+// must return quickly: it runs on the collector's goroutine.
+type Observer interface {
+	Observe(s *Snapshot)
+}
+
+// ObserverFunc adapts a function to Observer.
+type ObserverFunc func(s *Snapshot)
+
+// Observe calls f(s).
+func (f ObserverFunc) Observe(s *Snapshot) { f(s) }
