@@ -1,0 +1,192 @@
+package engine
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Doer sends one request and fills resp. It is the seam between the engine
+// and an HTTP library: fasthttp for HTTP/1.1 here; a net/http transport can
+// serve h2 targets behind the same method.
+type Doer interface {
+	Do(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) error
+}
+
+// DialFunc opens a connection to addr (host:port). Tests inject in-memory
+// listeners through it.
+type DialFunc func(addr string) (net.Conn, error)
+
+// hostClient adapts fasthttp.HostClient to Doer.
+type hostClient struct{ hc *fasthttp.HostClient }
+
+func (c hostClient) Do(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) error {
+	req.SetTimeout(timeout)
+	return c.hc.Do(req, resp)
+}
+
+// conns tracks every connection the clients opened, so that a hard stop can
+// close them and end requests whose servers never answer.
+type conns struct {
+	mu sync.Mutex
+	// guarded by mu
+	set    map[*trackedConn]struct{}
+	closed bool
+}
+
+type trackedConn struct {
+	net.Conn
+	owner *conns
+	once  sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.owner.mu.Lock()
+		delete(c.owner.set, c)
+		c.owner.mu.Unlock()
+	})
+	return c.Conn.Close()
+}
+
+func (cs *conns) track(c net.Conn) (net.Conn, error) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.closed {
+		c.Close()
+		return nil, errStopped
+	}
+	tc := &trackedConn{Conn: c, owner: cs}
+	cs.set[tc] = struct{}{}
+	return tc, nil
+}
+
+// closeAll closes every open connection and refuses new ones.
+func (cs *conns) closeAll() {
+	cs.mu.Lock()
+	cs.closed = true
+	set := cs.set
+	cs.set = map[*trackedConn]struct{}{}
+	cs.mu.Unlock()
+	for c := range set {
+		c.Conn.Close()
+	}
+}
+
+// errStopped is returned by dials after a hard stop.
+var errStopped = errors.New("engine: run stopped")
+
+// clientConfig is what every host client shares.
+type clientConfig struct {
+	maxConns int
+	dial     DialFunc
+	tls      *tls.Config
+	name     string
+	conns    *conns
+}
+
+// newHostClient returns a client for the scheme and host of rawURL.
+// Retries are off: a load generator must not hide failures by repeating
+// requests (fasthttp retries idempotent requests five times by default).
+func newHostClient(rawURL string, cfg clientConfig) (Doer, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("engine: bad url %q: %w", rawURL, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return nil, fmt.Errorf("engine: url %q: scheme must be http or https", rawURL)
+	}
+	isTLS := u.Scheme == "https"
+	dial := cfg.dial
+	if dial == nil {
+		d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+		dial = func(addr string) (net.Conn, error) { return d.DialContext(context.Background(), "tcp", addr) }
+	}
+	hc := &fasthttp.HostClient{
+		Addr:  fasthttp.AddMissingPort(u.Host, isTLS),
+		Name:  cfg.name,
+		IsTLS: isTLS,
+		Dial: func(addr string) (net.Conn, error) {
+			c, err := dial(addr)
+			if err != nil {
+				return nil, err
+			}
+			return cfg.conns.track(c)
+		},
+		TLSConfig:                 cfg.tls,
+		MaxConns:                  cfg.maxConns,
+		MaxConnWaitTimeout:        time.Second,
+		MaxIdemponentCallAttempts: 1,
+		RetryIfErr:                func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
+		ReadBufferSize:            16 << 10,
+		WriteBufferSize:           16 << 10,
+		MaxResponseBodySize:       64 << 20,
+		DisablePathNormalizing:    true,
+		MaxIdleConnDuration:       30 * time.Second,
+	}
+	return hostClient{hc}, nil
+}
+
+// classify maps a transport error to a Kind without building strings.
+func classify(err error) Kind {
+	var (
+		dnsErr    *net.DNSError
+		certErr   *tls.CertificateVerificationError
+		unknownCA x509.UnknownAuthorityError
+		hostErr   x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		recErr    tls.RecordHeaderError
+		alertErr  tls.AlertError
+	)
+	switch {
+	case err == nil:
+		return KindNone
+	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout),
+		errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+		return KindTimeout
+	case errors.Is(err, fasthttp.ErrNoFreeConns):
+		return KindNoFreeConn
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return KindRefused
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return KindReset
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return KindLocalPort
+	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
+		return KindFD
+	case errors.As(err, &dnsErr):
+		return KindDNS
+	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr),
+		errors.As(err, &invalid), errors.As(err, &recErr), errors.As(err, &alertErr):
+		return KindTLS
+	case errors.Is(err, fasthttp.ErrConnectionClosed), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return KindClosed
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return KindTimeout
+	}
+	return KindOther
+}
+
+// statusKind is the failure kind of a status the step does not accept.
+func statusKind(status int) Kind {
+	switch {
+	case status >= 400 && status < 500:
+		return KindStatus4xx
+	case status >= 500 && status < 600:
+		return KindStatus5xx
+	}
+	return KindStatus
+}

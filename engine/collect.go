@@ -1,0 +1,58 @@
+package engine
+
+import (
+	"time"
+)
+
+// collect runs on its own goroutine: once per interval (aligned to the run's
+// start) it swaps the shards, publishes a Snapshot to every observer, and
+// after done is closed it publishes the final one and returns it.
+func (r *run) collect(obs []Observer, done <-chan struct{}) *Snapshot {
+	interval := r.plan.Interval
+	timer := time.NewTimer(interval)
+	defer timer.Stop()
+	plannedAll := int64(0)
+	if r.plan.Load.Model == Open {
+		plannedAll = r.curve.count(r.plan.Load.Duration()+time.Nanosecond, r.plan.Segment)
+	}
+	var prev time.Duration
+	for seq := 1; ; seq++ {
+		final := false
+		select {
+		case <-timer.C:
+		case <-done:
+			final = true
+		}
+		now := r.since()
+		per := r.rec.collect(prev, now)
+		if r.plan.Load.Model == Open {
+			per.Planned = r.curve.count(now, r.plan.Segment) - r.curve.count(prev, r.plan.Segment)
+		} else {
+			per.Planned = per.Started
+		}
+		snap := &Snapshot{
+			Seq:          seq,
+			Time:         time.Now(),
+			Interval:     per,
+			Total:        r.rec.accumulate(per),
+			InFlight:     r.inFlight.Load(),
+			PlannedTotal: plannedAll,
+			Final:        final,
+		}
+		for k := range snap.ErrorSamples {
+			if m := r.rec.samples[k].Load(); m != nil {
+				snap.ErrorSamples[k] = *m
+			}
+		}
+		for _, o := range obs {
+			o.Observe(snap)
+		}
+		if final {
+			return snap
+		}
+		prev = now
+		// Align to the next boundary so intervals do not drift.
+		next := time.Duration(seq+1) * interval
+		timer.Reset(max(next-r.since(), time.Millisecond))
+	}
+}

@@ -1,0 +1,247 @@
+package engine
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/url"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Engine runs plans on this host. The zero value sends real HTTP requests
+// with fasthttp; the fields are seams for tests and TLS settings.
+type Engine struct {
+	// Dial replaces the TCP dialer of the fasthttp clients.
+	Dial DialFunc
+	// TLS is the client TLS configuration; nil verifies with system roots.
+	TLS *tls.Config
+	// UserAgent is sent with every request that does not set one.
+	UserAgent string
+	// NewDoer replaces the HTTP client for a target (scheme://host).
+	NewDoer func(target string) (Doer, error)
+}
+
+// Result is the outcome of Run.
+type Result struct {
+	Start   time.Time // wall clock at the start
+	Elapsed time.Duration
+	Final   *Snapshot // the last snapshot; Final.Total covers the whole run
+	// Stopped is why the run ended before its profile did: the cause of the
+	// context's cancellation. Nil when the profile completed.
+	Stopped error
+}
+
+// run is the state of one Run call.
+type run struct {
+	plan      *Plan
+	start     time.Time
+	rec       *recorder
+	steps     [][]stepExec
+	flowTable []int32
+	curve     *curve
+	src       arrivals
+	conns     *conns
+	// stop is closed when no new iteration or step may start.
+	stop     chan struct{}
+	stopOnce sync.Once
+	hard     atomic.Bool // set when in-flight requests were cut off
+	inFlight atomic.Int64
+	workers  atomic.Int64 // open model: worker goroutines started
+	waiting  atomic.Int64 // open model: workers claiming or waiting for an arrival
+	n        atomic.Int64 // closed model: iteration counter for flow picks
+	wg       sync.WaitGroup
+}
+
+func (r *run) since() time.Duration { return time.Since(r.start) }
+
+func (r *run) stopping() bool {
+	select {
+	case <-r.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+func (r *run) hardStopped() bool { return r.hard.Load() }
+
+func (r *run) halt() { r.stopOnce.Do(func() { close(r.stop) }) }
+
+// Run executes p until its profile ends or ctx is cancelled, publishing a
+// snapshot to every observer once per interval and a final one at the end.
+// It returns only after every goroutine it started has exited. On
+// cancellation it stops starting work, lets requests in flight finish for up
+// to p.Grace, then closes their connections.
+func (e *Engine) Run(ctx context.Context, p *Plan, obs ...Observer) (*Result, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	plan := p.withDefaults()
+	r := &run{
+		plan:  &plan,
+		curve: newCurve(&plan.Load),
+		conns: &conns{set: map[*trackedConn]struct{}{}},
+		stop:  make(chan struct{}),
+	}
+	if err := r.prepare(e); err != nil {
+		return nil, err
+	}
+	r.rec = newRecorder(r.plan, min(runtime.GOMAXPROCS(0), 8))
+	if plan.Load.Arrivals == Poisson {
+		r.src = newPoisson(r.curve, plan.Segment, plan.Load.Seed)
+	} else {
+		r.src = &uniformArrivals{c: r.curve, seg: plan.Segment, max: r.curve.countAll()}
+	}
+	r.start = time.Now()
+	workDone := make(chan struct{})
+	collectorDone := make(chan *Snapshot, 1)
+	go func() { collectorDone <- r.collect(obs, workDone) }()
+	r.startLoad()
+	stopped := r.supervise(ctx)
+	close(workDone)
+	final := <-collectorDone
+	r.conns.closeAll()
+	return &Result{Start: r.start, Elapsed: final.Total.End, Final: final, Stopped: stopped}, nil
+}
+
+// supervise waits for the load to finish by itself or for ctx; on ctx it
+// stops the load, gives in-flight requests the grace period, then cuts them
+// off. It returns the cancellation cause, or nil.
+func (r *run) supervise(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { r.wg.Wait(); close(done) }()
+	var profileEnd <-chan time.Time
+	if r.plan.Load.Model == Closed {
+		t := time.NewTimer(r.plan.Load.Duration())
+		defer t.Stop()
+		profileEnd = t.C
+	}
+	for {
+		select {
+		case <-done:
+			return nil
+		case <-profileEnd:
+			r.halt()
+			profileEnd = nil
+			continue
+		case <-ctx.Done():
+		}
+		break
+	}
+	r.halt()
+	grace := time.NewTimer(r.plan.Grace)
+	defer grace.Stop()
+	select {
+	case <-done:
+	case <-grace.C:
+		r.hard.Store(true)
+		r.conns.closeAll()
+		<-done
+	}
+	return context.Cause(ctx)
+}
+
+// prepare builds one client per target and one request template per step.
+func (r *run) prepare(e *Engine) error {
+	doers := map[string]Doer{}
+	cfg := clientConfig{maxConns: r.plan.Load.MaxInFlight, dial: e.Dial, tls: e.TLS, name: e.UserAgent, conns: r.conns}
+	r.steps = make([][]stepExec, len(r.plan.Flows))
+	for fi := range r.plan.Flows {
+		f := &r.plan.Flows[fi]
+		r.steps[fi] = make([]stepExec, len(f.Steps))
+		for si := range f.Steps {
+			st := &f.Steps[si]
+			u, err := url.Parse(st.URL)
+			if err != nil || u.Host == "" {
+				return fmt.Errorf("engine: flow %q step %q: bad url %q", f.Name, st.Name, st.URL)
+			}
+			target := u.Scheme + "://" + u.Host
+			d, ok := doers[target]
+			if !ok {
+				if e.NewDoer != nil {
+					d, err = e.NewDoer(target)
+				} else {
+					d, err = newHostClient(st.URL, cfg)
+				}
+				if err != nil {
+					return err
+				}
+				doers[target] = d
+			}
+			r.steps[fi][si] = newStepExec(st, d)
+		}
+	}
+	r.flowTable = weightTable(r.plan.Flows)
+	return nil
+}
+
+func newStepExec(st *Step, d Doer) stepExec {
+	req := &fasthttp.Request{}
+	req.SetRequestURI(st.URL)
+	req.Header.SetMethod(st.Method)
+	for _, h := range st.Headers {
+		req.Header.Set(h.Key, h.Value)
+	}
+	if len(st.Body) > 0 {
+		req.SetBody(st.Body)
+	}
+	if st.Timeout <= 0 {
+		st.Timeout = DefaultTimeout
+	}
+	out := int64(len(req.Header.Header()) + len(st.Body))
+	return stepExec{step: st, doer: d, tmpl: req, bytesOut: out}
+}
+
+// weightTable spreads flow indexes over a table whose length is the sum of
+// the weights (divided by their gcd), interleaved by smooth weighted round
+// robin, so that any run of arrivals mixes flows in proportion.
+func weightTable(flows []Flow) []int32 {
+	g := 0
+	for _, f := range flows {
+		g = gcd(g, f.Weight)
+	}
+	total := 0
+	for _, f := range flows {
+		total += f.Weight / g
+	}
+	table := make([]int32, total)
+	cur := make([]int, len(flows))
+	for i := range table {
+		best := 0
+		for fi, f := range flows {
+			cur[fi] += f.Weight / g
+			if cur[fi] > cur[best] {
+				best = fi
+			}
+		}
+		cur[best] -= total
+		table[i] = int32(best)
+	}
+	return table
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+func (r *run) flowOf(n int64) int {
+	return int(r.flowTable[n%int64(len(r.flowTable))])
+}
+
+// startLoad starts the first goroutines of the load.
+func (r *run) startLoad() {
+	if r.plan.Load.Model == Closed {
+		r.wg.Add(1)
+		go r.controlUsers()
+		return
+	}
+	r.spawn()
+}

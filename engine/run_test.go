@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// constPlan is a one-step plan at a constant rate for d.
+func constPlan(url string, rate float64, d time.Duration) *Plan {
+	return &Plan{
+		Name: "t",
+		Load: Load{StartRate: rate, Stages: []Stage{{Duration: d, Target: rate}}, MaxInFlight: 100},
+		Flows: []Flow{{Name: "f", Weight: 1, Steps: []Step{
+			{Name: "s", Method: "GET", URL: url, Timeout: 2 * time.Second},
+		}}},
+		Interval: 200 * time.Millisecond,
+	}
+}
+
+func TestRunConstantRateLoopback(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Write([]byte("ok"))
+	}))
+	defer srv.Close()
+	var snaps int
+	res, err := (&Engine{}).Run(context.Background(), constPlan(srv.URL+"/x", 200, time.Second),
+		ObserverFunc(func(s *Snapshot) { snaps++ }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := res.Final.Total.Steps[0][0]
+	if st.Requests != 200 || hits.Load() != 200 {
+		t.Fatalf("requests = %d, server saw %d, want 200", st.Requests, hits.Load())
+	}
+	if st.Failed != 0 || st.Status[2] != 200 {
+		t.Fatalf("failed = %d, 2xx = %d", st.Failed, st.Status[2])
+	}
+	if res.Final.Total.Planned != 200 || res.Final.PlannedTotal != 200 {
+		t.Fatalf("planned = %d / %d, want 200", res.Final.Total.Planned, res.Final.PlannedTotal)
+	}
+	if !res.Final.Final || snaps < 5 {
+		t.Fatalf("final=%v snapshots=%d", res.Final.Final, snaps)
+	}
+	if res.Stopped != nil {
+		t.Fatalf("stopped: %v", res.Stopped)
+	}
+	if p99 := st.Duration.Quantile(0.99); p99 > 100*time.Millisecond {
+		t.Fatalf("p99 = %v on an idle loopback server", p99)
+	}
+}
+
+func TestRunRefusedIsClassified(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	res, err := (&Engine{}).Run(context.Background(), constPlan("http://"+addr+"/", 50, 200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := res.Final.Total.Steps[0][0]
+	if st.Requests != 10 || st.Errors[KindRefused] != 10 || st.Failed != 10 {
+		t.Fatalf("requests %d refused %d failed %d", st.Requests, st.Errors[KindRefused], st.Failed)
+	}
+	if res.Final.ErrorSamples[KindRefused] == "" {
+		t.Fatal("no error sample for refused")
+	}
+}
