@@ -1,0 +1,317 @@
+package report
+
+import (
+	"math"
+	"sort"
+	"time"
+
+	"github.com/loadgate/loadgate/engine"
+	"github.com/loadgate/loadgate/engine/slo"
+)
+
+// Schema identifies the JSON document this package writes and reads.
+const Schema = "loadgate.report/v1"
+
+// Scenario identifies the scenario file a run came from.
+type Scenario struct {
+	Name   string `json:"name"`
+	Path   string `json:"path,omitempty"`
+	SHA256 string `json:"sha256"`
+}
+
+// Run is everything the CLI knows when a run has ended; Build turns it into
+// a Summary. Every field may be zero: an invalid or preflight-failed run has
+// no plan and no snapshot, and still gets a report with its status.
+type Run struct {
+	Tool, Version string
+	Scenario      Scenario
+	Plan          *engine.Plan
+	// Started and Ended are the wall-clock bounds of the run.
+	Started, Ended time.Time
+	// Final is the last snapshot; its Total covers the whole run.
+	Final *engine.Snapshot
+	// Timeline holds the per-interval rows; nil reports an empty series.
+	Timeline   *Timeline
+	Thresholds []slo.Result
+	// Status and ExitCode are the verdict of DESIGN §2, decided by the CLI.
+	Status   string
+	ExitCode int
+	Reasons  []string
+	Partial  bool
+	Aborted  bool
+	// Extra lists sub-metrics to report besides the default ones (every
+	// step, every flow, every threshold selector).
+	Extra []*engine.Selection
+	// Redactor scrubs secrets from free text; nil redacts nothing.
+	Redactor *Redactor
+}
+
+// Summary is the report of one run: the JSON document of DESIGN §6, and the
+// single value every writer renders. Field names are a public contract.
+type Summary struct {
+	Schema     string            `json:"schema"`
+	Tool       string            `json:"tool"`
+	Version    string            `json:"version"`
+	Status     string            `json:"status"`
+	ExitCode   int               `json:"exit_code"`
+	Reasons    []string          `json:"reasons"`
+	Partial    bool              `json:"partial"`
+	Aborted    bool              `json:"aborted"`
+	Scenario   Scenario          `json:"scenario"`
+	StartedAt  string            `json:"started_at"` // UTC RFC 3339
+	EndedAt    string            `json:"ended_at"`   // UTC RFC 3339
+	DurationS  float64           `json:"duration_s"`
+	Metrics    Metrics           `json:"metrics"`
+	Thresholds []ThresholdResult `json:"thresholds"`
+	Timeseries []Point           `json:"timeseries"`
+	Generator  Generator         `json:"generator"`
+	// Errors counts failed requests by kind (engine.Kind names).
+	Errors map[string]int64 `json:"errors"`
+	// ErrorSamples holds the first message seen for each kind, redacted.
+	ErrorSamples map[string]string `json:"error_samples"`
+	Plan         *PlanInfo         `json:"plan"`
+}
+
+// ThresholdResult is one threshold expression's final state.
+type ThresholdResult struct {
+	Metric   string  `json:"metric"` // selector key, e.g. http_req_duration{step:x}
+	Expr     string  `json:"expr"`
+	Observed float64 `json:"observed"`
+	Limit    float64 `json:"limit"`
+	Unit     string  `json:"unit"`
+	Passed   bool    `json:"passed"`
+	Severity string  `json:"severity"` // fail | warn
+	Aborted  bool    `json:"aborted"`
+	Skipped  bool    `json:"skipped"`
+	NoData   bool    `json:"no_data"`
+	// FirstFailedAt is the wall-clock time of the first failing evaluation
+	// (UTC RFC 3339), null if it never failed.
+	FirstFailedAt *string `json:"first_failed_at"`
+	Reason        string  `json:"reason"`
+}
+
+// Generator is the generator's own health over the run.
+type Generator struct {
+	Planned      int64 `json:"planned"`       // arrivals due in the time the run lasted
+	PlannedTotal int64 `json:"planned_total"` // arrivals of the whole planned run
+	Started      int64 `json:"started"`
+	Dropped      int64 `json:"dropped"`
+	// ScheduleLagP99 and ScheduleLagMax are in ms.
+	ScheduleLagP99 float64 `json:"schedule_lag_p99"`
+	ScheduleLagMax float64 `json:"schedule_lag_max"`
+	// AchievedRatio is Started/Planned; null when nothing was planned (the
+	// closed model has no arrival schedule).
+	AchievedRatio *float64 `json:"achieved_ratio"`
+}
+
+// PlanInfo echoes the load profile the run was given.
+type PlanInfo struct {
+	Model       string      `json:"model"`
+	Arrivals    string      `json:"arrivals"`
+	StartRate   float64     `json:"start_rate"`
+	Stages      []StageInfo `json:"stages"`
+	MaxInFlight int         `json:"max_in_flight"`
+	Overload    string      `json:"overload"`
+	MaxRate     float64     `json:"max_rate,omitempty"`
+	IntervalS   float64     `json:"interval_s"`
+	// Segment is the share of arrivals this run executed (0-based index of
+	// count); {0, 1} is the whole schedule.
+	Segment SegmentInfo `json:"segment"`
+	Flows   []FlowInfo  `json:"flows"`
+}
+
+// StageInfo is one stage of the load profile.
+type StageInfo struct {
+	DurationS float64 `json:"duration_s"`
+	Target    float64 `json:"target"`
+}
+
+// SegmentInfo is engine.Segment in a report.
+type SegmentInfo struct {
+	Index int `json:"index"`
+	Count int `json:"count"`
+}
+
+// FlowInfo names a flow and its steps. URLs are left out on purpose: they
+// may carry secrets and the names are what users tag by.
+type FlowInfo struct {
+	Name   string   `json:"name"`
+	Weight int      `json:"weight"`
+	Steps  []string `json:"steps"`
+}
+
+// Build computes the Summary of r. It reads r.Final and r.Timeline and never
+// modifies them.
+func Build(r Run) *Summary {
+	red := r.Redactor
+	s := &Summary{
+		Schema:       Schema,
+		Tool:         r.Tool,
+		Version:      r.Version,
+		Status:       r.Status,
+		ExitCode:     r.ExitCode,
+		Reasons:      red.strings(r.Reasons),
+		Partial:      r.Partial,
+		Aborted:      r.Aborted,
+		Scenario:     Scenario{Name: red.String(r.Scenario.Name), Path: red.String(r.Scenario.Path), SHA256: r.Scenario.SHA256},
+		StartedAt:    rfc3339(r.Started),
+		EndedAt:      rfc3339(r.Ended),
+		DurationS:    round(r.Ended.Sub(r.Started).Seconds(), 3),
+		Metrics:      Metrics{},
+		Thresholds:   thresholdResults(r.Thresholds, r.Started, red),
+		Timeseries:   []Point{},
+		Errors:       map[string]int64{},
+		ErrorSamples: map[string]string{},
+		Plan:         planInfo(r.Plan),
+	}
+	if s.DurationS < 0 {
+		s.DurationS = 0
+	}
+	if r.Timeline != nil {
+		s.Timeseries = r.Timeline.Points()
+	}
+	if r.Final != nil && r.Final.Total != nil {
+		total := r.Final.Total
+		if r.Plan != nil {
+			for _, sel := range selections(r.Plan, total, r.Thresholds, r.Extra) {
+				s.Metrics[sel.Key()] = metricOf(sel.Read(total), s.DurationS, sel.Metric.Bytes)
+			}
+		}
+		s.Generator = generator(r.Final)
+		errorsOf(total, r.Final, red, s)
+	}
+	return s
+}
+
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func thresholdResults(rs []slo.Result, started time.Time, red *Redactor) []ThresholdResult {
+	out := make([]ThresholdResult, 0, len(rs))
+	for _, r := range rs {
+		digits := 6 // shares and counts: keep small rates visible
+		if r.Unit == "ms" {
+			digits = 3
+		}
+		t := ThresholdResult{
+			Metric:   r.Key,
+			Expr:     r.Threshold.Expr,
+			Observed: round(r.Observed, digits),
+			Limit:    round(r.Limit, digits),
+			Unit:     r.Unit,
+			Passed:   r.Passed,
+			Severity: r.Threshold.Severity.String(),
+			Aborted:  r.Aborted,
+			Skipped:  r.Skipped,
+			NoData:   r.NoData,
+			Reason:   red.String(r.Reason),
+		}
+		if r.Failed {
+			at := rfc3339(started.Add(r.FirstFailedAt))
+			t.FirstFailedAt = &at
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+func generator(f *engine.Snapshot) Generator {
+	t := f.Total
+	g := Generator{Planned: t.Planned, PlannedTotal: f.PlannedTotal, Started: t.Started, Dropped: t.Dropped}
+	if t.Lag != nil {
+		g.ScheduleLagP99 = ms(t.Lag.Quantile(0.99))
+		g.ScheduleLagMax = ms(t.Lag.Max())
+	}
+	if t.Planned > 0 {
+		r := round(float64(t.Started)/float64(t.Planned), 6)
+		g.AchievedRatio = &r
+	}
+	return g
+}
+
+// errorsOf sums the failure kinds over every step into s.Errors and copies
+// the redacted samples.
+func errorsOf(total *engine.Period, f *engine.Snapshot, red *Redactor, s *Summary) {
+	var sum [engine.NumKinds]int64
+	for _, flow := range total.Steps {
+		for i := range flow {
+			for k, n := range flow[i].Errors {
+				sum[k] += n
+			}
+		}
+	}
+	for k := engine.KindNone + 1; k < engine.NumKinds; k++ {
+		if sum[k] > 0 {
+			s.Errors[k.String()] = sum[k]
+		}
+		if msg := f.ErrorSamples[k]; msg != "" {
+			s.ErrorSamples[k.String()] = red.String(msg)
+		}
+	}
+}
+
+func planInfo(p *engine.Plan) *PlanInfo {
+	if p == nil {
+		return nil
+	}
+	pi := &PlanInfo{
+		Model:       p.Load.Model.String(),
+		Arrivals:    p.Load.Arrivals.String(),
+		StartRate:   p.Load.StartRate,
+		Stages:      make([]StageInfo, 0, len(p.Load.Stages)),
+		MaxInFlight: p.Load.MaxInFlight,
+		Overload:    p.Load.Overload.String(),
+		MaxRate:     p.Load.MaxRate,
+		IntervalS:   p.Interval.Seconds(),
+		Segment:     SegmentInfo{Index: p.Segment.Index, Count: p.Segment.Count},
+		Flows:       make([]FlowInfo, 0, len(p.Flows)),
+	}
+	// Echo what the engine ran with, not the zero values it defaulted.
+	if pi.MaxInFlight <= 0 {
+		pi.MaxInFlight = engine.DefaultMaxInFlight
+	}
+	if p.Interval <= 0 {
+		pi.IntervalS = engine.DefaultInterval.Seconds()
+	}
+	if p.Segment.Whole() {
+		pi.Segment = SegmentInfo{Index: 0, Count: 1}
+	}
+	for _, st := range p.Load.Stages {
+		pi.Stages = append(pi.Stages, StageInfo{DurationS: st.Duration.Seconds(), Target: st.Target})
+	}
+	for _, f := range p.Flows {
+		fi := FlowInfo{Name: f.Name, Weight: f.Weight, Steps: make([]string, 0, len(f.Steps))}
+		for _, st := range f.Steps {
+			fi.Steps = append(fi.Steps, st.Name)
+		}
+		pi.Flows = append(pi.Flows, fi)
+	}
+	return pi
+}
+
+// round rounds x to digits decimals; NaN and infinities become 0 because
+// JSON cannot carry them.
+func round(x float64, digits int) float64 {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return 0
+	}
+	p := math.Pow10(digits)
+	return math.Round(x*p) / p
+}
+
+// ms converts d to milliseconds with microsecond precision.
+func ms(d time.Duration) float64 { return round(float64(d)/float64(time.Millisecond), 3) }
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

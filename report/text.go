@@ -1,0 +1,214 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// WriteText writes the end-of-test summary for people: the run, every metric
+// with its aggregates (sub-metrics indented under their metric), generator
+// health and errors, the thresholds and the verdict. color adds ANSI colors
+// and ✓/✗ markers; without it markers are PASS/FAIL words, for logs and
+// files.
+func WriteText(w io.Writer, s *Summary, color bool) error {
+	bw := bufio.NewWriter(w)
+	writeHeader(bw, s)
+	writeMetrics(bw, s)
+	writeHealth(bw, s)
+	writeThresholds(bw, s, color)
+	writeStatus(bw, s, color)
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("report: text: %w", err)
+	}
+	return nil
+}
+
+func writeHeader(w *bufio.Writer, s *Summary) {
+	name := s.Scenario.Name
+	if name == "" {
+		name = "(unnamed)"
+	}
+	if sha := s.Scenario.SHA256; len(sha) >= 12 {
+		name += "  sha256:" + sha[:12]
+	}
+	fmt.Fprintf(w, "  scenario: %s\n", name)
+	if s.StartedAt != "" {
+		fmt.Fprintf(w, "  run:      %s .. %s (%s)", s.StartedAt, s.EndedAt, fmtMS(s.DurationS*1000))
+		if p := s.Plan; p != nil {
+			fmt.Fprintf(w, ", %s model", p.Model)
+			if p.Segment.Count > 1 {
+				fmt.Fprintf(w, ", segment %d/%d", p.Segment.Index, p.Segment.Count)
+			}
+		}
+		w.WriteString("\n")
+	}
+	w.WriteString("\n")
+}
+
+// writeMetrics writes one line per metric. Trend aggregates are aligned in
+// columns across all trend lines so that sub-metrics compare at a glance.
+func writeMetrics(w *bufio.Writer, s *Summary) {
+	keys := s.Metrics.Keys()
+	if len(keys) == 0 {
+		return
+	}
+	labels := make([]string, len(keys))
+	cells := make([][]string, len(keys))
+	width := 0
+	var colw []int
+	for i, k := range keys {
+		labels[i] = metricLabel(k)
+		width = max(width, len([]rune(labels[i])))
+		cells[i] = metricCells(s.Metrics[k])
+		if s.Metrics[k].Type != TypeTrend {
+			continue
+		}
+		for j, c := range cells[i] {
+			if j == len(colw) {
+				colw = append(colw, 0)
+			}
+			colw[j] = max(colw[j], len([]rune(c)))
+		}
+	}
+	for i, k := range keys {
+		w.WriteString(dots(labels[i], width+3) + ": ")
+		for j, c := range cells[i] {
+			switch {
+			case j == len(cells[i])-1:
+				w.WriteString(c)
+			case s.Metrics[k].Type == TypeTrend:
+				w.WriteString(pad(c, colw[j]+1))
+			default:
+				w.WriteString(pad(c, 9))
+			}
+		}
+		w.WriteString("\n")
+	}
+	w.WriteString("\n")
+}
+
+// metricLabel is the left column: the metric name, or its tags indented
+// under it for a sub-metric.
+func metricLabel(key string) string {
+	name, tags, ok := strings.Cut(key, "{")
+	if !ok {
+		return "  " + name
+	}
+	return "    {" + tags
+}
+
+// metricCells are the values of one line, k6's order for trends.
+func metricCells(m Metric) []string {
+	switch m.Type {
+	case TypeTrend:
+		return []string{
+			"avg=" + fmtMS(m.Avg), "min=" + fmtMS(m.Min), "med=" + fmtMS(m.Med), "max=" + fmtMS(m.Max),
+			"p(90)=" + fmtMS(m.P90), "p(95)=" + fmtMS(m.P95), "p(99)=" + fmtMS(m.P99), "count=" + fmtNum(float64(m.Count)),
+		}
+	case TypeRate:
+		return []string{fmtShare(m.Rate), fmt.Sprintf("%d out of %d", m.Hits, m.Total)}
+	case TypeCounter:
+		if m.Unit == "B" {
+			return []string{fmtBytes(float64(m.Count)), fmtBytes(m.Rate) + "/s"}
+		}
+		return []string{fmtNum(float64(m.Count)), fmtNum(m.Rate) + "/s"}
+	}
+	return []string{"?"}
+}
+
+func writeHealth(w *bufio.Writer, s *Summary) {
+	g := s.Generator
+	if g.Planned > 0 || g.Started > 0 {
+		fmt.Fprintf(w, "  generator: planned %d, started %d", g.Planned, g.Started)
+		if g.AchievedRatio != nil {
+			fmt.Fprintf(w, " (%s)", fmtShare(*g.AchievedRatio))
+		}
+		fmt.Fprintf(w, ", dropped %d, schedule lag p99 %s, max %s\n", g.Dropped, fmtMS(g.ScheduleLagP99), fmtMS(g.ScheduleLagMax))
+	}
+	if len(s.Errors) == 0 && len(s.ErrorSamples) == 0 {
+		if g.Planned > 0 || g.Started > 0 {
+			w.WriteString("\n")
+		}
+		return
+	}
+	w.WriteString("  errors:\n")
+	kinds := sortedKeys(s.Errors)
+	for _, k := range sortedKeys(s.ErrorSamples) {
+		if _, ok := s.Errors[k]; !ok {
+			kinds = append(kinds, k)
+		}
+	}
+	for _, k := range kinds {
+		fmt.Fprintf(w, "    %s %d", pad(k, 12), s.Errors[k])
+		if msg := s.ErrorSamples[k]; msg != "" {
+			fmt.Fprintf(w, "  e.g. %q", msg)
+		}
+		w.WriteString("\n")
+	}
+	w.WriteString("\n")
+}
+
+func writeThresholds(w *bufio.Writer, s *Summary, color bool) {
+	if len(s.Thresholds) == 0 {
+		return
+	}
+	w.WriteString("  THRESHOLDS\n")
+	kw, ew := 0, 0
+	for _, t := range s.Thresholds {
+		kw = max(kw, len([]rune(t.Metric)))
+		ew = max(ew, len([]rune(t.Expr)))
+	}
+	for _, t := range s.Thresholds {
+		m := markOf(t.Passed, t.Skipped, t.Severity)
+		fmt.Fprintf(w, "  %s %s  %s  ", m.render(color), pad(t.Metric, kw), pad(t.Expr, ew))
+		switch {
+		case t.Skipped:
+			fmt.Fprintf(w, "skipped: %s", t.Reason)
+		case t.NoData:
+			w.WriteString("no data")
+		default:
+			fmt.Fprintf(w, "observed %s, limit %s", fmtValue(t.Observed, t.Unit, t.Metric), fmtValue(t.Limit, t.Unit, t.Metric))
+			if t.Reason != "" && !t.Passed {
+				fmt.Fprintf(w, " (%s)", t.Reason)
+			}
+		}
+		if t.Severity == "warn" {
+			w.WriteString(" [warn]")
+		}
+		if t.FirstFailedAt != nil {
+			fmt.Fprintf(w, "; first failed %s", *t.FirstFailedAt)
+		}
+		if t.Aborted {
+			w.WriteString("; aborted the run")
+		}
+		w.WriteString("\n")
+	}
+	w.WriteString("\n")
+}
+
+func writeStatus(w *bufio.Writer, s *Summary, color bool) {
+	status := strings.ToUpper(s.Status)
+	if status == "" {
+		status = "UNKNOWN"
+	}
+	if color {
+		c := ansiRed
+		if s.ExitCode == 0 {
+			c = ansiGreen
+		}
+		status = c + status + ansiReset
+	}
+	fmt.Fprintf(w, "  STATUS: %s (exit code %d)", status, s.ExitCode)
+	if s.Aborted {
+		w.WriteString(", aborted")
+	}
+	if s.Partial {
+		w.WriteString(", partial results")
+	}
+	w.WriteString("\n")
+	for _, r := range s.Reasons {
+		fmt.Fprintf(w, "    - %s\n", r)
+	}
+}
