@@ -1,0 +1,167 @@
+package scenarios
+
+import (
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/loadgate/loadgate/engine"
+)
+
+// sensitiveHeaders carry credentials whatever their value looks like
+// (DESIGN §3, Secrets).
+var sensitiveHeaders = []string{"authorization", "cookie", "set-cookie", "x-api-key", "proxy-authorization"}
+
+// compiler validates what needs the whole Spec (names unique, URLs joined to
+// base_url) and builds the plan.
+type compiler struct {
+	el      *errorList
+	spec    *Spec
+	base    string // base_url, "" when missing or invalid
+	secrets map[string]bool
+}
+
+func (c *compiler) plan() engine.Plan {
+	s := c.spec
+	p := engine.Plan{
+		Name:     s.Name,
+		Load:     s.Load.Load,
+		Interval: s.Load.Interval,
+		Grace:    engine.DefaultGrace,
+	}
+	c.checkBase()
+	seen := map[string]Pos{}
+	for _, f := range s.Flows {
+		if first, dup := seen[f.Name]; dup && f.Name != "" {
+			c.el.at(f.Pos.Line, f.Pos.Col, "duplicate flow name %q (first at line %d)", f.Name, first.Line)
+		}
+		seen[f.Name] = f.Pos
+		p.Flows = append(p.Flows, engine.Flow{Name: f.Name, Weight: f.Weight, Steps: c.steps(f)})
+	}
+	return p
+}
+
+func (c *compiler) checkBase() {
+	s := c.spec
+	if s.BaseURL == "" {
+		return
+	}
+	if msg := checkAbsURL(s.BaseURL); msg != "" {
+		c.el.at(s.baseURLPos.Line, s.baseURLPos.Col, "base_url: %s", msg)
+		return
+	}
+	c.base = strings.TrimRight(s.BaseURL, "/")
+}
+
+func (c *compiler) steps(f FlowSpec) []engine.Step {
+	out := make([]engine.Step, 0, len(f.Steps))
+	seen := map[string]Pos{}
+	for _, st := range f.Steps {
+		if first, dup := seen[st.Name]; dup && st.Name != "" {
+			c.el.at(st.Pos.Line, st.Pos.Col, "duplicate step name %q in flow %q (first at line %d)", st.Name, f.Name, first.Line)
+		}
+		seen[st.Name] = st.Pos
+		timeout := st.Timeout
+		if timeout == 0 {
+			timeout = c.spec.Defaults.Timeout
+		}
+		if timeout == 0 {
+			timeout = engine.DefaultTimeout
+		}
+		out = append(out, engine.Step{
+			Name:    st.Name,
+			Method:  st.Method,
+			URL:     c.url(st),
+			Headers: c.headers(st),
+			Body:    st.Body,
+			Timeout: timeout,
+			Accept:  st.Accept,
+			Think:   st.Think,
+		})
+	}
+	return out
+}
+
+// url makes a step's target absolute: a path is joined to base_url (keeping
+// any path prefix of base_url, so base_url: http://h/api and get: /items
+// give http://h/api/items), an http(s) URL is used as it is.
+func (c *compiler) url(st StepSpec) string {
+	n := st.targetNode
+	switch t := st.Target; {
+	case n == nil || t == "" && n.Value != "":
+		return "" // already reported
+	case strings.HasPrefix(t, "/"):
+		if c.spec.BaseURL == "" {
+			c.el.node(n, "path %q needs base_url (or write an absolute http:// or https:// URL)", t)
+			return ""
+		}
+		if strings.ContainsAny(t, " \t\r\n") {
+			c.el.node(n, "invalid URL path %q: encode spaces as %%20", t)
+			return ""
+		}
+		return c.base + t
+	case strings.HasPrefix(t, "http://") || strings.HasPrefix(t, "https://"):
+		if msg := checkAbsURL(t); msg != "" {
+			c.el.node(n, "%s", msg)
+			return ""
+		}
+		return t
+	default:
+		c.el.node(n, "invalid URL %q: want a path starting with / or an absolute http:// or https:// URL", t)
+		return ""
+	}
+}
+
+// checkAbsURL returns what is wrong with an absolute http(s) URL, or "".
+func checkAbsURL(s string) string {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "invalid URL " + quote(s) + ": " + strings.TrimPrefix(err.Error(), "parse "+quote(s)+": ")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "invalid URL " + quote(s) + ": want an http:// or https:// URL"
+	case u.Host == "":
+		return "invalid URL " + quote(s) + ": no host"
+	case u.User != nil:
+		return "invalid URL " + quote(s) + ": credentials in the URL would leak into reports; use an Authorization header"
+	}
+	return ""
+}
+
+// headers merges the step's headers over the defaults (names compare
+// without case), adds Content-Type for json bodies, and sorts by name so
+// that plans compare equal across runs.
+func (c *compiler) headers(st StepSpec) []engine.Header {
+	byName := map[string]engine.Header{}
+	for _, h := range c.spec.Defaults.Headers {
+		byName[strings.ToLower(h.Key)] = h
+	}
+	for _, h := range st.Headers {
+		byName[strings.ToLower(h.Key)] = h
+	}
+	if _, ok := byName["content-type"]; st.JSON && !ok {
+		byName["content-type"] = engine.Header{Key: "Content-Type", Value: "application/json"}
+	}
+	out := make([]engine.Header, 0, len(byName))
+	for name, h := range byName {
+		out = append(out, h)
+		if h.Value != "" && slices.Contains(sensitiveHeaders, name) {
+			c.addSecret(h.Value)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].Key) < strings.ToLower(out[j].Key) })
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// addSecret records a credential; for "Scheme credentials" the credentials
+// alone are recorded too, since they may show up without the scheme.
+func (c *compiler) addSecret(v string) {
+	c.secrets[v] = true
+	if _, cred, ok := strings.Cut(v, " "); ok && strings.TrimSpace(cred) != "" {
+		c.secrets[strings.TrimSpace(cred)] = true
+	}
+}

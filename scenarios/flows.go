@@ -1,0 +1,213 @@
+package scenarios
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/loadgate/loadgate/engine"
+	"go.yaml.in/yaml/v3"
+)
+
+var (
+	flowKeys   = []string{"name", "weight", "steps"}
+	methodKeys = []string{"get", "post", "put", "patch", "delete", "head", "options"}
+	stepKeys   = append([]string{"name", "headers", "body", "json", "timeout", "think", "check"}, methodKeys...)
+	// stepLater and checkLater are DESIGN §3 keys the engine cannot run yet.
+	stepLater  = []string{"capture"}
+	checkKeys  = []string{"status"}
+	checkLater = []string{"body_contains", "json", "header", "max_duration", "capture"}
+)
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func (d *decoder) flows(n *yaml.Node) []FlowSpec {
+	items := d.list(n, "flows")
+	if n.Kind == yaml.SequenceNode && len(items) == 0 {
+		d.el.node(n, "flows must not be empty: want at least one flow with steps")
+	}
+	out := make([]FlowSpec, 0, len(items))
+	for i, it := range items {
+		where := "in flows[" + itoa(i) + "]"
+		fs := d.fields(it, where, flowKeys, nil)
+		d.require(it, fs, where, "name", "steps")
+		f := FlowSpec{Weight: 1, Pos: posOf(it)}
+		if v, ok := fs["name"]; ok {
+			f.Name = d.name(v.val, "flow name")
+			f.Pos = posOf(v.val)
+		}
+		if v, ok := fs["weight"]; ok {
+			w, _ := d.integer(v.val, "weight", 1, 1_000_000)
+			f.Weight = int(w)
+		}
+		if v, ok := fs["steps"]; ok {
+			f.Steps = d.steps(v.val, "flows["+itoa(i)+"]")
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// name decodes a flow or step name. Names become tag values in selectors
+// (step:search), so the selector syntax characters are kept out of them.
+func (d *decoder) name(n *yaml.Node, what string) string {
+	s := d.text(n, what)
+	switch {
+	case n.Kind != yaml.ScalarNode:
+	case s == "":
+		d.el.node(n, "%s must not be empty", what)
+	case strings.ContainsAny(s, "{}:,\n\r"):
+		d.el.node(n, "%s %q must not contain any of { } : , or a line break (it is used in selectors)", what, s)
+	}
+	return s
+}
+
+func (d *decoder) steps(n *yaml.Node, flow string) []StepSpec {
+	items := d.list(n, "steps")
+	if n.Kind == yaml.SequenceNode && len(items) == 0 {
+		d.el.node(n, "steps must not be empty")
+	}
+	out := make([]StepSpec, 0, len(items))
+	for i, it := range items {
+		out = append(out, d.step(it, flow+".steps["+itoa(i)+"]"))
+	}
+	return out
+}
+
+func (d *decoder) step(n *yaml.Node, path string) StepSpec {
+	where := "in " + path
+	fs := d.fields(n, where, stepKeys, stepLater)
+	d.require(n, fs, where, "name")
+	s := StepSpec{Pos: posOf(n)}
+	if f, ok := fs["name"]; ok {
+		s.Name = d.name(f.val, "step name")
+		s.Pos = posOf(f.val)
+	}
+	d.request(n, fs, &s, where)
+	if f, ok := fs["headers"]; ok {
+		s.Headers = d.headers(f.val, path+".headers")
+	}
+	d.body(fs, &s)
+	if f, ok := fs["timeout"]; ok {
+		s.Timeout, _ = d.duration(f.val, "timeout", time.Millisecond)
+	}
+	if f, ok := fs["think"]; ok {
+		s.Think, _ = d.duration(f.val, "think", 0)
+	}
+	if f, ok := fs["check"]; ok {
+		s.Accept = d.check(f.val, path+".check")
+	}
+	return s
+}
+
+// request finds the one method key of a step.
+func (d *decoder) request(n *yaml.Node, fs map[string]field, s *StepSpec, where string) {
+	var first *yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		if _, ok := fs[k.Value]; !ok || !slices.Contains(methodKeys, k.Value) {
+			continue
+		}
+		if first != nil {
+			d.el.node(k, "step has both %s and %s: a step makes one request", first.Value, k.Value)
+			continue
+		}
+		first = k
+		s.Method = strings.ToUpper(k.Value)
+		s.targetNode = n.Content[i+1]
+		if t, ok := d.str(s.targetNode, k.Value+" URL"); ok && d.noTemplate(s.targetNode) {
+			s.Target = t
+		}
+	}
+	if first == nil && n.Kind == yaml.MappingNode {
+		d.el.node(n, "missing request %s: want one of %s with a path or URL", where, orList(methodKeys))
+	}
+}
+
+func (d *decoder) body(fs map[string]field, s *StepSpec) {
+	b, hasBody := fs["body"]
+	j, hasJSON := fs["json"]
+	switch {
+	case hasBody && hasJSON:
+		d.el.node(j.key, "a step has body or json, not both")
+	case hasBody:
+		if d.noTemplate(b.val) {
+			s.Body = []byte(d.text(b.val, "body"))
+		}
+	case hasJSON:
+		var w strings.Builder
+		if d.jsonValue(&w, j.val) {
+			s.Body, s.JSON = []byte(w.String()), true
+		}
+	}
+}
+
+// check decodes check: {status: ...} into the accepted statuses.
+func (d *decoder) check(n *yaml.Node, path string) []int {
+	fs := d.fields(n, "in "+path, checkKeys, checkLater)
+	f, ok := fs["status"]
+	if !ok {
+		return nil
+	}
+	items := []*yaml.Node{f.val}
+	if f.val.Kind == yaml.SequenceNode {
+		items = f.val.Content
+		if len(items) == 0 {
+			d.el.node(f.val, "check status must not be an empty list")
+		}
+	}
+	var out []int
+	for _, it := range items {
+		if v, ok := d.integer(it, "check status", 100, 599); ok {
+			out = append(out, int(v))
+		}
+	}
+	return out
+}
+
+// headers decodes a mapping of header names to values.
+func (d *decoder) headers(n *yaml.Node, path string) []engine.Header {
+	if n.Kind != yaml.MappingNode {
+		d.el.node(n, "expected a mapping of header names to values for %s, got %s", path, kindName(n))
+		return nil
+	}
+	var out []engine.Header
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode || !validHeaderName(k.Value) {
+			d.el.node(k, "invalid header name %q in %s: want a token such as X-Request-Id", k.Value, path)
+			continue
+		}
+		lower := strings.ToLower(k.Value)
+		if line, dup := seen[lower]; dup {
+			d.el.node(k, "duplicate header %q in %s (first at line %d)", k.Value, path, line)
+			continue
+		}
+		seen[lower] = k.Line
+		val := d.text(v, "header "+k.Value)
+		if strings.ContainsAny(val, "\r\n") {
+			d.el.node(v, "header %s contains a line break", k.Value)
+			continue
+		}
+		if d.noTemplate(v) {
+			out = append(out, engine.Header{Key: k.Value, Value: val})
+		}
+	}
+	return out
+}
+
+// validHeaderName reports whether s is an RFC 9110 token.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return false
+		}
+	}
+	return true
+}

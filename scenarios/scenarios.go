@@ -1,0 +1,108 @@
+package scenarios
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/loadgate/loadgate/engine"
+	"github.com/loadgate/loadgate/engine/slo"
+)
+
+// Scenario is a compiled scenario file: what the engine runs and what gates
+// it.
+type Scenario struct {
+	Name   string // the scenario's name
+	Path   string // the file it came from, as given
+	SHA256 string // hex SHA-256 of the file's bytes, for reports
+	// Plan is compiled and passes Plan.Validate.
+	Plan engine.Plan
+	// Thresholds are in file order, each with a checked selector and
+	// expression.
+	Thresholds []slo.Threshold
+	// Secrets are values to redact from every output: values of ${...}
+	// variables whose names look secret (PASSWORD, SECRET, TOKEN, KEY, AUTH,
+	// CREDENTIAL) and credential headers (Authorization, Cookie, X-Api-Key).
+	// Longest first, so that a redactor replacing them in order never leaves
+	// the tail of a longer secret behind.
+	Secrets []string
+	// Spec is the decoded file, including sections not run yet (data, sli).
+	Spec *Spec
+}
+
+// Load reads and compiles the scenario file at path. lookup supplies ${VAR}
+// values: the process environment overlaid by -e KEY=VALUE (see EnvLookup);
+// nil means no variable is set. Invalid files yield Errors.
+func Load(path string, lookup func(string) (string, bool)) (*Scenario, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("scenarios: %w", err)
+	}
+	defer f.Close()
+	// One byte more than the limit is enough for Parse to report the size
+	// without reading a giant file into memory.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("scenarios: %w", err)
+	}
+	return Parse(path, data, lookup)
+}
+
+// Parse compiles a scenario from data. name is the file name used in error
+// positions; relative data files are resolved against its directory.
+func Parse(name string, data []byte, lookup func(string) (string, bool)) (*Scenario, error) {
+	el := &errorList{file: name}
+	sum := sha256.Sum256(data)
+	root := parseTree(data, el)
+	if root == nil {
+		return nil, el.result()
+	}
+	src := newSource(data)
+	sub := &substituter{lookup: lookup, src: src, el: el, secrets: map[string]bool{}}
+	sub.walk(root)
+	d := &decoder{el: el, src: src}
+	spec := d.decodeSpec(root, filepath.Dir(name))
+	c := &compiler{el: el, spec: spec, secrets: sub.secrets}
+	plan := c.plan()
+	resolveSelectors(el, &plan, spec.Thresholds, len(el.errs) == 0)
+	if err := el.result(); err != nil {
+		return nil, err
+	}
+	// The checks above report every user error with a position; this only
+	// catches a gap between them and the engine's invariants.
+	if err := plan.Validate(); err != nil {
+		el.at(1, 1, "%v", err)
+		return nil, el.result()
+	}
+	sc := &Scenario{
+		Name:    spec.Name,
+		Path:    name,
+		SHA256:  hex.EncodeToString(sum[:]),
+		Plan:    plan,
+		Secrets: sortedSecrets(c.secrets),
+		Spec:    spec,
+	}
+	for _, t := range spec.Thresholds {
+		sc.Thresholds = append(sc.Thresholds, t.Threshold)
+	}
+	return sc, nil
+}
+
+func sortedSecrets(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for s := range m {
+		out = append(out, s)
+	}
+	slices.SortFunc(out, func(a, b string) int {
+		if c := cmp.Compare(len(b), len(a)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	return out
+}

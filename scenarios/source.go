@@ -1,0 +1,160 @@
+package scenarios
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Limits on what a scenario file may hold (RELIABILITY row 28): a scenario
+// comes from a repository or a pipeline variable, and validating it must not
+// cost more than a few milliseconds and megabytes whatever it contains.
+const (
+	// MaxFileSize is the largest scenario file accepted, in bytes.
+	MaxFileSize = 1 << 20
+	// maxDepth bounds the nesting of mappings and lists; a real scenario
+	// needs about 8 (a JSON body adds its own depth).
+	maxDepth = 64
+	// maxItems bounds every list and mapping the scenario defines (flows,
+	// steps of a flow, stages, headers, thresholds).
+	maxItems = 1000
+)
+
+// source is the scenario's text, kept to map byte offsets inside a scalar
+// back to columns.
+type source struct {
+	lines []string
+}
+
+func newSource(data []byte) *source {
+	return &source{lines: strings.Split(string(data), "\n")}
+}
+
+// at returns the line and column of byte offset off into the value of
+// scalar n. It is exact when the text of n up to off appears verbatim after
+// its opening quote (plain scalars, quoted ones without escapes before off);
+// otherwise it falls back to the scalar's own position, which is never wrong,
+// only less precise.
+func (s *source) at(n *yaml.Node, off int) (line, col int) {
+	line, col = n.Line, n.Column
+	if off <= 0 || off > len(n.Value) || line < 1 || line > len(s.lines) {
+		return line, col
+	}
+	rest := skipRunes(s.lines[line-1], col-1)
+	switch n.Style {
+	case 0:
+	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+		rest, col = rest[min(1, len(rest)):], col+1
+	default: // literal and folded blocks start on the next line
+		return line, col
+	}
+	if !strings.HasPrefix(rest, n.Value[:off]) {
+		return n.Line, n.Column
+	}
+	return line, col + utf8.RuneCountInString(n.Value[:off])
+}
+
+// skipRunes drops the first n runes of s (YAML columns count characters).
+func skipRunes(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[i:]
+		}
+		n--
+	}
+	return ""
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parseTree decodes data into its root node and enforces the structural
+// limits. It returns nil when the tree must not be looked at further.
+func parseTree(data []byte, el *errorList) *yaml.Node {
+	if len(data) > MaxFileSize {
+		el.at(1, 1, "file is %d bytes, the limit is %d (1 MiB)", len(data), MaxFileSize)
+		return nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			el.at(1, 1, "empty file: want a mapping with name, load and flows")
+		} else {
+			syntaxError(el, err)
+		}
+		return nil
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		at := &extra
+		if len(extra.Content) > 0 {
+			at = extra.Content[0]
+		}
+		el.node(at, "a second YAML document: a scenario file holds exactly one")
+		return nil
+	} else if !errors.Is(err, io.EOF) {
+		syntaxError(el, err)
+		return nil
+	}
+	if len(doc.Content) == 0 {
+		el.at(1, 1, "empty file: want a mapping with name, load and flows")
+		return nil
+	}
+	root := doc.Content[0]
+	if !checkTree(root, 1, el) {
+		return nil
+	}
+	return root
+}
+
+// syntaxError reports a YAML syntax error; the parser only gives a line.
+func syntaxError(el *errorList, err error) {
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		el.at(line, 1, "invalid YAML: %s", m[2])
+		return
+	}
+	el.at(1, 1, "invalid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+}
+
+// checkTree rejects anchors, aliases (the billion-laughs bomb needs them and
+// a scenario does not) and nesting deeper than maxDepth. It reports false
+// when the tree failed, so that no half-trusted content is decoded.
+func checkTree(n *yaml.Node, depth int, el *errorList) bool {
+	if depth > maxDepth {
+		el.node(n, "nesting is deeper than %d levels", maxDepth)
+		return false
+	}
+	ok := true
+	if n.Kind == yaml.AliasNode {
+		el.node(n, "YAML aliases (*%s) are not supported: repeat the value instead", n.Value)
+		return false
+	}
+	if n.Anchor != "" {
+		el.node(n, "YAML anchors (&%s) are not supported: repeat the value instead", n.Anchor)
+		ok = false
+	}
+	entries := len(n.Content)
+	if n.Kind == yaml.MappingNode {
+		entries /= 2
+	}
+	if entries > maxItems {
+		el.node(n, "%d entries, the limit is %d", entries, maxItems)
+		return false
+	}
+	for _, c := range n.Content {
+		if !checkTree(c, depth+1, el) {
+			ok = false
+			if depth+1 > maxDepth {
+				return false // one error for a deep tree, not one per branch
+			}
+		}
+	}
+	return ok
+}

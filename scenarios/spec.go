@@ -1,0 +1,147 @@
+package scenarios
+
+import (
+	"time"
+
+	"github.com/loadgate/loadgate/engine"
+	"github.com/loadgate/loadgate/engine/slo"
+	"go.yaml.in/yaml/v3"
+)
+
+// Spec is a scenario file decoded into typed values, before the flows are
+// compiled into an engine.Plan. It also holds the sections that are parsed
+// and checked but not run yet (data, sli).
+type Spec struct {
+	Version    int
+	Name       string
+	BaseURL    string
+	Defaults   Defaults
+	Load       LoadSpec
+	Flows      []FlowSpec
+	Thresholds []ThresholdSpec
+	Data       []DataSpec
+	SLI        *SLISpec
+
+	baseURLPos Pos
+}
+
+// Defaults apply to every request.
+type Defaults struct {
+	Timeout time.Duration // 0: engine.DefaultTimeout
+	Headers []engine.Header
+}
+
+// LoadSpec is the load profile with defaults applied and the quick forms
+// (rate/users + duration) expanded into stages.
+type LoadSpec struct {
+	engine.Load
+	Interval time.Duration
+}
+
+// FlowSpec is one flow as written.
+type FlowSpec struct {
+	Name   string
+	Weight int
+	Steps  []StepSpec
+	Pos    Pos
+}
+
+// StepSpec is one request as written: Target is the path or URL before it is
+// joined to base_url, Headers are the step's own (defaults not merged).
+type StepSpec struct {
+	Name    string
+	Method  string // upper case
+	Target  string
+	Headers []engine.Header
+	Body    []byte
+	JSON    bool          // Body came from json: and is JSON
+	Timeout time.Duration // 0: the default
+	Think   time.Duration
+	Accept  []int
+	Pos     Pos
+	// targetNode locates Target for URL errors.
+	targetNode *yaml.Node
+}
+
+// ThresholdSpec is one threshold expression with its options and where its
+// selector was written.
+type ThresholdSpec struct {
+	slo.Threshold
+	Selector string // as written, e.g. http_req_duration{step:search}
+	Pos      Pos    // of the selector key
+}
+
+// DataSpec is a feeder (DESIGN §3, data:). Feeders are not run yet.
+type DataSpec struct {
+	Name  string
+	File  string // as written
+	Path  string // File resolved against the scenario's directory
+	Order string // sequential, random or unique
+	Pos   Pos
+}
+
+// SLISpec holds server-side SLI queries (DESIGN §5). They are not run yet.
+type SLISpec struct {
+	PrometheusURL string
+	Queries       []SLIQuery
+}
+
+// SLIQuery is one named Prometheus query.
+type SLIQuery struct {
+	Name, Query string
+}
+
+var topKeys = []string{"version", "name", "base_url", "defaults", "load", "flows", "thresholds", "data", "sli"}
+
+// decodeSpec decodes the root mapping of a scenario file.
+func (d *decoder) decodeSpec(root *yaml.Node, dir string) *Spec {
+	s := &Spec{Version: 1}
+	fs := d.fields(root, "at top level", topKeys, nil)
+	d.require(root, fs, "at top level", "name", "load", "flows")
+	if f, ok := fs["version"]; ok {
+		if v, ok := d.integer(f.val, "version", 0, 1<<31); ok && v != 1 {
+			d.el.node(f.val, "unsupported version %d: this loadgate reads version 1", v)
+		}
+	}
+	if f, ok := fs["name"]; ok {
+		if s.Name = d.text(f.val, "name"); s.Name == "" && f.val.Kind == yaml.ScalarNode {
+			d.el.node(f.val, "name must not be empty")
+		}
+	}
+	if f, ok := fs["base_url"]; ok {
+		s.BaseURL, _ = d.str(f.val, "base_url")
+		s.baseURLPos = posOf(f.val)
+		d.noTemplate(f.val)
+	}
+	if f, ok := fs["defaults"]; ok {
+		s.Defaults = d.defaults(f.val)
+	}
+	if f, ok := fs["load"]; ok {
+		s.Load = d.load(f.val)
+	}
+	if f, ok := fs["flows"]; ok {
+		s.Flows = d.flows(f.val)
+	}
+	if f, ok := fs["thresholds"]; ok {
+		s.Thresholds = d.thresholds(f.val)
+	}
+	if f, ok := fs["data"]; ok {
+		s.Data = d.data(f.val, dir)
+	}
+	if f, ok := fs["sli"]; ok {
+		s.SLI = d.sli(f.val)
+	}
+	return s
+}
+
+func (d *decoder) defaults(n *yaml.Node) Defaults {
+	var out Defaults
+	fs := d.fields(n, "in defaults", []string{"timeout", "headers"}, nil)
+	if f, ok := fs["timeout"]; ok {
+		out.Timeout, _ = d.duration(f.val, "defaults.timeout", time.Millisecond)
+	}
+	if f, ok := fs["headers"]; ok {
+		out.Headers = d.headers(f.val, "defaults.headers")
+	}
+	return out
+}
