@@ -1,0 +1,50 @@
+# loadgate: build, try, test and measure. `make help` lists the targets.
+SHELL   := bash
+GO      ?= go
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+FUZZTIME ?= 20s
+
+.PHONY: all build demo test vet fmt-check bench soak fuzz clean help
+
+all: build
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-10s %s\n", $$1, $$2 }'
+
+build: ## build bin/loadgate
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/loadgate ./cmd/loadgate
+
+demo: build ## run examples/demo.yaml against the built-in target; report in out/demo.json
+	mkdir -p out
+	./bin/loadgate demo -o json=out/demo.json
+
+vet: ## go vet
+	$(GO) vet ./...
+
+fmt-check: ## fail when a Go file is not gofmt'ed
+	@files="$$(find . -name '*.go' -not -path './.git/*' -not -path './out/*' -not -path '*/testdata/*' -print0 | xargs -0 -r gofmt -l)"; \
+	if [ -n "$$files" ]; then echo "not gofmt'ed (run gofmt -w):"; echo "$$files"; exit 1; fi
+
+test: vet fmt-check ## vet, gofmt check, then every test with -race
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+bench: ## Go benchmarks, then the wrk/nginx comparison (bench/run.sh)
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+	bash bench/run.sh
+
+soak: ## long-running soak tests (build tag soak)
+	$(GO) test -run Soak -tags soak -count=1 -timeout 40m ./...
+
+fuzz: ## every Fuzz target for $(FUZZTIME) each
+	@set -euo pipefail; \
+	for pkg in $$($(GO) list ./...); do \
+		list="$$($(GO) test -list '^Fuzz' "$$pkg")"; \
+		for f in $$(grep '^Fuzz' <<<"$$list" || true); do \
+			echo "fuzz $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
+		done; \
+	done
+
+clean: ## remove build and run outputs
+	rm -rf bin out
