@@ -120,37 +120,63 @@ func (m *Metric) UnmarshalJSON(b []byte) error {
 type Metrics map[string]Metric
 
 // Keys returns the keys in report order: metrics in the order of
-// engine.Metrics (unknown names last), each followed by its sub-metrics
-// sorted by key.
+// engine.Metrics (unknown names last), each followed by its sub-metrics:
+// per flow, then per step (by step name, so that a step qualified by flow
+// sits next to its namesakes), then any other selector.
 func (ms Metrics) Keys() []string {
 	keys := make([]string, 0, len(ms))
 	for k := range ms {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool {
-		bi, ti := catalogueIndex(keys[i])
-		bj, tj := catalogueIndex(keys[j])
-		if bi != bj {
-			return bi < bj
-		}
-		if ti != tj {
-			return !ti
+		a, b := orderOf(keys[i]), orderOf(keys[j])
+		if a != b {
+			return a.less(b)
 		}
 		return keys[i] < keys[j]
 	})
 	return keys
 }
 
-// catalogueIndex returns the position of key's metric in engine.Metrics and
-// whether key has tags.
-func catalogueIndex(key string) (int, bool) {
-	name, _, tagged := strings.Cut(key, "{")
+// order is a key's place in the report.
+type order struct {
+	metric int    // index in engine.Metrics
+	group  int    // 0 whole metric, 1 per flow, 2 per step, 3 other
+	step   string // step tag value in group 2
+}
+
+func (a order) less(b order) bool {
+	if a.metric != b.metric {
+		return a.metric < b.metric
+	}
+	if a.group != b.group {
+		return a.group < b.group
+	}
+	return a.step < b.step
+}
+
+func orderOf(key string) order {
+	name, tags, tagged := strings.Cut(key, "{")
+	o := order{metric: len(engine.Metrics)}
 	for i, m := range engine.Metrics {
 		if m.Name == name {
-			return i, tagged
+			o.metric = i
 		}
 	}
-	return len(engine.Metrics), tagged
+	if !tagged {
+		return o
+	}
+	o.group = 3
+	tags = strings.TrimSuffix(tags, "}")
+	if strings.HasPrefix(tags, "flow:") && !strings.Contains(tags, ",") {
+		o.group = 1
+	}
+	for _, t := range strings.Split(tags, ",") {
+		if v, ok := strings.CutPrefix(t, "step:"); ok && (tags == t || strings.HasPrefix(tags, "flow:") && strings.Count(tags, ",") == 1) {
+			o.group, o.step = 2, v
+		}
+	}
+	return o
 }
 
 // MarshalJSON writes the map in report order (Keys) rather than encoding/json's

@@ -1,0 +1,186 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestGolden(t *testing.T) {
+	s := Build(testRun(t))
+	var j, txt, col bytes.Buffer
+	if err := WriteJSON(&j, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteText(&txt, s, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteText(&col, s, true); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "summary.json", j.Bytes())
+	golden(t, "summary.txt", txt.Bytes())
+	golden(t, "summary_color.txt", col.Bytes())
+}
+
+func TestBuildMetricKeys(t *testing.T) {
+	s := Build(testRun(t))
+	for _, tc := range []struct {
+		key  string
+		want bool
+		why  string
+	}{
+		{"http_req_duration", true, "catalogue metric"},
+		{"http_req_duration{step:search}", true, "step name unique to one flow"},
+		{"http_req_duration{flow:browse,step:home}", true, "home is in two flows: qualified"},
+		{"http_req_duration{step:home}", false, "ambiguous step name is not reported unqualified"},
+		{"http_req_duration{flow:checkout}", true, "several flows: per-flow sub-metric"},
+		{"iterations{flow:browse}", true, "per-flow counter"},
+		{"http_req_duration{method:POST}", true, "a threshold selector"},
+		{"checks{step:search}", true, "a step with checks"},
+		{"checks{step:pay}", true, "a step with checks"},
+		{"checks{flow:browse,step:home}", false, "a step without checks has no checks rate"},
+		{"data_sent{step:search}", false, "no byte sub-metrics"},
+		{"dropped_iterations", true, "arrivals were dropped"},
+		{"schedule_lag", true, "open model"},
+	} {
+		if _, ok := s.Metrics[tc.key]; ok != tc.want {
+			t.Errorf("%s reported = %v, want %v (%s)", tc.key, ok, tc.want, tc.why)
+		}
+	}
+}
+
+// TestBuildExactHistogram checks that the HDR in the report is the run's
+// histogram, so that reports can be merged and compared exactly.
+func TestBuildExactHistogram(t *testing.T) {
+	r := testRun(t)
+	s := Build(r)
+	m := s.Metrics["http_req_duration"]
+	h, err := m.Histogram()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel := mustSelect(r.Plan, "http_req_duration")
+	if want := sel.Read(r.Final.Total).Hist; !h.Equal(want) {
+		t.Errorf("decoded hdr differs from the run's histogram (count %d, want %d)", h.Count(), want.Count())
+	}
+	if m.Count != h.Count() || m.P99 != ms(h.Quantile(0.99)) {
+		t.Errorf("aggregates do not match the hdr: %+v", m)
+	}
+	if f := s.Metrics["http_req_failed"]; f.Hits != 250 || f.Total != 9994 || f.Rate != round(250.0/9994, 6) {
+		t.Errorf("http_req_failed = %+v, want 250 of 9994", f)
+	}
+}
+
+// TestBuildEmpty covers a run that never started (invalid scenario): no
+// plan, no snapshot, and still a well-formed document.
+func TestBuildEmpty(t *testing.T) {
+	s := Build(Run{Status: "invalid", ExitCode: 2})
+	var b bytes.Buffer
+	if err := WriteJSON(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"reasons": []`, `"metrics": {}`, `"thresholds": []`, `"timeseries": []`, `"errors": {}`, `"plan": null`, `"achieved_ratio": null`} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("JSON lacks %s:\n%s", want, b.String())
+		}
+	}
+	if err := WriteText(&b, s, false); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReadJSONRoundTrip(t *testing.T) {
+	var first bytes.Buffer
+	if err := WriteJSON(&first, Build(testRun(t))); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "run.json")
+	if err := os.WriteFile(path, first.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := ReadJSON(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var second bytes.Buffer
+	if err := WriteJSON(&second, s); err != nil {
+		t.Fatal(err)
+	}
+	if first.String() != second.String() {
+		t.Errorf("decode → encode changed the document:\n%s\nvs\n%s", first.String(), second.String())
+	}
+}
+
+func TestReadJSONRejects(t *testing.T) {
+	valid := func(edit func(m map[string]any)) string {
+		var b bytes.Buffer
+		if err := WriteJSON(&b, Build(Run{Status: "passed", Started: t0, Ended: t0})); err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b.Bytes(), &m); err != nil {
+			t.Fatal(err)
+		}
+		edit(m)
+		out, _ := json.Marshal(m)
+		return string(out)
+	}
+	for _, tc := range []struct {
+		name, doc, want string
+	}{
+		{"not JSON", "<html>", "not a loadgate report"},
+		{"no schema: some other JSON", `{"status":"passed"}`, "no schema field"},
+		{"a later schema", valid(func(m map[string]any) { m["schema"] = "loadgate.report/v2" }), `schema "loadgate.report/v2"`},
+		{"unknown metric type", valid(func(m map[string]any) { m["metrics"] = map[string]any{"x": map[string]any{"type": "gauge"}} }), `metric type "gauge"`},
+		{"bad time", valid(func(m map[string]any) { m["started_at"] = "yesterday" }), "started_at"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "run.json")
+			if err := os.WriteFile(path, []byte(tc.doc), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := ReadJSON(path)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+	// Unknown fields are accepted: later v1 writers may add some.
+	path := filepath.Join(t.TempDir(), "run.json")
+	doc := valid(func(m map[string]any) { m["agents"] = []any{} })
+	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadJSON(path); err != nil {
+		t.Errorf("a document with an extra field: %v", err)
+	}
+}
+
+// TestMetricsOrder checks the report order: catalogue order, then per
+// metric the whole, per flow, per step (namesakes together), the rest.
+func TestMetricsOrder(t *testing.T) {
+	ms := Metrics{
+		"zzz_unknown":                          {Type: TypeCounter},
+		"http_reqs":                            {Type: TypeCounter},
+		"http_req_duration{step:d}":            {Type: TypeTrend},
+		"http_req_duration{flow:b,step:c}":     {Type: TypeTrend},
+		"http_req_duration{flow:a,step:c}":     {Type: TypeTrend},
+		"http_req_duration{status:5xx}":        {Type: TypeTrend},
+		"http_req_duration{method:GET,step:a}": {Type: TypeTrend},
+		"http_req_duration":                    {Type: TypeTrend},
+		"http_req_duration{flow:a}":            {Type: TypeTrend},
+		"http_req_service_time{step:b}":        {Type: TypeTrend},
+		"http_req_service_time":                {Type: TypeTrend},
+		"http_req_failed{method:POST}":         {Type: TypeRate},
+		"http_req_failed":                      {Type: TypeRate},
+	}
+	got := strings.Join(ms.Keys(), " ")
+	want := "http_req_duration http_req_duration{flow:a} http_req_duration{flow:a,step:c} http_req_duration{flow:b,step:c} http_req_duration{step:d} http_req_duration{method:GET,step:a} http_req_duration{status:5xx} http_req_service_time http_req_service_time{step:b} http_reqs http_req_failed http_req_failed{method:POST} zzz_unknown"
+	if got != want {
+		t.Errorf("Keys() =\n%s\nwant\n%s", got, want)
+	}
+}
