@@ -14,7 +14,8 @@
 # BENCH_STRICT=1 and a goal was missed.
 #
 # Environment: BENCH_DURATION (10), BENCH_LONG (60; 0 skips the long run),
-# BENCH_OUT (out/bench), BENCH_PORT (8089), BENCH_STRICT (0).
+# BENCH_OUT (out/bench), BENCH_PORT (8089), BENCH_STRICT (0), BENCH_LOADGATE (bin/loadgate,
+# built with `make build` when missing).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -84,8 +85,8 @@ if ! go build -o "$JSONFIELD" ./bench/cmd/jsonfield; then
 	JSONFIELD=""
 	skip "jsonfield: build failed, loadgate reports cannot be read"
 fi
-LOADGATE="$ROOT/bin/loadgate"
-if [ ! -x "$LOADGATE" ]; then
+LOADGATE=${BENCH_LOADGATE:-$ROOT/bin/loadgate}
+if [ ! -x "$LOADGATE" ] && [ -z "${BENCH_LOADGATE:-}" ]; then
 	note "building bin/loadgate"
 	make -s build >"$OUT/build.log" 2>&1 || true
 fi
@@ -190,7 +191,7 @@ declare -A o_cpu o_ach o_lag o_rss
 
 run_wrk() {
 	have wrk || return
-	measure wrk wrk -t1 -c50 -d"${DUR}s" "http://127.0.0.1:$PORT/"
+	measure wrk wrk -t1 -c50 -d"${DUR}s" --timeout 5s "http://127.0.0.1:$PORT/"
 	local reqs user sys
 	reqs=$(awk '/requests in/ { print $1 }' "$OUT/wrk.out")
 	wrk_rps=$(awk '/^Requests\/sec:/ { print $2 }' "$OUT/wrk.out")
@@ -265,20 +266,20 @@ echo
 printf '%-40s %14s  %-22s %s\n' "measure" "value" "goal" "verdict"
 printf '%-40s %14s  %-22s %s\n' "-------" "-----" "----" "-------"
 row "wrk req/s" "$wrk_rps" "" ""
-row "wrk CPU µs/req" "$wrk_cpu" "" ""
+row "wrk CPU us/req" "$wrk_cpu" "" ""
 row "loadgate closed req/s" "$lg_rps" "" ""
-row "loadgate closed CPU µs/req" "$lg_cpu" "" ""
-row "closed req/s vs wrk" "$(ratio "$lg_rps" "$wrk_rps")" "≥ 0.95×" "v >= 0.95"
-row "closed CPU/req vs wrk" "$(ratio "$lg_cpu" "$wrk_cpu")" "≤ 1.1×" "v <= 1.1"
+row "loadgate closed CPU us/req" "$lg_cpu" "" ""
+row "closed req/s vs wrk" "$(ratio "$lg_rps" "$wrk_rps")" ">= 0.95x wrk" "v >= 0.95"
+row "closed CPU/req vs wrk" "$(ratio "$lg_cpu" "$wrk_cpu")" "<= 1.1x wrk" "v <= 1.1"
 for secs in "$DUR" "$LONG"; do
 	[ "$secs" != 0 ] || continue
-	row "open 5k ${secs}s CPU µs/req" "${o_cpu[$secs]:--}" "≤ 25" "v <= 25"
-	row "open 5k ${secs}s achieved/planned" "${o_ach[$secs]:--}" "within 1%" "v >= 0.99 && v <= 1.01"
+	row "open 5k ${secs}s CPU us/req" "${o_cpu[$secs]:--}" "<= 25" "v <= 25"
+	row "open 5k ${secs}s achieved/planned" "${o_ach[$secs]:--}" "0.99 .. 1.01" "v >= 0.99 && v <= 1.01"
 	row "open 5k ${secs}s schedule_lag p99 (ms)" "${o_lag[$secs]:--}" "< 1" "v < 1"
-	row "open 5k ${secs}s peak RSS (KiB)" "${o_rss[$secs]:--}" "≤ 25600" "v <= 25600"
+	row "open 5k ${secs}s peak RSS (KiB)" "${o_rss[$secs]:--}" "<= 25600 (25 MiB)" "v <= 25600"
 done
 if [ "$LONG" != 0 ]; then
-	row "RSS ${LONG}s / RSS ${DUR}s" "$(ratio "${o_rss[$LONG]:--}" "${o_rss[$DUR]:--}")" "≤ 1.10" "v <= 1.10"
+	row "RSS ${LONG}s / RSS ${DUR}s" "$(ratio "${o_rss[$LONG]:--}" "${o_rss[$DUR]:--}")" "<= 1.10" "v <= 1.10"
 fi
 echo
 if [ ${#skipped[@]} -gt 0 ]; then
