@@ -44,11 +44,18 @@ func (c *compiler) plan() engine.Plan {
 
 func (c *compiler) checkBase() {
 	s := c.spec
-	if s.BaseURL == "" {
+	n := s.baseURLNode
+	switch {
+	case n == nil:
 		return
+	case s.BaseURL == "" && n.ShortTag() == "!!str":
+		c.el.node(n, "base_url must not be empty")
+		return
+	case s.BaseURL == "":
+		return // not a string, and reported
 	}
 	if msg := checkAbsURL(s.BaseURL); msg != "" {
-		c.el.at(s.baseURLPos.Line, s.baseURLPos.Col, "base_url: %s", msg)
+		c.el.node(n, "base_url: %s", msg)
 		return
 	}
 	c.base = strings.TrimRight(s.BaseURL, "/")
@@ -92,9 +99,12 @@ func (c *compiler) url(st StepSpec) string {
 	case n == nil || t == "" && n.Value != "":
 		return "" // already reported
 	case strings.HasPrefix(t, "/"):
-		if c.spec.BaseURL == "" {
+		switch {
+		case c.spec.baseURLNode == nil:
 			c.el.node(n, "path %q needs base_url (or write an absolute http:// or https:// URL)", t)
 			return ""
+		case c.base == "":
+			return "" // base_url is invalid, and reported
 		}
 		if strings.ContainsAny(t, " \t\r\n") {
 			c.el.node(n, "invalid URL path %q: encode spaces as %%20", t)

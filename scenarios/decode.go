@@ -17,6 +17,9 @@ import (
 type decoder struct {
 	el  *errorList
 	src *source
+	// suggested holds, per mapping, the keys offered for typos in it: a
+	// missing key that was suggested is not reported a second time.
+	suggested map[*yaml.Node][]string
 }
 
 // Pos is a 1-based line and column in the scenario file.
@@ -80,14 +83,18 @@ func (d *decoder) fields(n *yaml.Node, where string, known, later []string) map[
 		case slices.Contains(later, key):
 			d.el.node(k, "key %q %s is not supported yet", key, where)
 		default:
-			d.unknownKey(k, where, slices.Concat(known, later))
+			d.unknownKey(n, k, where, slices.Concat(known, later))
 		}
 	}
 	return out
 }
 
-func (d *decoder) unknownKey(k *yaml.Node, where string, known []string) {
+func (d *decoder) unknownKey(m, k *yaml.Node, where string, known []string) {
 	if s := suggest(k.Value, known); s != "" {
+		if d.suggested == nil {
+			d.suggested = map[*yaml.Node][]string{}
+		}
+		d.suggested[m] = append(d.suggested[m], s)
 		d.el.node(k, "unknown key %q %s; did you mean %q?", k.Value, where, s)
 		return
 	}
@@ -100,7 +107,7 @@ func (d *decoder) require(n *yaml.Node, fs map[string]field, where string, names
 		return // already reported by fields
 	}
 	for _, name := range names {
-		if _, ok := fs[name]; !ok {
+		if _, ok := fs[name]; !ok && !slices.Contains(d.suggested[n], name) {
 			d.el.node(n, "missing key %q %s", name, where)
 		}
 	}
@@ -228,6 +235,9 @@ func (d *decoder) duration(n *yaml.Node, what string, lo time.Duration) (time.Du
 	switch {
 	case v <= 0 && lo > 0:
 		d.el.node(n, "%s must be greater than 0, got %s", what, n.Value)
+		return 0, false
+	case v < 0:
+		d.el.node(n, "%s must not be negative, got %s", what, n.Value)
 		return 0, false
 	case v < lo:
 		d.el.node(n, "%s must be at least %v, got %s", what, lo, n.Value)

@@ -67,6 +67,10 @@ func (s *substituter) scalar(n *yaml.Node) {
 		line, col := s.src.at(n, e.off)
 		s.el.at(line, col, "%s", e.msg)
 	}
+	if len(errs) > 0 {
+		s.el.bad[n] = true
+		return
+	}
 	if out == n.Value {
 		return
 	}

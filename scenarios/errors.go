@@ -41,7 +41,13 @@ type errorList struct {
 	file string
 	errs Errors
 	more int // errors dropped past maxErrors
+	// bad marks nodes whose value is already reported wrong (a failed
+	// ${...}); further errors about them would only repeat the first.
+	bad map[*yaml.Node]bool
 }
+
+// count is the number of errors so far, shown or not.
+func (l *errorList) count() int { return len(l.errs) + l.more }
 
 // at records an error at a line and column (clamped to 1 so that every error
 // points somewhere a user can look).
@@ -53,8 +59,11 @@ func (l *errorList) at(line, col int, format string, args ...any) {
 	l.errs = append(l.errs, &Error{File: l.file, Line: max(line, 1), Col: max(col, 1), Msg: fmt.Sprintf(format, args...)})
 }
 
-// node records an error at the position of n.
+// node records an error at the position of n, unless n is known bad.
 func (l *errorList) node(n *yaml.Node, format string, args ...any) {
+	if l.bad[n] {
+		return
+	}
 	line, col := 1, 1
 	if n != nil {
 		line, col = n.Line, n.Column

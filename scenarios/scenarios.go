@@ -12,6 +12,7 @@ import (
 
 	"github.com/loadgate/loadgate/engine"
 	"github.com/loadgate/loadgate/engine/slo"
+	"go.yaml.in/yaml/v3"
 )
 
 // Scenario is a compiled scenario file: what the engine runs and what gates
@@ -56,7 +57,7 @@ func Load(path string, lookup func(string) (string, bool)) (*Scenario, error) {
 // Parse compiles a scenario from data. name is the file name used in error
 // positions; relative data files are resolved against its directory.
 func Parse(name string, data []byte, lookup func(string) (string, bool)) (*Scenario, error) {
-	el := &errorList{file: name}
+	el := &errorList{file: name, bad: map[*yaml.Node]bool{}}
 	sum := sha256.Sum256(data)
 	root := parseTree(data, el)
 	if root == nil {
@@ -67,9 +68,11 @@ func Parse(name string, data []byte, lookup func(string) (string, bool)) (*Scena
 	sub.walk(root)
 	d := &decoder{el: el, src: src}
 	spec := d.decodeSpec(root, filepath.Dir(name))
+	decoded := el.count()
 	c := &compiler{el: el, spec: spec, secrets: sub.secrets}
 	plan := c.plan()
-	resolveSelectors(el, &plan, spec.Thresholds, len(el.errs) == 0)
+	planOK := spec.planErrs == 0 && el.count() == decoded
+	resolveSelectors(el, &plan, spec.Thresholds, planOK)
 	if err := el.result(); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -107,33 +108,50 @@ func parseTree(data []byte, el *errorList) *yaml.Node {
 		return nil
 	}
 	root := doc.Content[0]
-	if !checkTree(root, 1, el) {
+	if !checkTree(root, 1, el, map[string]bool{}) {
 		return nil
 	}
 	return root
 }
 
-// syntaxError reports a YAML syntax error; the parser only gives a line.
+// parserProblems are the messages of go.yaml.in/yaml/v3's parser (as
+// opposed to its scanner). The library prints their line 0-based (it adds
+// one for scanner errors only), and it is the line where the unfinished
+// construct began, such as an unclosed {.
+var parserProblems = []string{
+	"did not find expected ',' or ']'", "did not find expected ',' or '}'",
+	"did not find expected '-' indicator", "did not find expected <document start>",
+	"did not find expected key", "did not find expected node content",
+}
+
+// syntaxError reports a YAML syntax error; the library gives a line only.
 func syntaxError(el *errorList, err error) {
+	msg, line := strings.TrimPrefix(err.Error(), "yaml: "), 0
 	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		el.at(line, 1, "invalid YAML: %s", m[2])
-		return
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
 	}
-	el.at(1, 1, "invalid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+	if slices.Contains(parserProblems, msg) {
+		line++
+	}
+	el.at(line, 1, "invalid YAML: %s", msg)
 }
 
 // checkTree rejects anchors, aliases (the billion-laughs bomb needs them and
 // a scenario does not) and nesting deeper than maxDepth. It reports false
-// when the tree failed, so that no half-trusted content is decoded.
-func checkTree(n *yaml.Node, depth int, el *errorList) bool {
+// when the tree failed, so that no half-trusted content is decoded. Each
+// alias name is reported once: a bomb repeats them by design.
+func checkTree(n *yaml.Node, depth int, el *errorList, aliases map[string]bool) bool {
 	if depth > maxDepth {
 		el.node(n, "nesting is deeper than %d levels", maxDepth)
 		return false
 	}
 	ok := true
 	if n.Kind == yaml.AliasNode {
-		el.node(n, "YAML aliases (*%s) are not supported: repeat the value instead", n.Value)
+		if !aliases[n.Value] {
+			el.node(n, "YAML aliases (*%s) are not supported: repeat the value instead", n.Value)
+		}
+		aliases[n.Value] = true
 		return false
 	}
 	if n.Anchor != "" {
@@ -149,7 +167,7 @@ func checkTree(n *yaml.Node, depth int, el *errorList) bool {
 		return false
 	}
 	for _, c := range n.Content {
-		if !checkTree(c, depth+1, el) {
+		if !checkTree(c, depth+1, el, aliases) {
 			ok = false
 			if depth+1 > maxDepth {
 				return false // one error for a deep tree, not one per branch

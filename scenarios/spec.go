@@ -22,7 +22,10 @@ type Spec struct {
 	Data       []DataSpec
 	SLI        *SLISpec
 
-	baseURLPos Pos
+	baseURLNode *yaml.Node // nil when base_url is not given
+	// planErrs counts the errors found in the parts that make up the plan,
+	// before thresholds (which only read it) were decoded.
+	planErrs int
 }
 
 // Defaults apply to every request.
@@ -110,7 +113,7 @@ func (d *decoder) decodeSpec(root *yaml.Node, dir string) *Spec {
 	}
 	if f, ok := fs["base_url"]; ok {
 		s.BaseURL, _ = d.str(f.val, "base_url")
-		s.baseURLPos = posOf(f.val)
+		s.baseURLNode = f.val
 		d.noTemplate(f.val)
 	}
 	if f, ok := fs["defaults"]; ok {
@@ -122,14 +125,15 @@ func (d *decoder) decodeSpec(root *yaml.Node, dir string) *Spec {
 	if f, ok := fs["flows"]; ok {
 		s.Flows = d.flows(f.val)
 	}
-	if f, ok := fs["thresholds"]; ok {
-		s.Thresholds = d.thresholds(f.val)
-	}
+	s.planErrs = d.el.count()
 	if f, ok := fs["data"]; ok {
 		s.Data = d.data(f.val, dir)
 	}
 	if f, ok := fs["sli"]; ok {
 		s.SLI = d.sli(f.val)
+	}
+	if f, ok := fs["thresholds"]; ok {
+		s.Thresholds = d.thresholds(f.val)
 	}
 	return s
 }
