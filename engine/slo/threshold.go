@@ -68,6 +68,9 @@ type Result struct {
 	// Skipped thresholds (e.g. a baseline without the metric) neither pass
 	// nor fail the run.
 	Skipped bool
+	// Pending is set while no decision has been made (live, before
+	// min_samples or the first data); it is never set on a final Result.
+	Pending bool
 	// Aborted is set on the threshold whose live failure stopped the run.
 	Aborted bool
 	// Failed is whether it has ever failed; FirstFailedAt is then the offset
