@@ -57,8 +57,8 @@ func (d *decoder) name(n *yaml.Node, what string) string {
 	case n.Kind != yaml.ScalarNode:
 	case s == "":
 		d.el.node(n, "%s must not be empty", what)
-	case strings.ContainsAny(s, "{}:,\n\r"):
-		d.el.node(n, "%s %q must not contain any of { } : , or a line break (it is used in selectors)", what, s)
+	case strings.ContainsAny(s, "{},\n\r"):
+		d.el.node(n, "%s %q must not contain any of { } , or a line break (it is used in selectors)", what, s)
 	}
 	return s
 }

@@ -72,7 +72,7 @@ func Parse(name string, data []byte, lookup func(string) (string, bool)) (*Scena
 	c := &compiler{el: el, spec: spec, secrets: sub.secrets}
 	plan := c.plan()
 	planOK := spec.planErrs == 0 && el.count() == decoded
-	resolveSelectors(el, &plan, spec.Thresholds, planOK)
+	d.resolveThresholds(&plan, spec.Thresholds, planOK)
 	if err := el.result(); err != nil {
 		return nil, err
 	}

@@ -72,6 +72,9 @@ type ThresholdSpec struct {
 	slo.Threshold
 	Selector string // as written, e.g. http_req_duration{step:search}
 	Pos      Pos    // of the selector key
+
+	expr     slo.Expr
+	exprNode *yaml.Node
 }
 
 // DataSpec is a feeder (DESIGN §3, data:). Feeders are not run yet.

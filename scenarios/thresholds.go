@@ -11,11 +11,6 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// checkExpr checks a threshold expression. It is a variable so that the
-// integrator can point it at slo.ParseExpr; an error that is an
-// *slo.SyntaxError is reported at the column of its offset.
-var checkExpr = func(expr string) error { return nil }
-
 var thresholdKeys = []string{"expr", "abort_on_fail", "delay", "window", "severity", "min_samples"}
 
 // thresholds decodes the thresholds mapping: selector → expression, list of
@@ -46,7 +41,8 @@ func (d *decoder) thresholds(n *yaml.Node) []ThresholdSpec {
 			t, tok := d.threshold(it)
 			if ok && tok {
 				t.Metric, t.Tags = metric, tags
-				out = append(out, ThresholdSpec{Threshold: t, Selector: k.Value, Pos: posOf(k)})
+				t.Selector, t.Pos = k.Value, posOf(k)
+				out = append(out, t)
 			}
 		}
 	}
@@ -57,8 +53,8 @@ func (d *decoder) thresholds(n *yaml.Node) []ThresholdSpec {
 }
 
 // threshold decodes one expression, as a string or a mapping with options.
-func (d *decoder) threshold(n *yaml.Node) (slo.Threshold, bool) {
-	var t slo.Threshold
+func (d *decoder) threshold(n *yaml.Node) (ThresholdSpec, bool) {
+	var t ThresholdSpec
 	if n.Kind == yaml.ScalarNode {
 		return t, d.expr(n, &t)
 	}
@@ -88,17 +84,19 @@ func (d *decoder) threshold(n *yaml.Node) (slo.Threshold, bool) {
 	return t, ok
 }
 
-// expr checks an expression string and stores it in t.
-func (d *decoder) expr(n *yaml.Node, t *slo.Threshold) bool {
+// expr parses an expression string into t; resolveSelectors checks it
+// against the metric once that is known.
+func (d *decoder) expr(n *yaml.Node, t *ThresholdSpec) bool {
 	s := d.text(n, "threshold expression")
 	if n.Kind != yaml.ScalarNode || s == "" && n.ShortTag() == "!!null" {
 		return false
 	}
-	if err := checkExpr(s); err != nil {
+	e, err := slo.ParseExpr(s)
+	if err != nil {
 		d.syntaxAt(n, err, "threshold "+quote(s))
 		return false
 	}
-	t.Expr = s
+	t.Expr, t.expr, t.exprNode = s, e, n
 	return true
 }
 
@@ -113,14 +111,14 @@ func (d *decoder) syntaxAt(n *yaml.Node, err error, what string) {
 	d.el.node(n, "invalid %s: %v", what, err)
 }
 
-// selector parses a threshold key. A key is not substituted (see
-// substituter.walk), so its offsets map straight to columns.
+// selector parses a threshold key. Keys are not substituted (see
+// substituter.walk), so the parser's offsets map straight to columns.
 func (d *decoder) selector(k *yaml.Node) (string, []engine.Tag, bool) {
 	if k.Kind != yaml.ScalarNode {
 		d.el.node(k, "expected a metric selector such as http_req_duration{step:search}, got %s", kindName(k))
 		return "", nil, false
 	}
-	metric, tags, err := parseSelector(k.Value)
+	metric, tags, err := slo.ParseSelector(k.Value)
 	if err != nil {
 		d.syntaxAt(k, err, "selector "+quote(k.Value))
 		return "", nil, false
@@ -130,43 +128,58 @@ func (d *decoder) selector(k *yaml.Node) (string, []engine.Tag, bool) {
 
 func quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
 
-// resolveSelectors checks every selector against the compiled plan: a tag
-// value that matches no flow or step could only ever yield "no data". It
-// sets StatusTrends when a trend is selected by status class. When the file
-// already has errors the plan may be partial, so only the checks that do not
-// depend on it run (no error is reported twice over).
-func resolveSelectors(el *errorList, plan *engine.Plan, ts []ThresholdSpec, planOK bool) {
-	done := map[string]bool{}
+// resolveThresholds checks every selector against the compiled plan (a tag
+// value that matches no flow or step could only ever yield "no data") and
+// every expression against its metric (p(95) on a rate is an error). It sets
+// StatusTrends when a trend is selected by status class. When the file
+// already has errors the plan may be partial, so the checks that depend on
+// it are skipped rather than reporting the same mistake twice.
+func (d *decoder) resolveThresholds(plan *engine.Plan, ts []ThresholdSpec, planOK bool) {
+	selOK := map[string]bool{}
 	for _, t := range ts {
-		if done[t.Selector] {
+		ok, done := selOK[t.Selector]
+		if !done {
+			ok = d.resolveSelector(plan, t, planOK)
+			selOK[t.Selector] = ok
+		}
+		if !ok {
 			continue
 		}
-		done[t.Selector] = true
-		m, ok := engine.LookupMetric(t.Metric)
-		switch {
-		case t.Metric == "sli":
-			el.at(t.Pos.Line, t.Pos.Col, "sli thresholds are not supported yet")
-			continue
-		case !ok:
-			el.at(t.Pos.Line, t.Pos.Col, "unknown metric %q%s", t.Metric, metricHint(t.Metric))
-			continue
-		case !planOK:
-			for _, tag := range t.Tags {
-				if !slices.Contains(m.Tags, tag.Key) {
-					el.at(t.Pos.Line, t.Pos.Col, "invalid selector %q: metric %s has no tag %q", t.Selector, m.Name, tag.Key)
-				}
-			}
-			continue
-		}
-		sel, err := engine.Select(plan, t.Metric, t.Tags)
-		if err != nil {
-			el.at(t.Pos.Line, t.Pos.Col, "invalid selector %q: %v", t.Selector, err)
-			continue
-		}
-		if sel.NeedsStatusTrends() {
-			plan.StatusTrends = true
+		m, _ := engine.LookupMetric(t.Metric)
+		if err := t.expr.Check(m); err != nil {
+			d.syntaxAt(t.exprNode, err, "threshold "+quote(t.Expr))
 		}
 	}
+}
+
+// resolveSelector checks one selector and reports whether its metric is
+// known, so that its expressions can be checked.
+func (d *decoder) resolveSelector(plan *engine.Plan, t ThresholdSpec, planOK bool) bool {
+	m, ok := engine.LookupMetric(t.Metric)
+	switch {
+	case t.Metric == "sli":
+		d.el.at(t.Pos.Line, t.Pos.Col, "sli thresholds are not supported yet")
+		return false
+	case !ok:
+		d.el.at(t.Pos.Line, t.Pos.Col, "unknown metric %q%s", t.Metric, metricHint(t.Metric))
+		return false
+	case !planOK:
+		for _, tag := range t.Tags {
+			if !slices.Contains(m.Tags, tag.Key) {
+				d.el.at(t.Pos.Line, t.Pos.Col, "invalid selector %q: metric %s has no tag %q", t.Selector, m.Name, tag.Key)
+			}
+		}
+		return true
+	}
+	sel, err := engine.Select(plan, t.Metric, t.Tags)
+	if err != nil {
+		d.el.at(t.Pos.Line, t.Pos.Col, "invalid selector %q: %v", t.Selector, err)
+		return true
+	}
+	if sel.NeedsStatusTrends() {
+		plan.StatusTrends = true
+	}
+	return true
 }
 
 func metricHint(name string) string {
