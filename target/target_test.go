@@ -300,7 +300,10 @@ func TestServeStopsOnCancel(t *testing.T) {
 		}
 		inflight <- err
 	}()
-	for s.RequestsByPath()["/delay/{duration}"] == 0 {
+	for deadline := time.Now().Add(5 * time.Second); s.RequestsByPath()["/delay/{duration}"] == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the /delay request never reached the server")
+		}
 		time.Sleep(time.Millisecond)
 	}
 	start := time.Now()
