@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -37,27 +38,61 @@ func (c hostClient) Do(req *fasthttp.Request, resp *fasthttp.Response, timeout t
 }
 
 // conns tracks every connection the clients opened, so that a hard stop can
-// close them and end requests whose servers never answer.
+// close them and end requests whose servers never answer, and counts the
+// bytes they carried (data_sent, data_received).
 type conns struct {
 	mu sync.Mutex
 	// guarded by mu
 	set    map[*trackedConn]struct{}
 	closed bool
+	// bytes of connections already closed
+	sentClosed, recvClosed int64
 }
 
+// trackedConn counts its bytes. One request uses a connection at a time, so
+// its atomic counters are not contended.
 type trackedConn struct {
 	net.Conn
-	owner *conns
-	once  sync.Once
+	owner      *conns
+	once       sync.Once
+	sent, recv atomic.Int64
+}
+
+func (c *trackedConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	c.recv.Add(int64(n))
+	return n, err
+}
+
+func (c *trackedConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	c.sent.Add(int64(n))
+	return n, err
 }
 
 func (c *trackedConn) Close() error {
 	c.once.Do(func() {
 		c.owner.mu.Lock()
-		delete(c.owner.set, c)
+		if _, ok := c.owner.set[c]; ok {
+			delete(c.owner.set, c)
+			c.owner.sentClosed += c.sent.Load()
+			c.owner.recvClosed += c.recv.Load()
+		}
 		c.owner.mu.Unlock()
 	})
 	return c.Conn.Close()
+}
+
+// bytes returns the bytes sent and received on all connections so far.
+func (cs *conns) bytes() (sent, recv int64) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	sent, recv = cs.sentClosed, cs.recvClosed
+	for c := range cs.set {
+		sent += c.sent.Load()
+		recv += c.recv.Load()
+	}
+	return sent, recv
 }
 
 func (cs *conns) track(c net.Conn) (net.Conn, error) {
@@ -76,11 +111,13 @@ func (cs *conns) track(c net.Conn) (net.Conn, error) {
 func (cs *conns) closeAll() {
 	cs.mu.Lock()
 	cs.closed = true
-	set := cs.set
-	cs.set = map[*trackedConn]struct{}{}
+	set := make([]*trackedConn, 0, len(cs.set))
+	for c := range cs.set {
+		set = append(set, c)
+	}
 	cs.mu.Unlock()
-	for c := range set {
-		c.Conn.Close()
+	for _, c := range set {
+		c.Close()
 	}
 }
 

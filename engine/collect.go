@@ -16,6 +16,7 @@ func (r *run) collect(obs []Observer, done <-chan struct{}) *Snapshot {
 		plannedAll = r.curve.count(r.plan.Load.Duration()+time.Nanosecond, r.plan.Segment)
 	}
 	var prev time.Duration
+	var sentBefore, recvBefore int64
 	for seq := 1; ; seq++ {
 		final := false
 		select {
@@ -30,6 +31,9 @@ func (r *run) collect(obs []Observer, done <-chan struct{}) *Snapshot {
 		} else {
 			per.Planned = per.Started
 		}
+		sent, recv := r.conns.bytes()
+		per.BytesSent, per.BytesReceived = sent-sentBefore, recv-recvBefore
+		sentBefore, recvBefore = sent, recv
 		snap := &Snapshot{
 			Seq:          seq,
 			Time:         time.Now(),

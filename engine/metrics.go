@@ -55,8 +55,8 @@ var Metrics = []Metric{
 	{Name: "dropped_iterations", Type: Counter},
 	{Name: "schedule_lag", Type: Trend},
 	{Name: "checks", Type: Rate, Tags: reqTags[:2]},
-	{Name: "data_sent", Type: Counter, Tags: reqTags[:3], Bytes: true},
-	{Name: "data_received", Type: Counter, Tags: reqTags[:3], Bytes: true},
+	{Name: "data_sent", Type: Counter, Bytes: true},
+	{Name: "data_received", Type: Counter, Bytes: true},
 }
 
 // LookupMetric returns the metric named name.
@@ -214,6 +214,10 @@ func (s *Selection) Read(p *Period) Value {
 		v.Hist = p.Lag
 	case "dropped_iterations":
 		v.Count = p.Dropped
+	case "data_sent":
+		v.Count = p.BytesSent
+	case "data_received":
+		v.Count = p.BytesReceived
 	case "iterations", "iteration_duration":
 		var hs []*histogram.Histogram
 		for _, fi := range s.flows {
@@ -260,10 +264,6 @@ func (s *Selection) readSteps(p *Period, v *Value) {
 		case "checks":
 			v.Hits += st.ChecksPassed
 			v.Total += st.ChecksTotal
-		case "data_sent":
-			v.Count += st.BytesSent
-		case "data_received":
-			v.Count += st.BytesReceived
 		}
 	}
 	if v.Type == Trend {

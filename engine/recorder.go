@@ -82,13 +82,12 @@ type shard struct {
 
 // sample is one request's outcome, passed by value to record.
 type sample struct {
-	flow, step        int
-	intended, sent    time.Duration
-	end               time.Duration
-	status            int
-	kind              Kind
-	failed            bool
-	bytesOut, bytesIn int64
+	flow, step     int
+	intended, sent time.Duration
+	end            time.Duration
+	status         int
+	kind           Kind
+	failed         bool
 }
 
 func (sh *shard) record(s *sample) {
@@ -108,8 +107,6 @@ func (sh *shard) record(s *sample) {
 		st.FailedByClass[class]++
 	}
 	st.Errors[s.kind]++
-	st.BytesSent += s.bytesOut
-	st.BytesReceived += s.bytesIn
 	sh.mu.Unlock()
 }
 
@@ -220,8 +217,6 @@ func addStep(dst, src *StepStats) {
 	for k := range dst.Errors {
 		dst.Errors[k] += src.Errors[k]
 	}
-	dst.BytesSent += src.BytesSent
-	dst.BytesReceived += src.BytesReceived
 	dst.ChecksPassed += src.ChecksPassed
 	dst.ChecksTotal += src.ChecksTotal
 }
@@ -255,6 +250,8 @@ func (r *recorder) accumulate(per *Period) *Period {
 	t.Planned += per.Planned
 	t.Started += per.Started
 	t.Dropped += per.Dropped
+	t.BytesSent += per.BytesSent
+	t.BytesReceived += per.BytesReceived
 	r.total = t
 	return t
 }

@@ -193,8 +193,7 @@ func newStepExec(st *Step, d Doer) stepExec {
 	if st.Timeout <= 0 {
 		st.Timeout = DefaultTimeout
 	}
-	out := int64(len(req.Header.Header()) + len(st.Body))
-	return stepExec{step: st, doer: d, tmpl: req, bytesOut: out}
+	return stepExec{step: st, doer: d, tmpl: req}
 }
 
 // weightTable spreads flow indexes over a table whose length is the sum of

@@ -78,8 +78,6 @@ type StepStats struct {
 	Status        [NumStatusClasses]int64 // requests per status class
 	FailedByClass [NumStatusClasses]int64 // failed requests per status class
 	Errors        [NumKinds]int64         // requests per outcome kind
-	BytesSent     int64
-	BytesReceived int64
 	ChecksPassed  int64
 	ChecksTotal   int64
 }
@@ -91,7 +89,8 @@ type FlowStats struct {
 }
 
 // Period holds the measurements of a span of the run. Every histogram in it
-// is owned by the Period and never written after publication.
+// is owned by the Period and never written after publication. A nil
+// histogram means no values were recorded.
 type Period struct {
 	Start, End time.Duration // offsets from the run's start
 	Steps      [][]StepStats // [flow][step], shaped as Plan.Flows
@@ -100,6 +99,9 @@ type Period struct {
 	Planned    int64 // arrivals due by the schedule in this span (this segment's share)
 	Started    int64 // iterations started
 	Dropped    int64 // arrivals skipped (Overload Drop)
+	// BytesSent and BytesReceived are counted on the connections, so they
+	// are exact wire bytes (headers, bodies, TLS records) and carry no tags.
+	BytesSent, BytesReceived int64
 }
 
 // Snapshot is published once per interval to every Observer. It and

@@ -9,10 +9,9 @@ import (
 // stepExec is a step ready to send: its client and a request template built
 // once. Shared read-only by all workers.
 type stepExec struct {
-	step     *Step
-	doer     Doer
-	tmpl     *fasthttp.Request
-	bytesOut int64 // size of the serialized request, counted as data_sent
+	step *Step
+	doer Doer
+	tmpl *fasthttp.Request
 }
 
 // worker is one goroutine's private state: a shard to record into, request
@@ -102,13 +101,12 @@ func (w *worker) send(fi, si int, due time.Duration) time.Duration {
 	if r.hardStopped() {
 		return end // cut off by our own hard stop: not the target's doing
 	}
-	s := sample{flow: fi, step: si, intended: due, sent: sent, end: end, bytesOut: ex.bytesOut}
+	s := sample{flow: fi, step: si, intended: due, sent: sent, end: end}
 	if err != nil {
 		s.kind = classify(err)
 		r.rec.noteError(s.kind, err)
 	} else {
 		s.status = w.resp.StatusCode()
-		s.bytesIn = int64(len(w.resp.Header.Header()) + len(w.resp.Body()))
 		if !ex.step.Accepts(s.status) {
 			s.kind = statusKind(s.status)
 		}
