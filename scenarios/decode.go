@@ -20,6 +20,16 @@ type decoder struct {
 	// suggested holds, per mapping, the keys offered for typos in it: a
 	// missing key that was suggested is not reported a second time.
 	suggested map[*yaml.Node][]string
+	// quoted marks quoted scalars that had a ${...} (see substituter).
+	quoted map[*yaml.Node]bool
+}
+
+// hint explains a type error on a quoted ${...}.
+func (d *decoder) hint(n *yaml.Node) string {
+	if d.quoted[n] {
+		return " (a quoted ${...} stays a string: write it unquoted)"
+	}
+	return ""
 }
 
 // Pos is a 1-based line and column in the scenario file.
@@ -157,7 +167,7 @@ func (d *decoder) enum(n *yaml.Node, what string, allowed ...string) (string, bo
 // integer returns an integer in [lo, hi].
 func (d *decoder) integer(n *yaml.Node, what string, lo, hi int64) (int64, bool) {
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
-		d.el.node(n, "expected an integer for %s, got %s", what, kindName(n))
+		d.el.node(n, "expected an integer for %s, got %s%s", what, kindName(n), d.hint(n))
 		return 0, false
 	}
 	v, err := strconv.ParseInt(n.Value, 0, 64)
@@ -172,7 +182,7 @@ func (d *decoder) integer(n *yaml.Node, what string, lo, hi int64) (int64, bool)
 func (d *decoder) number(n *yaml.Node, what string, lo float64) (float64, bool) {
 	tag := n.ShortTag()
 	if n.Kind != yaml.ScalarNode || tag != "!!int" && tag != "!!float" {
-		d.el.node(n, "expected a number for %s, got %s", what, kindName(n))
+		d.el.node(n, "expected a number for %s, got %s%s", what, kindName(n), d.hint(n))
 		return 0, false
 	}
 	v, err := parseNumber(n.Value)
@@ -212,7 +222,7 @@ func (d *decoder) boolean(n *yaml.Node, what string) bool {
 			return false
 		}
 	}
-	d.el.node(n, "expected true or false for %s, got %s", what, kindName(n))
+	d.el.node(n, "expected true or false for %s, got %s%s", what, kindName(n), d.hint(n))
 	return false
 }
 

@@ -38,6 +38,9 @@ type substituter struct {
 	src     *source
 	el      *errorList
 	secrets map[string]bool
+	// quoted are the quoted scalars that had a ${...}: they stay strings,
+	// which surprises whoever wanted a number, so type errors say why.
+	quoted map[*yaml.Node]bool
 }
 
 // walk substitutes in every scalar value below n. Mapping keys are left
@@ -79,6 +82,8 @@ func (s *substituter) scalar(n *yaml.Node) {
 	// "weight: ${W:-3}" is an integer. Quoting keeps it a string.
 	if n.Style == 0 {
 		n.Tag = plainTag(out)
+	} else {
+		s.quoted[n] = true
 	}
 }
 

@@ -64,9 +64,9 @@ func Parse(name string, data []byte, lookup func(string) (string, bool)) (*Scena
 		return nil, el.result()
 	}
 	src := newSource(data)
-	sub := &substituter{lookup: lookup, src: src, el: el, secrets: map[string]bool{}}
+	sub := &substituter{lookup: lookup, src: src, el: el, secrets: map[string]bool{}, quoted: map[*yaml.Node]bool{}}
 	sub.walk(root)
-	d := &decoder{el: el, src: src}
+	d := &decoder{el: el, src: src, quoted: sub.quoted}
 	spec := d.decodeSpec(root, filepath.Dir(name))
 	decoded := el.count()
 	c := &compiler{el: el, spec: spec, secrets: sub.secrets}

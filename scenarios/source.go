@@ -87,7 +87,7 @@ func parseTree(data []byte, el *errorList) *yaml.Node {
 		if errors.Is(err, io.EOF) {
 			el.at(1, 1, "empty file: want a mapping with name, load and flows")
 		} else {
-			syntaxError(el, err)
+			syntaxError(el, newSource(data), err)
 		}
 		return nil
 	}
@@ -100,7 +100,7 @@ func parseTree(data []byte, el *errorList) *yaml.Node {
 		el.node(at, "a second YAML document: a scenario file holds exactly one")
 		return nil
 	} else if !errors.Is(err, io.EOF) {
-		syntaxError(el, err)
+		syntaxError(el, newSource(data), err)
 		return nil
 	}
 	if len(doc.Content) == 0 {
@@ -125,7 +125,7 @@ var parserProblems = []string{
 }
 
 // syntaxError reports a YAML syntax error; the library gives a line only.
-func syntaxError(el *errorList, err error) {
+func syntaxError(el *errorList, src *source, err error) {
 	msg, line := strings.TrimPrefix(err.Error(), "yaml: "), 0
 	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 		line, _ = strconv.Atoi(m[1])
@@ -134,7 +134,20 @@ func syntaxError(el *errorList, err error) {
 	if slices.Contains(parserProblems, msg) {
 		line++
 	}
+	// ${VAR} is not a valid plain scalar inside { } or [ ]: the braces end
+	// the flow mapping early. Say so, since the YAML message cannot.
+	if strings.HasPrefix(msg, "did not find expected ',' or") && strings.Contains(src.line(line), "${") {
+		msg += " (inside { } or [ ], quote ${...} values, or use block style)"
+	}
 	el.at(line, 1, "invalid YAML: %s", msg)
+}
+
+// line returns line n (1-based) of the text, or "".
+func (s *source) line(n int) string {
+	if n < 1 || n > len(s.lines) {
+		return ""
+	}
+	return s.lines[n-1]
 }
 
 // checkTree rejects anchors, aliases (the billion-laughs bomb needs them and

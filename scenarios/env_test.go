@@ -1,0 +1,149 @@
+package scenarios
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestExpand covers ${VAR} substitution on one scalar.
+func TestExpand(t *testing.T) {
+	env := map[string]string{"HOST": "h", "EMPTY": "", "API_KEY": "k-1", "DB_PASSWORD": "pw"}
+	tests := []struct {
+		name    string
+		in      string
+		want    string
+		errAt   []int // byte offsets of errors
+		secrets []string
+	}{
+		{name: "plain text is untouched", in: "http://x/", want: "http://x/"},
+		{name: "set variable", in: "http://${HOST}:80", want: "http://h:80"},
+		{name: "default unused when set", in: "${HOST:-other}", want: "h"},
+		{name: "default when unset", in: "${NOPE:-http://d:1}", want: "http://d:1"},
+		// As in the shell, :- also applies to an empty value.
+		{name: "default when empty", in: "${EMPTY:-d}", want: "d"},
+		{name: "empty without default", in: "[${EMPTY}]", want: "[]"},
+		{name: "empty default", in: "[${NOPE:-}]", want: "[]"},
+		{name: "$$ escapes", in: "$${HOST} costs $$5", want: "${HOST} costs $5"},
+		// JSONPath and shell-ish text keep a lone $.
+		{name: "lone dollar", in: "$.items[0] $ 5$", want: "$.items[0] $ 5$"},
+		{name: "unset", in: "a ${NOPE} b", want: "a  b", errAt: []int{2}},
+		{name: "two errors", in: "${A1}${B1}", want: "", errAt: []int{0, 5}},
+		{name: "bad name", in: "x${9X}", want: "x", errAt: []int{1}},
+		{name: "unterminated", in: "ab${HOST", want: "ab${HOST", errAt: []int{2}},
+		{name: "secret names", in: "${API_KEY}/${DB_PASSWORD}/${HOST}", want: "k-1/pw/h", secrets: []string{"k-1", "pw"}},
+		{name: "secret default", in: "${MY_TOKEN:-t0}", want: "t0", secrets: []string{"t0"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			secrets := map[string]bool{}
+			got, errs := expand(tt.in, testEnv(env), secrets)
+			var at []int
+			for _, e := range errs {
+				at = append(at, e.off)
+			}
+			if got != tt.want && len(errs) == 0 || !reflect.DeepEqual(at, tt.errAt) {
+				t.Errorf("expand(%q) = %q, errors at %v; want %q, errors at %v", tt.in, got, at, tt.want, tt.errAt)
+			}
+			if s := sortedKeys(secrets); !reflect.DeepEqual(s, tt.secrets) {
+				t.Errorf("secrets = %v, want %v", s, tt.secrets)
+			}
+		})
+	}
+}
+
+func sortedKeys(m map[string]bool) []string {
+	if len(m) == 0 {
+		return nil
+	}
+	out := sortedSecrets(m)
+	// sortedSecrets is longest first; the table lists them alphabetically.
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+// TestEnvLookup checks that -e values win over the process environment.
+func TestEnvLookup(t *testing.T) {
+	t.Setenv("LOADGATE_TEST_A", "from-env")
+	t.Setenv("LOADGATE_TEST_B", "from-env")
+	look := EnvLookup(map[string]string{"LOADGATE_TEST_B": "from-flag", "LOADGATE_TEST_C": ""})
+	for name, want := range map[string]string{"LOADGATE_TEST_A": "from-env", "LOADGATE_TEST_B": "from-flag", "LOADGATE_TEST_C": ""} {
+		if got, ok := look(name); !ok || got != want {
+			t.Errorf("%s = %q, %v; want %q", name, got, ok, want)
+		}
+	}
+	if _, ok := look("LOADGATE_TEST_UNSET"); ok {
+		t.Error("unset variable found")
+	}
+}
+
+// TestSubstitutedTypes checks that an unquoted ${...} takes the type of its
+// value, a quoted one stays a string, and keys are never substituted.
+func TestSubstitutedTypes(t *testing.T) {
+	src := `name: ${NAME}
+base_url: ${BASE:-http://localhost}
+load:
+  rate: ${RATE}
+  duration: ${DUR:-2s}
+flows:
+  - name: f
+    weight: ${W:-3}
+    steps:
+      - name: s
+        get: /
+        json:
+          n: ${N}
+          q: "${N}"
+          b: ${B}
+`
+	env := map[string]string{"NAME": "typed", "RATE": "2.5", "N": "7", "B": "true"}
+	sc, err := Parse("typed.yaml", []byte(src), testEnv(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := sc.Plan
+	if p.Load.StartRate != 2.5 || p.Load.Stages[0].Duration.Seconds() != 2 || p.Flows[0].Weight != 3 {
+		t.Errorf("plan = %+v", p)
+	}
+	if body := string(p.Flows[0].Steps[0].Body); body != `{"n":7,"q":"7","b":true}` {
+		t.Errorf("body = %s", body)
+	}
+	// A quoted number stays a string, which is an error where a number is due.
+	_, err = Parse("typed.yaml", []byte(strings.Replace(src, "rate: ${RATE}", `rate: "${RATE}"`, 1)), testEnv(env))
+	want := `typed.yaml:4:9: expected a number for rate, got string (a quoted ${...} stays a string: write it unquoted)`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("quoted: err = %v", err)
+	}
+}
+
+// TestErrorColumns checks that positions inside scalars count characters,
+// as YAML columns do, and account for quoting.
+func TestErrorColumns(t *testing.T) {
+	tests := []struct {
+		name, line string
+		want       string // line:col
+	}{
+		{name: "plain", line: `x: ab ${NOPE}`, want: "1:7"},
+		{name: "double quoted", line: `x: "ab ${NOPE}"`, want: "1:8"},
+		{name: "single quoted", line: `x: 'ab ${NOPE}'`, want: "1:8"},
+		{name: "non-ASCII before", line: `x: "żółw ${NOPE}"`, want: "1:10"},
+		// An escape before the offset makes the exact column unknowable from
+		// the value alone: the scalar's start is reported instead.
+		{name: "escape before", line: `x: "a\tb ${NOPE}"`, want: "1:4"},
+		{name: "block", line: "x: |\n  ${NOPE}", want: "1:4"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("c.yaml", []byte(tt.line+"\n"), nil)
+			if err == nil || !strings.Contains(err.Error(), "c.yaml:"+tt.want+": ${NOPE} is not set") {
+				t.Errorf("err = %v, want it at %s", err, tt.want)
+			}
+		})
+	}
+}
