@@ -60,9 +60,9 @@ func (d *decoder) threshold(n *yaml.Node) (ThresholdSpec, bool) {
 	}
 	fs := d.fields(n, "in threshold", thresholdKeys, nil)
 	d.require(n, fs, "in threshold", "expr")
-	ok := n.Kind == yaml.MappingNode
+	ok := false // without an expression there is no threshold
 	if f, has := fs["expr"]; has {
-		ok = d.expr(f.val, &t) && ok
+		ok = d.expr(f.val, &t)
 	}
 	if f, has := fs["abort_on_fail"]; has {
 		t.AbortOnFail = d.boolean(f.val, "abort_on_fail")
