@@ -124,3 +124,21 @@ func TestValid(t *testing.T) {
 		})
 	}
 }
+
+// TestLoadLimits checks that Load does not read a giant file whole and
+// reports it as invalid, and that a missing file is an I/O error.
+func TestLoadLimits(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(path, make([]byte, 3*MaxFileSize), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path, nil)
+	var errs Errors
+	if !errors.As(err, &errs) || len(errs) != 1 || !strings.Contains(errs[0].Msg, "larger than the limit") {
+		t.Errorf("Load(big) = %v", err)
+	}
+	_, err = Load(filepath.Join(t.TempDir(), "missing.yaml"), nil)
+	if err == nil || errors.As(err, &errs) || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Load(missing) = %v, want a wrapped os.ErrNotExist", err)
+	}
+}

@@ -78,7 +78,8 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // limits. It returns nil when the tree must not be looked at further.
 func parseTree(data []byte, el *errorList) *yaml.Node {
 	if len(data) > MaxFileSize {
-		el.at(1, 1, "file is %d bytes, the limit is %d (1 MiB)", len(data), MaxFileSize)
+		// Load reads one byte past the limit only, so the real size is unknown.
+		el.at(1, 1, "file is larger than the limit of %d bytes (1 MiB)", MaxFileSize)
 		return nil
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
