@@ -147,3 +147,29 @@ func TestErrorColumns(t *testing.T) {
 		})
 	}
 }
+
+// TestSecrets checks what is collected for redaction: secret-looking
+// variables and credential headers, from defaults and steps.
+func TestSecrets(t *testing.T) {
+	src := `name: s
+base_url: ${BASE_URL}
+defaults:
+  headers: { X-Api-Key: "${SERVICE_KEY}", Cookie: "sid=abc" }
+load: { rate: 1, duration: 1s }
+flows:
+  - name: f
+    steps:
+      - name: a
+        get: /
+        headers: { Authorization: "Basic dXNlcjpwdw==", X-Trace: "${TRACE:-on}" }
+`
+	env := map[string]string{"BASE_URL": "http://h", "SERVICE_KEY": "k-42"}
+	sc, err := Parse("s.yaml", []byte(src), testEnv(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Basic dXNlcjpwdw==", "dXNlcjpwdw==", "sid=abc", "k-42"}
+	if !reflect.DeepEqual(sc.Secrets, want) {
+		t.Errorf("Secrets = %q, want %q (longest first)", sc.Secrets, want)
+	}
+}
