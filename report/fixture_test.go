@@ -80,8 +80,6 @@ func interval(p *engine.Plan, i int) *engine.Period {
 			st.ServiceTime.Record(lat * time.Duration(si+1) / 2)
 			st.Requests++
 			st.Status[2]++
-			st.BytesSent += 120
-			st.BytesReceived += 2048
 			if si == 1 {
 				st.ChecksTotal++
 				st.ChecksPassed++
@@ -95,6 +93,8 @@ func interval(p *engine.Plan, i int) *engine.Period {
 				st.ChecksPassed--
 			}
 		}
+		per.BytesSent += 120 * int64(len(per.Steps[fi]))
+		per.BytesReceived += 2048 * int64(len(per.Steps[fi]))
 		per.Flows[fi].Iterations++
 		per.Flows[fi].Duration.Record(lat * 3)
 	}
@@ -107,6 +107,8 @@ func addPeriod(dst, src *engine.Period) {
 	dst.Planned += src.Planned
 	dst.Started += src.Started
 	dst.Dropped += src.Dropped
+	dst.BytesSent += src.BytesSent
+	dst.BytesReceived += src.BytesReceived
 	dst.Lag.Merge(src.Lag)
 	for fi := range src.Flows {
 		dst.Flows[fi].Iterations += src.Flows[fi].Iterations
@@ -117,8 +119,6 @@ func addPeriod(dst, src *engine.Period) {
 			d.ServiceTime.Merge(s.ServiceTime)
 			d.Requests += s.Requests
 			d.Failed += s.Failed
-			d.BytesSent += s.BytesSent
-			d.BytesReceived += s.BytesReceived
 			d.ChecksPassed += s.ChecksPassed
 			d.ChecksTotal += s.ChecksTotal
 			for c := range s.Status {

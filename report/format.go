@@ -77,6 +77,7 @@ const (
 	ansiGreen  = "\x1b[32m"
 	ansiRed    = "\x1b[31m"
 	ansiYellow = "\x1b[33m"
+	ansiDim    = "\x1b[2m"
 	ansiReset  = "\x1b[0m"
 )
 
@@ -95,7 +96,15 @@ func (m mark) render(color bool) string {
 	if !color {
 		return [...]string{"PASS", "FAIL", "WARN", "SKIP", "WAIT"}[m]
 	}
-	return [...]string{ansiGreen + "✓", ansiRed + "✗", ansiYellow + "✗", ansiYellow + "-", "·"}[m] + ansiReset
+	return [...]string{ansiGreen + "✓", ansiRed + "✗", ansiYellow + "✗", ansiYellow + "-", ansiDim + "·"}[m] + ansiReset
+}
+
+// visible is what render shows on screen, without the color codes.
+func (m mark) visible(color bool) string {
+	if !color {
+		return m.render(false)
+	}
+	return [...]string{"✓", "✗", "✗", "-", "·"}[m]
 }
 
 func markOf(passed, skipped bool, severity string) mark {

@@ -265,13 +265,10 @@ func selections(p *engine.Plan, total *engine.Period, ths []slo.Result, extra []
 	stepTags, flowTags := subMetricTags(p)
 	for _, m := range engine.Metrics {
 		base, err := engine.Select(p, m.Name, nil)
-		if err != nil || !applies(m, base.Read(total)) {
+		if err != nil || !applies(p, m, base.Read(total)) {
 			continue
 		}
 		add(base, nil)
-		if m.Bytes {
-			continue // bytes per step or flow are rarely asked for and double the table
-		}
 		for _, tags := range append(stepTags, flowTags...) {
 			s, err := engine.Select(p, m.Name, tags)
 			if err != nil {
@@ -294,14 +291,14 @@ func selections(p *engine.Plan, total *engine.Period, ths []slo.Result, extra []
 
 // applies reports whether a metric belongs in a run's report: the
 // conditional ones only when the run used the feature.
-func applies(m engine.Metric, v engine.Value) bool {
+func applies(p *engine.Plan, m engine.Metric, v engine.Value) bool {
 	switch m.Name {
 	case "dropped_iterations":
 		return v.Count > 0
 	case "checks":
 		return v.Total > 0
 	case "schedule_lag":
-		return v.Hist != nil
+		return p.Load.Model == engine.Open || !v.Empty()
 	}
 	return true
 }

@@ -122,14 +122,15 @@ func (p *Progress) Line(s *engine.Snapshot) string {
 				m = markPending
 			}
 			text := r.Key + " " + r.Threshold.Expr
-			b.add(m.render(false)+" "+text, m.render(p.opt.Color)+" "+text)
+			b.add(m.visible(p.opt.Color)+" "+text, m.render(p.opt.Color)+" "+text)
 		}
 	}
 	return b.String()
 }
 
 // line joins segments with two spaces and stops, with an ellipsis, before
-// the visible width would pass the limit. It measures the plain text of a
+// the visible width would pass the limit (the first segment always fits in
+// practice: elapsed time is a few columns). It measures the plain text of a
 // segment and writes its colored form, so that color codes never count and
 // are never cut.
 type line struct {
@@ -150,11 +151,10 @@ func (l *line) add(plain, colored string) {
 	if l.visible > 0 {
 		n += 2
 	}
-	if l.width > 0 && l.visible+n > l.width {
+	// Two columns stay free for the ellipsis, so a cut is always marked.
+	if l.width > 0 && l.visible+n > l.width-2 {
 		l.full = true
-		if l.visible+2 <= l.width {
-			l.sb.WriteString(" …")
-		}
+		l.sb.WriteString(" …")
 		return
 	}
 	if l.visible > 0 {

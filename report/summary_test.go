@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/loadgate/loadgate/engine"
 )
 
 func TestGolden(t *testing.T) {
@@ -43,7 +46,7 @@ func TestBuildMetricKeys(t *testing.T) {
 		{"checks{step:search}", true, "a step with checks"},
 		{"checks{step:pay}", true, "a step with checks"},
 		{"checks{flow:browse,step:home}", false, "a step without checks has no checks rate"},
-		{"data_sent{step:search}", false, "no byte sub-metrics"},
+		{"data_sent{step:search}", false, "bytes are counted on connections, untagged"},
 		{"dropped_iterations", true, "arrivals were dropped"},
 		{"schedule_lag", true, "open model"},
 	} {
@@ -182,5 +185,29 @@ func TestMetricsOrder(t *testing.T) {
 	want := "http_req_duration http_req_duration{flow:a} http_req_duration{flow:a,step:c} http_req_duration{flow:b,step:c} http_req_duration{step:d} http_req_duration{method:GET,step:a} http_req_duration{status:5xx} http_req_service_time http_req_service_time{step:b} http_reqs http_req_failed http_req_failed{method:POST} zzz_unknown"
 	if got != want {
 		t.Errorf("Keys() =\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestBuildNoSamples covers a run that started but recorded nothing: the
+// engine leaves histograms nil, and every metric still renders.
+func TestBuildNoSamples(t *testing.T) {
+	p := testPlan()
+	per := &engine.Period{Steps: [][]engine.StepStats{make([]engine.StepStats, 2), make([]engine.StepStats, 2)}, Flows: make([]engine.FlowStats, 2)}
+	snap := &engine.Snapshot{Seq: 1, Interval: per, Total: per, Final: true}
+	tl := NewTimeline(p)
+	tl.Observe(snap)
+	s := Build(Run{Plan: p, Final: snap, Timeline: tl, Started: t0, Ended: t0.Add(time.Second), Status: "failed", ExitCode: 1})
+	if m := s.Metrics["http_req_duration"]; m.Type != TypeTrend || m.Count != 0 || m.HDR != "" {
+		t.Errorf("empty trend = %+v", m)
+	}
+	if _, ok := s.Metrics["schedule_lag"]; !ok {
+		t.Error("open model without samples: schedule_lag missing")
+	}
+	var b bytes.Buffer
+	if err := WriteJSON(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteText(&b, s, true); err != nil {
+		t.Fatal(err)
 	}
 }
