@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/loadgate/loadgate/examples"
+	"github.com/loadgate/loadgate/scenarios"
+	"github.com/loadgate/loadgate/target"
+)
+
+// demoCmd starts the built-in target on a free loopback port and runs the
+// embedded examples/demo.yaml against it.
+func demoCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("demo", "demo [-o FORMAT=PATH]... [--quiet]", stderr)
+	var f runFlags
+	f.register(fs, false)
+	if help, err := parseFlags(fs, args); help || err != nil {
+		if help {
+			fs.Usage()
+		}
+		return err
+	}
+	if err := f.resolve(); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef("demo takes no arguments")
+	}
+	ln, err := target.Listen("127.0.0.1:0", false)
+	if err != nil {
+		return &exitError{code: exitPreflightFailed, err: err}
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- target.New(target.Options{Seed: 1}).Serve(ctx, ln) }()
+	defer func() { stop(); <-served }()
+	base := "http://" + ln.Addr().String()
+	sc, err := scenarios.Parse("examples/demo.yaml", examples.Demo, scenarios.EnvLookup(map[string]string{"BASE_URL": base}))
+	if err != nil {
+		return fmt.Errorf("the embedded demo scenario is invalid: %w", err)
+	}
+	fmt.Fprintf(stderr, "loadgate demo: built-in target on %s; running examples/demo.yaml (%v)\n", base, sc.Plan.Load.Duration())
+	err = f.session(sc, stdout, stderr).execute()
+	for _, o := range f.outputs {
+		if o.path != "-" {
+			fmt.Fprintf(stderr, "loadgate demo: %s report written to %s\n", o.format, o.path)
+		}
+	}
+	return err
+}
+
+// targetCmd serves the built-in target until SIGINT or SIGTERM.
+func targetCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("target", "target [--listen ADDR] [--seed N] [--fail-rate R]", stderr)
+	addr := fs.String("listen", target.DefaultAddr, "address to serve on (loopback unless --allow-remote)")
+	remote := fs.Bool("allow-remote", false, "allow a non-loopback listen address")
+	seed := fs.Int64("seed", 1, "seed of the latency and failure draws")
+	failRate := fs.Float64("fail-rate", 0.01, "share of GET /flaky answered with 500")
+	if help, err := parseFlags(fs, args); help || err != nil {
+		if help {
+			fs.Usage()
+		}
+		return err
+	}
+	if fs.NArg() != 0 {
+		return usagef("target takes no arguments")
+	}
+	ln, err := target.Listen(*addr, *remote)
+	if err != nil {
+		return &exitError{code: exitInvalid, err: err}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	fr := *failRate
+	if fr == 0 {
+		fr = -1 // the target's zero means its default; 0 here means never
+	}
+	fmt.Fprintf(stdout, "loadgate target: serving on http://%s (Ctrl-C to stop)\n", ln.Addr())
+	return target.New(target.Options{Seed: *seed, FailRate: fr}).Serve(ctx, ln)
+}

@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/loadgate/loadgate/engine"
+	"github.com/loadgate/loadgate/engine/slo"
+	"github.com/loadgate/loadgate/report"
+	"github.com/loadgate/loadgate/scenarios"
+)
+
+// Why a run was stopped early; the context's cause tells them apart.
+var (
+	errInterrupted = errors.New("interrupted by signal")
+	errAborted     = errors.New("aborted by threshold")
+)
+
+// preflightTimeout bounds the connection check of each target.
+const preflightTimeout = 5 * time.Second
+
+// session is one run of a scenario from the CLI: it owns the observers, the
+// signal handling and the final verdict, and writes the reports exactly once
+// (from the normal end, or from a second signal).
+type session struct {
+	sc        *scenarios.Scenario
+	outputs   []output
+	quiet     bool
+	color     bool
+	preflight bool
+	eng       *engine.Engine
+	stdout    io.Writer
+	stderr    io.Writer
+
+	started  time.Time
+	eval     *slo.Evaluator
+	timeline *report.Timeline
+	latest   atomic.Pointer[engine.Snapshot]
+	abortRes atomic.Pointer[slo.Result]
+	// writeMu makes report writing happen once.
+	writeMu sync.Mutex
+	written bool
+}
+
+// execute runs the session's scenario and returns an exitError with the
+// verdict's code.
+func (s *session) execute() (err error) {
+	s.started = time.Now()
+	plan := &s.sc.Plan
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(s.stderr, "loadgate: internal error: %v\n", p)
+			v := &verdict{}
+			v.add(exitInternal, fmt.Sprintf("internal error: %v", p))
+			err = s.finish(v, s.latest.Load(), true)
+		}
+	}()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	ev, err := slo.New(plan, s.sc.Thresholds, slo.Options{Abort: func(r slo.Result) {
+		s.abortRes.Store(&r)
+		cancel(errAborted)
+	}})
+	if err != nil {
+		return s.fail(exitInvalid, err)
+	}
+	s.eval = ev
+	if s.preflight {
+		if err := s.eng.Preflight(ctx, plan, preflightTimeout); err != nil {
+			return s.fail(exitPreflightFailed, fmt.Errorf("preflight: %w", err))
+		}
+	}
+	s.timeline = report.NewTimeline(plan)
+	obs := []engine.Observer{ev, s.timeline, engine.ObserverFunc(func(sn *engine.Snapshot) { s.latest.Store(sn) })}
+	if !s.quiet {
+		obs = append(obs, report.NewProgress(s.stderr, plan, report.ProgressOptions{
+			TTY: isTerminal(s.stderr), Color: s.color, Total: plan.Load.Duration(), Thresholds: ev.Results,
+		}))
+	}
+	stopSignals := s.handleSignals(cancel)
+	defer stopSignals()
+	res, err := s.eng.Run(ctx, plan, obs...)
+	if err != nil {
+		return s.fail(exitInvalid, err)
+	}
+	return s.finish(s.judge(res), res.Final, false)
+}
+
+// handleSignals turns the first SIGINT/SIGTERM into a graceful stop and the
+// second into an immediate exit with what is in memory.
+func (s *session) handleSignals(cancel context.CancelCauseFunc) (stop func()) {
+	ch := make(chan os.Signal, 2)
+	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ch:
+		case <-done:
+			return
+		}
+		fmt.Fprintln(s.stderr, "\nloadgate: interrupted: stopping, writing reports (again to exit at once)")
+		cancel(errInterrupted)
+		select {
+		case <-ch:
+		case <-done:
+			return
+		}
+		v := &verdict{}
+		v.add(exitInterrupted, "interrupted twice: reports hold what was measured until then")
+		err := s.finish(v, s.latest.Load(), true)
+		os.Exit(exitCode(err))
+	}()
+	return func() { signal.Stop(ch); close(done) }
+}
+
+// judge decides the verdict of a completed or stopped run.
+func (s *session) judge(res *engine.Result) *verdict {
+	v := &verdict{}
+	if errors.Is(res.Stopped, errInterrupted) {
+		v.add(exitInterrupted, "interrupted by signal; the run is partial")
+	}
+	if r := s.abortRes.Load(); r != nil && errors.Is(res.Stopped, errAborted) {
+		v.add(exitFailed, fmt.Sprintf("aborted early: %s %s failed live", r.Key, r.Threshold.Expr))
+	}
+	for _, r := range s.eval.Results() {
+		if r.Skipped || r.Passed {
+			continue
+		}
+		code := exitFailed
+		what := "failed"
+		if r.Threshold.Severity == slo.Warn {
+			code, what = exitPassed, "failed (warning)"
+		}
+		v.add(code, fmt.Sprintf("threshold %s %q %s: %s", r.Key, r.Threshold.Expr, what, thresholdDetail(r)))
+	}
+	for _, h := range healthProblems(&s.sc.Plan, res.Final) {
+		v.add(exitInconclusive, h)
+	}
+	return v
+}
+
+func thresholdDetail(r slo.Result) string {
+	if r.Reason != "" && (r.NoData || r.Observed == 0) {
+		return r.Reason
+	}
+	d := fmt.Sprintf("observed %.4g%s, limit %.4g%s", r.Observed, r.Unit, r.Limit, r.Unit)
+	if r.Reason != "" {
+		d += " (" + r.Reason + ")"
+	}
+	return d
+}
+
+// Generator health tolerances (RELIABILITY row 13): past them the numbers
+// say more about the generator than about the target.
+const (
+	maxLagP99       = 50 * time.Millisecond
+	minAchievedRate = 0.95
+)
+
+// healthProblems lists why a run's measurement cannot be trusted.
+func healthProblems(p *engine.Plan, final *engine.Snapshot) []string {
+	if final == nil {
+		return nil
+	}
+	var out []string
+	t := final.Total
+	if p.Load.Model == engine.Open {
+		if t.Lag != nil && t.Lag.Quantile(0.99) > maxLagP99 {
+			out = append(out, fmt.Sprintf("generator fell behind: schedule_lag p99 %v > %v", t.Lag.Quantile(0.99).Round(time.Millisecond), maxLagP99))
+		}
+		if t.Planned > 0 && float64(t.Started) < minAchievedRate*float64(t.Planned) {
+			out = append(out, fmt.Sprintf("generator fell behind: started %d of %d planned iterations (%.1f%% < %.0f%%)",
+				t.Started, t.Planned, 100*float64(t.Started)/float64(t.Planned), 100*minAchievedRate))
+		}
+	}
+	var local [engine.NumKinds]int64
+	for _, f := range t.Steps {
+		for _, st := range f {
+			for k, n := range st.Errors {
+				local[k] += n
+			}
+		}
+	}
+	for k := engine.Kind(0); k < engine.NumKinds; k++ {
+		if k.Local() && local[k] > 0 {
+			out = append(out, fmt.Sprintf("local resource exhaustion: %d requests failed with %s", local[k], k))
+		}
+	}
+	return out
+}
+
+// fail ends a run that never started with code and err as its reason.
+func (s *session) fail(code int, err error) error {
+	fmt.Fprintf(s.stderr, "loadgate: %v\n", err)
+	v := &verdict{}
+	v.add(code, err.Error())
+	return s.finish(v, nil, false)
+}
+
+// finish writes every report once, prints the end summary and returns the
+// exit code as an exitError.
+func (s *session) finish(v *verdict, final *engine.Snapshot, partial bool) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if s.written {
+		return &exitError{code: v.code()}
+	}
+	s.written = true
+	run := report.Run{
+		Tool: "loadgate", Version: version,
+		Scenario: report.Scenario{Name: s.sc.Name, Path: s.sc.Path, SHA256: s.sc.SHA256},
+		Plan:     &s.sc.Plan, Started: s.started, Ended: time.Now(), Final: final,
+		Timeline: s.timeline, Redactor: report.NewRedactor(s.sc.Secrets),
+	}
+	if s.eval != nil {
+		run.Thresholds = s.eval.Results()
+	}
+	run.Aborted = s.abortRes.Load() != nil
+	run.Partial = partial || v.codes[exitInterrupted] || (final != nil && !final.Final)
+	sum := s.summarize(run, v)
+	wroteText := false
+	for _, o := range s.outputs {
+		if o.path == "-" {
+			wroteText = wroteText || o.format == "text"
+			_ = writeFormat(s.stdout, o.format, sum, false)
+			continue
+		}
+		err := report.WriteFileAtomic(o.path, func(w io.Writer) error { return writeFormat(w, o.format, sum, false) })
+		if err != nil {
+			fmt.Fprintf(s.stderr, "loadgate: cannot write %s report: %v\n", o.format, err)
+			v.add(exitIO, fmt.Sprintf("cannot write %s: %v", o.path, err))
+			sum = s.summarize(run, v)
+		}
+	}
+	if !wroteText {
+		// The end summary goes to stdout; a closed stdout (| head) must not
+		// change the outcome, so its error is ignored.
+		_ = report.WriteText(s.stdout, sum, s.color)
+	}
+	return &exitError{code: v.code(), err: errReported}
+}
+
+func (s *session) summarize(run report.Run, v *verdict) *report.Summary {
+	run.Status, run.ExitCode, run.Reasons = v.status(), v.code(), v.reasons
+	return report.Build(run)
+}
+
+func writeFormat(w io.Writer, format string, sum *report.Summary, color bool) error {
+	if format == "text" {
+		return report.WriteText(w, sum, color)
+	}
+	return report.WriteJSON(w, sum)
+}
+
+// isTerminal reports whether w is a character device (a TTY).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

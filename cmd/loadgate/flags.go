@@ -1,0 +1,84 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+)
+
+// newFlagSet returns a FlagSet that reports errors instead of exiting.
+func newFlagSet(name, synopsis string, stderr io.Writer) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: loadgate %s\n\nflags:\n%s", synopsis, fs.FlagUsages())
+	}
+	return fs
+}
+
+// parseFlags parses args, then fills every flag not given on the command
+// line from LOADGATE_<NAME> (upper case, dashes as underscores), so that the
+// precedence is flag > environment > file > default. --help is not an error.
+func parseFlags(fs *pflag.FlagSet, args []string) (help bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return true, nil
+		}
+		return false, usagef(err.Error())
+	}
+	var envErr error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Changed || envErr != nil {
+			return
+		}
+		key := "LOADGATE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(key); ok {
+			if err := fs.Set(f.Name, v); err != nil {
+				envErr = usagef(fmt.Sprintf("%s=%q: %v", key, v, err))
+			}
+		}
+	})
+	return false, envErr
+}
+
+// output is one -o FORMAT=PATH.
+type output struct {
+	format, path string
+}
+
+var formats = map[string]bool{"json": true, "text": true}
+
+func parseOutputs(specs []string) ([]output, error) {
+	var outs []output
+	for _, s := range specs {
+		f, p, ok := strings.Cut(s, "=")
+		if !ok || p == "" {
+			return nil, usagef(fmt.Sprintf("-o %q: want FORMAT=PATH, e.g. json=report.json", s))
+		}
+		if !formats[f] {
+			if f == "junit" || f == "html" {
+				return nil, usagef(fmt.Sprintf("-o %q: the %s report is not available yet; use json or text", s, f))
+			}
+			return nil, usagef(fmt.Sprintf("-o %q: unknown format %q (json, text)", s, f))
+		}
+		outs = append(outs, output{f, p})
+	}
+	return outs, nil
+}
+
+// parseEnv turns -e KEY=VALUE flags into a map.
+func parseEnv(specs []string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, s := range specs {
+		k, v, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			return nil, usagef(fmt.Sprintf("-e %q: want KEY=VALUE", s))
+		}
+		m[k] = v
+	}
+	return m, nil
+}

@@ -1,0 +1,97 @@
+// Command loadgate is a load generator with a streaming SLO evaluator: it
+// runs YAML scenarios under an open model, measures latency without
+// coordinated omission, gates on thresholds and writes reports. See
+// `loadgate help`.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"sort"
+	"strings"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// command is one subcommand: one file each.
+type command struct {
+	summary string
+	run     func(args []string, stdout, stderr io.Writer) error
+}
+
+var commands = map[string]command{
+	"run":      {"run a scenario: loadgate run SCENARIO.yaml [flags]", runCmd},
+	"validate": {"check a scenario and send nothing: loadgate validate SCENARIO.yaml", validateCmd},
+	"demo":     {"run examples/demo.yaml against the built-in target", demoCmd},
+	"target":   {"serve the built-in demo target: loadgate target [--listen ADDR]", targetCmd},
+	"version":  {"print the version", versionCmd},
+}
+
+func main() {
+	os.Exit(mainCode(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// mainCode runs a command and maps its error to an exit code. A panic is a
+// bug: exit 70 (commands that write reports recover on their own to write a
+// best-effort report first).
+func mainCode(args []string, stdout, stderr io.Writer) (code int) {
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(stderr, "loadgate: internal error: %v\n%s", p, debug.Stack())
+			code = exitInternal
+		}
+	}()
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return exitInvalid
+		}
+		return exitPassed
+	}
+	if args[0] == "--version" {
+		args[0] = "version"
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "loadgate: unknown command %q\n", args[0])
+		usage(stderr)
+		return exitInvalid
+	}
+	err := cmd.run(args[1:], stdout, stderr)
+	if err != nil && err.Error() != "" && !errors.Is(err, errReported) {
+		fmt.Fprintf(stderr, "loadgate %s: %v\n", args[0], err)
+	}
+	return exitCode(err)
+}
+
+// errReported wraps errors whose message a command has already printed.
+var errReported = errors.New("reported")
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "loadgate: load generator with a streaming SLO gate")
+	fmt.Fprintln(w, "\nusage: loadgate COMMAND [flags]\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\n'loadgate COMMAND --help' lists the command's flags.")
+}
+
+func versionCmd(args []string, stdout, _ io.Writer) error {
+	if len(args) > 0 {
+		return usagef("version takes no arguments")
+	}
+	fmt.Fprintf(stdout, "loadgate %s\n", version)
+	return nil
+}
+
+// userAgent is sent with every request.
+func userAgent() string { return "loadgate/" + strings.TrimPrefix(version, "v") }

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/loadgate/loadgate/engine"
+	"github.com/loadgate/loadgate/scenarios"
+	"github.com/spf13/pflag"
+)
+
+// runFlags are the flags shared by run and demo.
+type runFlags struct {
+	env       []string
+	out       []string
+	quiet     bool
+	noColor   bool
+	noPre     bool
+	duration  time.Duration
+	rate      float64
+	outputs   []output
+	overrides map[string]string
+}
+
+func (f *runFlags) register(fs *pflag.FlagSet, withScenarioFlags bool) {
+	fs.StringArrayVarP(&f.out, "out", "o", nil, "write a report: FORMAT=PATH (json, text; PATH - is stdout); repeatable")
+	fs.BoolVar(&f.quiet, "quiet", false, "no live progress on stderr")
+	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colors")
+	fs.BoolVar(&f.noPre, "no-preflight", false, "skip the DNS/TCP/TLS check of every target before the run")
+	if withScenarioFlags {
+		fs.StringArrayVarP(&f.env, "env", "e", nil, "KEY=VALUE for ${KEY} in the scenario; repeatable")
+		fs.DurationVar(&f.duration, "duration", 0, "override: run a constant profile this long")
+		fs.Float64Var(&f.rate, "rate", 0, "override: run a constant profile at this rate (users, for a closed model)")
+	}
+}
+
+// resolve checks the flag values that need parsing.
+func (f *runFlags) resolve() error {
+	var err error
+	if f.outputs, err = parseOutputs(f.out); err != nil {
+		return err
+	}
+	if f.overrides, err = parseEnv(f.env); err != nil {
+		return err
+	}
+	if f.duration < 0 || f.rate < 0 {
+		return usagef("--duration and --rate must not be negative")
+	}
+	return nil
+}
+
+// apply replaces the load profile with a constant one when --duration or
+// --rate is given: the rate defaults to the profile's highest target and the
+// duration to the profile's length.
+func (f *runFlags) apply(l *engine.Load) {
+	if f.duration == 0 && f.rate == 0 {
+		return
+	}
+	rate, d := f.rate, f.duration
+	if rate == 0 {
+		rate = l.StartRate
+		for _, s := range l.Stages {
+			rate = max(rate, s.Target)
+		}
+	}
+	if d == 0 {
+		d = l.Duration()
+	}
+	l.StartRate = rate
+	l.Stages = []engine.Stage{{Duration: d, Target: rate}}
+}
+
+func (f *runFlags) session(sc *scenarios.Scenario, stdout, stderr io.Writer) *session {
+	return &session{
+		sc: sc, outputs: f.outputs, quiet: f.quiet, color: !f.noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == "",
+		preflight: !f.noPre, eng: &engine.Engine{UserAgent: userAgent()}, stdout: stdout, stderr: stderr,
+	}
+}
+
+func runCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("run", "run SCENARIO.yaml [flags]", stderr)
+	var f runFlags
+	f.register(fs, true)
+	if help, err := parseFlags(fs, args); help || err != nil {
+		if help {
+			fs.Usage()
+		}
+		return err
+	}
+	if err := f.resolve(); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want one scenario file: loadgate run SCENARIO.yaml")
+	}
+	sc, err := loadScenario(fs.Arg(0), f.overrides, stderr)
+	if err != nil {
+		return err
+	}
+	f.apply(&sc.Plan.Load)
+	if err := sc.Plan.Validate(); err != nil {
+		return usagef(err.Error())
+	}
+	return f.session(sc, stdout, stderr).execute()
+}
+
+// loadScenario loads a file and prints every error it has, each on its own
+// line as file:line:col: message.
+func loadScenario(path string, overrides map[string]string, stderr io.Writer) (*scenarios.Scenario, error) {
+	sc, err := scenarios.Load(path, scenarios.EnvLookup(overrides))
+	if err == nil {
+		return sc, nil
+	}
+	var errs scenarios.Errors
+	if errors.As(err, &errs) {
+		for _, e := range errs {
+			fmt.Fprintln(stderr, e)
+		}
+		fmt.Fprintf(stderr, "loadgate: %s: %d error(s); nothing was sent\n", path, len(errs))
+		return nil, &exitError{code: exitInvalid, err: errReported}
+	}
+	return nil, &exitError{code: exitInvalid, err: err}
+}
+
+func validateCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("validate", "validate SCENARIO.yaml [-e KEY=VALUE]...", stderr)
+	env := fs.StringArrayP("env", "e", nil, "KEY=VALUE for ${KEY} in the scenario; repeatable")
+	if help, err := parseFlags(fs, args); help || err != nil {
+		if help {
+			fs.Usage()
+		}
+		return err
+	}
+	overrides, err := parseEnv(*env)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("want one scenario file: loadgate validate SCENARIO.yaml")
+	}
+	sc, err := loadScenario(fs.Arg(0), overrides, stderr)
+	if err != nil {
+		return err
+	}
+	steps := 0
+	for _, fl := range sc.Plan.Flows {
+		steps += len(fl.Steps)
+	}
+	fmt.Fprintf(stdout, "%s: ok: scenario %q, %d flow(s), %d step(s), %d threshold(s), %s model over %v\n",
+		fs.Arg(0), sc.Name, len(sc.Plan.Flows), steps, len(sc.Thresholds), sc.Plan.Load.Model, sc.Plan.Load.Duration())
+	return nil
+}

@@ -1,0 +1,109 @@
+package engine
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+)
+
+// PreflightError lists the targets that could not be reached before any
+// request was sent, each with its cause.
+type PreflightError struct {
+	Failures []TargetFailure
+}
+
+// TargetFailure is one unreachable target.
+type TargetFailure struct {
+	Target string // scheme://host:port
+	Kind   Kind   // dns, refused, timeout, tls, ...
+	Err    error
+}
+
+func (e *PreflightError) Error() string {
+	var b strings.Builder
+	for i, f := range e.Failures {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%s: %s: %v", f.Target, f.Kind, f.Err)
+	}
+	return b.String()
+}
+
+// Preflight resolves, connects to and (for https) completes a TLS handshake
+// with every target of p, in parallel, each within timeout. It sends no HTTP
+// request. A nil error means every target answered.
+func (e *Engine) Preflight(ctx context.Context, p *Plan, timeout time.Duration) error {
+	targets := map[string]*url.URL{}
+	for _, f := range p.Flows {
+		for _, s := range f.Steps {
+			u, err := url.Parse(s.URL)
+			if err != nil {
+				return fmt.Errorf("engine: bad url %q: %w", s.URL, err)
+			}
+			targets[u.Scheme+"://"+u.Host] = u
+		}
+	}
+	type result struct {
+		target string
+		err    error
+	}
+	ch := make(chan result, len(targets))
+	for t, u := range targets {
+		go func() { ch <- result{t, e.probe(ctx, u, timeout)} }()
+	}
+	pe := &PreflightError{}
+	for range targets {
+		r := <-ch
+		if r.err != nil {
+			pe.Failures = append(pe.Failures, TargetFailure{Target: r.target, Kind: classify(r.err), Err: r.err})
+		}
+	}
+	if len(pe.Failures) == 0 {
+		return nil
+	}
+	sort.Slice(pe.Failures, func(i, j int) bool { return pe.Failures[i].Target < pe.Failures[j].Target })
+	return pe
+}
+
+func (e *Engine) probe(ctx context.Context, u *url.URL, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	isTLS := u.Scheme == "https"
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if isTLS {
+			port = "443"
+		}
+	}
+	addr := net.JoinHostPort(u.Hostname(), port)
+	var c net.Conn
+	var err error
+	if e.Dial != nil {
+		c, err = e.Dial(addr)
+	} else {
+		c, err = (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+	}
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if !isTLS {
+		return nil
+	}
+	cfg := &tls.Config{}
+	if e.TLS != nil {
+		cfg = e.TLS.Clone()
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = u.Hostname()
+	}
+	tc := tls.Client(c, cfg)
+	return tc.HandshakeContext(ctx)
+}
