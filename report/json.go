@@ -99,6 +99,9 @@ func (s *Summary) check() error {
 	if s.Reasons == nil {
 		s.Reasons = []string{}
 	}
+	if s.Warnings == nil {
+		s.Warnings = []string{}
+	}
 	if s.Metrics == nil {
 		s.Metrics = Metrics{}
 	}

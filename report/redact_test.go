@@ -42,6 +42,7 @@ func TestRedactionInReports(t *testing.T) {
 	r.Redactor = NewRedactor([]string{canary})
 	r.Scenario.Name = "smoke " + canary
 	r.Reasons = append(r.Reasons, "preflight: dial https://"+canary+"@api.example: refused")
+	r.Warnings = append(r.Warnings, "env SECRET="+canary+" looks like a secret")
 	r.Thresholds[1].Reason = "baseline " + canary + " unreadable"
 	final := *r.Final
 	final.ErrorSamples[engine.KindTimeout] = "GET /x?key=" + canary + ": timeout after 5s"

@@ -37,6 +37,9 @@ type Run struct {
 	Status   string
 	ExitCode int
 	Reasons  []string
+	// Warnings are things a reader must know that do not change the verdict
+	// (insecure_skip_verify, a failed warn-severity threshold, ...).
+	Warnings []string
 	Partial  bool
 	Aborted  bool
 	// Extra lists sub-metrics to report besides the default ones (every
@@ -55,6 +58,7 @@ type Summary struct {
 	Status     string            `json:"status"`
 	ExitCode   int               `json:"exit_code"`
 	Reasons    []string          `json:"reasons"`
+	Warnings   []string          `json:"warnings"`
 	Partial    bool              `json:"partial"`
 	Aborted    bool              `json:"aborted"`
 	Scenario   Scenario          `json:"scenario"`
@@ -151,6 +155,7 @@ func Build(r Run) *Summary {
 		Status:       r.Status,
 		ExitCode:     r.ExitCode,
 		Reasons:      red.strings(r.Reasons),
+		Warnings:     red.strings(r.Warnings),
 		Partial:      r.Partial,
 		Aborted:      r.Aborted,
 		Scenario:     Scenario{Name: red.String(r.Scenario.Name), Path: red.String(r.Scenario.Path), SHA256: r.Scenario.SHA256},

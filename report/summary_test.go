@@ -86,7 +86,7 @@ func TestBuildEmpty(t *testing.T) {
 	if err := WriteJSON(&b, s); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"reasons": []`, `"metrics": {}`, `"thresholds": []`, `"timeseries": []`, `"errors": {}`, `"plan": null`, `"achieved_ratio": null`} {
+	for _, want := range []string{`"reasons": []`, `"warnings": []`, `"metrics": {}`, `"thresholds": []`, `"timeseries": []`, `"errors": {}`, `"plan": null`, `"achieved_ratio": null`} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("JSON lacks %s:\n%s", want, b.String())
 		}

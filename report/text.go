@@ -43,6 +43,10 @@ func writeHeader(w *bufio.Writer, s *Summary) {
 			}
 		}
 		w.WriteString("\n")
+		if p := s.Plan; p != nil && p.Model == "closed" {
+			// DESIGN §3: closed-model latency is service time by nature.
+			w.WriteString("  note:     closed model: http_req_duration is service time (no coordinated-omission correction applies)\n")
+		}
 	}
 	w.WriteString("\n")
 }
@@ -199,6 +203,9 @@ func writeStatus(w *bufio.Writer, s *Summary, color bool) {
 			c = ansiGreen
 		}
 		status = c + status + ansiReset
+	}
+	for _, x := range s.Warnings {
+		fmt.Fprintf(w, "  warning: %s\n", x)
 	}
 	fmt.Fprintf(w, "  STATUS: %s (exit code %d)", status, s.ExitCode)
 	if s.Aborted {
