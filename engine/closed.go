@@ -41,6 +41,7 @@ type users struct {
 
 func (r *run) controlUsers() {
 	defer r.wg.Done()
+	defer r.recoverPanic("worker")
 	var limiter ratelimit.Limiter
 	if r.plan.Load.MaxRate > 0 {
 		limiter = ratelimit.New(int(math.Max(1, math.Round(r.plan.Load.MaxRate))))
@@ -75,6 +76,7 @@ func (r *run) controlUsers() {
 
 func (r *run) user(i int, us *users, want func(int) bool, limiter ratelimit.Limiter) {
 	defer r.wg.Done()
+	defer r.recoverPanic("worker")
 	defer func() {
 		us.mu.Lock()
 		us.alive[i] = false

@@ -48,9 +48,13 @@ func (r *run) collect(obs []Observer, done <-chan struct{}) *Snapshot {
 				snap.ErrorSamples[k] = *m
 			}
 		}
+		live := obs[:0:0]
 		for _, o := range obs {
-			o.Observe(snap)
+			if r.observe(o, snap) {
+				live = append(live, o)
+			}
 		}
+		obs = live
 		if final {
 			return snap
 		}

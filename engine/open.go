@@ -27,6 +27,7 @@ func (r *run) spawn() {
 
 func (r *run) openWorker(id int) {
 	defer r.wg.Done()
+	defer r.recoverPanic("worker")
 	w := r.newWorker(id)
 	full := func() bool { return r.workers.Load() >= int64(r.plan.Load.MaxInFlight) }
 	for !r.stopping() {

@@ -55,6 +55,8 @@ type run struct {
 	waiting  atomic.Int64 // open model: workers claiming or waiting for an arrival
 	n        atomic.Int64 // closed model: iteration counter for flow picks
 	wg       sync.WaitGroup
+	// cancel stops the run with a cause (a recovered panic).
+	cancel context.CancelCauseFunc
 }
 
 func (r *run) since() time.Duration { return time.Since(r.start) }
@@ -97,6 +99,9 @@ func (e *Engine) Run(ctx context.Context, p *Plan, obs ...Observer) (*Result, er
 	} else {
 		r.src = &uniformArrivals{c: r.curve, seg: plan.Segment, max: r.curve.countAll()}
 	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	r.cancel = cancel
 	r.start = time.Now()
 	workDone := make(chan struct{})
 	collectorDone := make(chan *Snapshot, 1)

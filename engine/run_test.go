@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -73,5 +74,30 @@ func TestRunRefusedIsClassified(t *testing.T) {
 	}
 	if res.Final.ErrorSamples[KindRefused] == "" {
 		t.Fatal("no error sample for refused")
+	}
+}
+
+// TestObserverPanicStopsRun: a panicking observer stops the run with a
+// PanicError as the cause; the other observers still get the final snapshot.
+func TestObserverPanicStopsRun(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	var final bool
+	bad := ObserverFunc(func(s *Snapshot) {
+		if s.Seq == 2 {
+			panic("boom")
+		}
+	})
+	good := ObserverFunc(func(s *Snapshot) { final = final || s.Final })
+	res, err := (&Engine{}).Run(context.Background(), constPlan(srv.URL, 50, 10*time.Second), bad, good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pe *PanicError
+	if !errors.As(res.Stopped, &pe) || pe.Where != "observer" || res.Elapsed > 5*time.Second {
+		t.Fatalf("stopped = %v after %v, want an observer panic within a second", res.Stopped, res.Elapsed)
+	}
+	if !final {
+		t.Fatal("the healthy observer missed the final snapshot")
 	}
 }

@@ -85,13 +85,24 @@ func (s *session) execute() (err error) {
 			TTY: isTerminal(s.stderr), Color: s.color, Total: plan.Load.Duration(), Thresholds: ev.Results,
 		}))
 	}
+	if os.Getenv("LOADGATE_DEBUG_PANIC") == "observer" {
+		// A test seam for the exit-70 path: a bug in an observer.
+		obs = append(obs, engine.ObserverFunc(func(sn *engine.Snapshot) {
+			if sn.Seq == 2 {
+				panic("LOADGATE_DEBUG_PANIC")
+			}
+		}))
+	}
 	stopSignals := s.handleSignals(cancel)
 	defer stopSignals()
 	res, err := s.eng.Run(ctx, plan, obs...)
 	if err != nil {
 		return s.fail(exitInvalid, err)
 	}
-	return s.finish(s.judge(res), res.Final, false)
+	// A run stopped by a signal or a bug is partial; one stopped by a
+	// threshold has its verdict and is not.
+	partial := res.Stopped != nil && !errors.Is(res.Stopped, errAborted)
+	return s.finish(s.judge(res), res.Final, partial)
 }
 
 // handleSignals turns the first SIGINT/SIGTERM into a graceful stop and the
@@ -124,6 +135,11 @@ func (s *session) handleSignals(cancel context.CancelCauseFunc) (stop func()) {
 // judge decides the verdict of a completed or stopped run.
 func (s *session) judge(res *engine.Result) *verdict {
 	v := &verdict{}
+	var pe *engine.PanicError
+	if errors.As(res.Stopped, &pe) {
+		fmt.Fprintf(s.stderr, "loadgate: internal error: %v\n%s", pe, pe.Stack)
+		v.add(exitInternal, "internal error: "+pe.Error()+"; the report holds what was measured until then")
+	}
 	if errors.Is(res.Stopped, errInterrupted) {
 		v.add(exitInterrupted, "interrupted by signal; the run is partial")
 	}

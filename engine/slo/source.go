@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/loadgate/loadgate/engine"
-	"github.com/loadgate/loadgate/histogram"
 )
 
 // reading is a selection's value over some span of the run, with the
@@ -48,38 +47,39 @@ func (s *series) total(tick int, snap *engine.Snapshot) *reading {
 	return &s.cur
 }
 
-// slot is one interval of a window.
+// slot is the counts of one interval of a window.
 type slot struct {
-	hist                *histogram.Histogram // trend; shared with the Period, never written
 	hits, total, count  int64
 	failHits, failTotal int64
 	span                time.Duration
 }
 
 // window is a sliding window of the last n intervals of a series, shared by
-// every threshold with the same key and window length. It keeps one slot per
-// interval: the interval's histogram (immutable, so kept by pointer) and its
-// counts, with running sums of the counts. Histograms have no subtraction,
-// so a window's trend is merged from its slots when read, once per tick.
+// every threshold with the same key and window length. Counts are kept per
+// interval in a ring with running sums; a trend's histograms in a slide.
 type window struct {
-	src     *series
-	ring    []slot
-	next    int  // ring index of the next push
-	sum     slot // running sums of the counts (hist unused)
-	end     time.Duration
-	scratch *histogram.Histogram // merge target, allocated on first use
-	tick    int
-	cur     reading
+	src   *series
+	ring  []slot
+	next  int  // ring index of the next push
+	sum   slot // running sums of the ring
+	hists *slide
+	end   time.Duration
+	tick  int
+	cur   reading
 }
 
 func newWindow(src *series, n int) *window {
-	return &window{src: src, ring: make([]slot, n)}
+	w := &window{src: src, ring: make([]slot, n)}
+	if src.sel.Metric.Type == engine.Trend {
+		w.hists = &slide{n: n}
+	}
+	return w
 }
 
 // push adds the snapshot's interval, dropping the oldest beyond n.
 func (w *window) push(p *engine.Period) {
 	r := w.src.read(p)
-	s := slot{hist: r.v.Hist, hits: r.v.Hits, total: r.v.Total, count: r.v.Count,
+	s := slot{hits: r.v.Hits, total: r.v.Total, count: r.v.Count,
 		failHits: r.failHits, failTotal: r.failTotal, span: r.span}
 	old := &w.ring[w.next]
 	w.sum.hits += s.hits - old.hits
@@ -89,9 +89,9 @@ func (w *window) push(p *engine.Period) {
 	w.sum.failTotal += s.failTotal - old.failTotal
 	w.sum.span += s.span - old.span
 	*old = s
-	w.next++
-	if w.next == len(w.ring) {
-		w.next = 0
+	w.next = (w.next + 1) % len(w.ring)
+	if w.hists != nil {
+		w.hists.push(r.v.Hist)
 	}
 	w.end = p.End
 }
@@ -107,33 +107,8 @@ func (w *window) reading(tick int) *reading {
 			Count: w.sum.count},
 		span: w.sum.span, end: w.end, failHits: w.sum.failHits, failTotal: w.sum.failTotal,
 	}
-	if w.cur.v.Type == engine.Trend {
-		w.cur.v.Hist = w.merge()
+	if w.hists != nil {
+		w.cur.v.Hist = w.hists.merged()
 	}
 	return &w.cur
-}
-
-// merge returns the union of the slots' histograms: nil when all are
-// empty, the only non-empty one itself, else the scratch histogram.
-func (w *window) merge() *histogram.Histogram {
-	var only *histogram.Histogram
-	n := 0
-	for i := range w.ring {
-		if h := w.ring[i].hist; h != nil && h.Count() > 0 {
-			only, n = h, n+1
-		}
-	}
-	if n <= 1 {
-		return only
-	}
-	if w.scratch == nil {
-		w.scratch = histogram.New()
-	}
-	w.scratch.Reset()
-	for i := range w.ring {
-		if h := w.ring[i].hist; h != nil && h.Count() > 0 {
-			w.scratch.Merge(h)
-		}
-	}
-	return w.scratch
 }
