@@ -166,15 +166,16 @@ func orderOf(key string) order {
 	if !tagged {
 		return o
 	}
-	o.group = 3
-	tags = strings.TrimSuffix(tags, "}")
-	if strings.HasPrefix(tags, "flow:") && !strings.Contains(tags, ",") {
+	parts := strings.Split(strings.TrimSuffix(tags, "}"), ",")
+	flow := strings.HasPrefix(parts[0], "flow:")
+	step, isStep := strings.CutPrefix(parts[len(parts)-1], "step:")
+	switch {
+	case len(parts) == 1 && flow:
 		o.group = 1
-	}
-	for _, t := range strings.Split(tags, ",") {
-		if v, ok := strings.CutPrefix(t, "step:"); ok && (tags == t || strings.HasPrefix(tags, "flow:") && strings.Count(tags, ",") == 1) {
-			o.group, o.step = 2, v
-		}
+	case isStep && (len(parts) == 1 || len(parts) == 2 && flow):
+		o.group, o.step = 2, step
+	default:
+		o.group = 3
 	}
 	return o
 }
