@@ -78,6 +78,8 @@ func (e Expr) unitProblem(m engine.Metric) string {
 		return fmt.Sprintf("%s is a trend: want a duration like 300ms (a percent only as baseline + N%%)", m.Name)
 	case m.Type == engine.Rate && u == Duration:
 		return fmt.Sprintf("%s is a rate: a duration does not apply; want a share like 0.01 or a percent like 1%%", m.Name)
+	case m.Type == engine.Rate && !e.Baseline && e.Lit.Value > 1 && u == Percent:
+		return fmt.Sprintf("%s is a rate, a share from 0 to 1: %s is more than 100%%", m.Name, e.Lit.String())
 	case m.Type == engine.Rate && !e.Baseline && e.Lit.Value > 1:
 		return fmt.Sprintf("%s is a rate, a share from 0 to 1: write %s%% or %s",
 			m.Name, e.Lit.String(), fmtNum(e.Lit.Value/100))

@@ -86,15 +86,15 @@ func (b *builder) check(th Threshold, base func(string, Expr) (float64, bool, st
 	c := &check{expr: expr, min: th.MinSamples, latency: src.failed != nil, whole: src}
 	c.res = Result{Threshold: th, Key: src.sel.Key(), Unit: unitOf(expr, m.Type), Pending: true}
 	c.why = whyNoData
-	if th.Window > 0 {
-		n := int((th.Window + b.interval - 1) / b.interval)
-		c.win = b.window(src, n)
-	}
 	c.limit = expr.Lit.Value
 	if expr.Baseline {
 		c.resolveBaseline(base)
 	}
 	c.res.Limit = c.limit
+	if th.Window > 0 && !c.res.Skipped {
+		n := int((th.Window + b.interval - 1) / b.interval)
+		c.win = b.window(src, n)
+	}
 	return c, nil
 }
 

@@ -445,3 +445,27 @@ func TestLiveState(t *testing.T) {
 		t.Fatalf("final: %+v", r)
 	}
 }
+
+// TestConcurrentResults reads results from another goroutine while the
+// collector observes, as a Prometheus scrape does; run with -race.
+func TestConcurrentResults(t *testing.T) {
+	plan := testPlan()
+	e := mustNew(t, plan, Options{Abort: func(Result) {}},
+		Threshold{Metric: "http_req_duration", Expr: "p(95) < 300ms", Window: 2 * time.Second, AbortOnFail: true},
+		Threshold{Metric: "http_req_failed", Expr: "rate < 1%"})
+	f := newFeed(plan)
+	snaps := []*engine.Snapshot{}
+	for i := 0; i < 20; i++ {
+		snaps = append(snaps, f.tick(load{step: home, lat: time.Duration(i) * 50 * time.Millisecond, n: 10, failed: 1}))
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 200; i++ {
+			_ = e.Results()
+			_ = e.Failed()
+		}
+	}()
+	run(e, snaps...)
+	<-done
+}

@@ -136,6 +136,7 @@ func TestExprCheck(t *testing.T) {
 		{"percentile on rate", rate, "p(95) < 1", 0, "http_req_failed is a rate: use rate"},
 		{"duration on rate", rate, "rate < 300ms", 7, "http_req_failed is a rate: a duration does not apply; want a share like 0.01 or a percent like 1%"},
 		{"share above one", rate, "rate > 99", 7, "http_req_failed is a rate, a share from 0 to 1: write 99% or 0.99"},
+		{"percent above 100", rate, "rate < 150%", 7, "http_req_failed is a rate, a share from 0 to 1: 150% is more than 100%"},
 		{"count on counter", counter, "count > 100", 0, ""},
 		{"per second on counter", counter, "rate >= 50", 0, ""},
 		{"avg on counter", counter, "avg > 1", 0, "http_reqs is a counter: use count, rate"},
