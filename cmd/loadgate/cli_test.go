@@ -1,0 +1,327 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the loadgate binary built once for the CLI tests, which run it
+// as a real subprocess.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "loadgate-cli")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "loadgate")
+	// A plain build: these tests time a real process, and the engine's
+	// races are covered by its own -race tests.
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		panic(fmt.Sprintf("build: %v\n%s", err, out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// counter is a loopback target that counts what it receives.
+type counter struct {
+	*httptest.Server
+	hits atomic.Int64
+}
+
+func newTarget(t *testing.T, h http.HandlerFunc) *counter {
+	c := &counter{}
+	c.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c.hits.Add(1)
+		if h != nil {
+			h(w, r)
+		}
+	}))
+	t.Cleanup(c.Close)
+	return c
+}
+
+// scenario writes a scenario file for base with the given load and
+// thresholds and returns its path.
+func scenario(t *testing.T, base, load, thresholds string) string {
+	t.Helper()
+	body := fmt.Sprintf("name: cli-test\nbase_url: %s\nload:\n%s\nflows:\n  - name: f\n    steps:\n      - name: s\n        get: /x\n", base, load)
+	if thresholds != "" {
+		body += "thresholds:\n" + thresholds
+	}
+	p := filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const shortLoad = "  rate: 50\n  duration: 1s\n"
+
+type result struct {
+	code           int
+	stdout, stderr string
+	report         map[string]any
+}
+
+// run runs the binary with args (a json report is added) and waits.
+func run(t *testing.T, args ...string) result {
+	t.Helper()
+	cmd, rep, stdout, stderr := startCmd(t, args...)
+	err := cmd.Run()
+	return finish(t, cmd, err, rep, stdout, stderr)
+}
+
+func startCmd(t *testing.T, args ...string) (*exec.Cmd, string, *bytes.Buffer, *bytes.Buffer) {
+	rep := filepath.Join(t.TempDir(), "report.json")
+	if len(args) > 0 && args[0] == "run" {
+		args = append(args, "-o", "json="+rep)
+	}
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	return cmd, rep, &stdout, &stderr
+}
+
+func finish(t *testing.T, cmd *exec.Cmd, err error, rep string, stdout, stderr *bytes.Buffer) result {
+	t.Helper()
+	r := result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+	if err != nil && r.code < 0 {
+		t.Fatalf("run: %v", err)
+	}
+	if b, err := os.ReadFile(rep); err == nil {
+		if err := json.Unmarshal(b, &r.report); err != nil {
+			t.Fatalf("report is not JSON: %v", err)
+		}
+	}
+	return r
+}
+
+// expect checks the exit code and that the report's status and exit_code
+// agree with it (DESIGN §2: the report always matches the code).
+func (r result) expect(t *testing.T, code int) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, code, r.stdout, r.stderr)
+	}
+	if r.report == nil {
+		return
+	}
+	if got := r.report["status"]; got != statusOf[code] {
+		t.Fatalf("report status %v, want %s; reasons %v", got, statusOf[code], r.report["reasons"])
+	}
+	if got := r.report["exit_code"]; got != float64(code) {
+		t.Fatalf("report exit_code %v, want %d", got, code)
+	}
+}
+
+func TestExitPassed(t *testing.T) {
+	tg := newTarget(t, nil)
+	r := run(t, "run", scenario(t, tg.URL, shortLoad, "  http_req_duration: [\"p(95) < 2s\"]\n  http_req_failed: [\"rate < 1%\"]\n"))
+	r.expect(t, exitPassed)
+	if tg.hits.Load() != 50 {
+		t.Fatalf("target saw %d requests, want 50", tg.hits.Load())
+	}
+	if !strings.Contains(r.stdout, "http_req_duration") || !strings.Contains(r.stdout, "PASSED") {
+		t.Fatalf("no end summary on stdout:\n%s", r.stdout)
+	}
+	m := r.report["metrics"].(map[string]any)["http_reqs"].(map[string]any)
+	if m["count"] != float64(50) {
+		t.Fatalf("http_reqs %v", m)
+	}
+}
+
+func TestExitFailedThreshold(t *testing.T) {
+	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request) { time.Sleep(20 * time.Millisecond) })
+	r := run(t, "run", scenario(t, tg.URL, shortLoad, "  http_req_duration: [\"p(95) < 5ms\"]\n"))
+	r.expect(t, exitFailed)
+	th := r.report["thresholds"].([]any)[0].(map[string]any)
+	if th["passed"] != false || th["observed"].(float64) < 20 {
+		t.Fatalf("threshold %v", th)
+	}
+}
+
+// A threshold that fails with severity warn is reported and exits 0.
+func TestExitPassedWithWarning(t *testing.T) {
+	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request) { time.Sleep(10 * time.Millisecond) })
+	r := run(t, "run", scenario(t, tg.URL, shortLoad, "  http_req_duration:\n    - { expr: \"p(95) < 1ms\", severity: warn }\n"))
+	r.expect(t, exitPassed)
+	if len(r.report["reasons"].([]any)) == 0 {
+		t.Fatal("the failed warning is not among the reasons")
+	}
+}
+
+// A 5xx storm fails the error-rate threshold.
+func TestExitFailedErrorRate(t *testing.T) {
+	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(503) })
+	r := run(t, "run", scenario(t, tg.URL, shortLoad, "  http_req_failed: [\"rate < 1%\"]\n"))
+	r.expect(t, exitFailed)
+	if got := r.report["errors"].(map[string]any)["5xx"]; got != float64(50) {
+		t.Fatalf("errors.5xx = %v", got)
+	}
+}
+
+func TestExitInvalid(t *testing.T) {
+	tg := newTarget(t, nil)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string // lines expected on stderr
+	}{
+		{
+			name: "unknown keys, all reported with positions",
+			args: []string{"run", "../../testdata/scenarios/invalid/unknown_key.yaml"},
+			want: []string{
+				`unknown_key.yaml:3:1: unknown key "nmae" at top level; did you mean "name"?`,
+				`unknown_key.yaml:7:5: unknown key "stages" in flows[0]; did you mean "steps"?`,
+			},
+		},
+		{
+			name: "bad threshold expression",
+			args: []string{"run", scenario(t, tg.URL, shortLoad, "  http_req_duration: [\"p(101) < 300ms\"]\n")},
+			want: []string{`s.yaml:13:26: invalid threshold "p(101) < 300ms": percentile 101 is out of range`},
+		},
+		{name: "unknown flag", args: []string{"run", "--bogus", "x.yaml"}, want: []string{"unknown flag: --bogus"}},
+		{name: "no scenario", args: []string{"run"}, want: []string{"want one scenario file"}},
+		{name: "bad output", args: []string{"run", "-o", "pdf=x", "x.yaml"}, want: []string{`unknown format "pdf"`}},
+		{name: "missing file", args: []string{"run", "/nonexistent/s.yaml"}, want: []string{"/nonexistent/s.yaml"}},
+		{name: "unknown command", args: []string{"frobnicate"}, want: []string{`unknown command "frobnicate"`}},
+		{name: "unset variable", args: []string{"run", scenario(t, "${NOPE_UNSET_VAR}", shortLoad, "")}, want: []string{"s.yaml:2:11:", "NOPE_UNSET_VAR"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, tc.args...)
+			r.expect(t, exitInvalid)
+			for _, w := range tc.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
+				}
+			}
+		})
+	}
+	if n := tg.hits.Load(); n != 0 {
+		t.Fatalf("invalid input sent %d requests", n)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tg := newTarget(t, nil)
+	r := run(t, "validate", scenario(t, tg.URL, shortLoad, ""))
+	r.expect(t, exitPassed)
+	if !strings.Contains(r.stdout, "ok") {
+		t.Fatalf("stdout %q", r.stdout)
+	}
+	run(t, "validate", "../../testdata/scenarios/invalid/many_errors.yaml").expect(t, exitInvalid)
+	if tg.hits.Load() != 0 {
+		t.Fatal("validate sent requests")
+	}
+}
+
+func TestExitPreflightFailed(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	r := run(t, "run", scenario(t, "http://"+addr, shortLoad, ""))
+	r.expect(t, exitPreflightFailed)
+	if !strings.Contains(r.stderr, addr) || !strings.Contains(r.stderr, "refused") {
+		t.Fatalf("stderr does not name the target and cause:\n%s", r.stderr)
+	}
+}
+
+// A generator that cannot start its arrivals (1 in flight, 100 ms each,
+// 50/s due, overload: drop) must not pass: inconclusive.
+func TestExitInconclusive(t *testing.T) {
+	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request) { time.Sleep(100 * time.Millisecond) })
+	load := "  rate: 50\n  duration: 1s\n  max_in_flight: 1\n  overload: drop\n"
+	r := run(t, "run", scenario(t, tg.URL, load, "  http_req_duration: [\"p(95) < 5s\"]\n"))
+	r.expect(t, exitInconclusive)
+	if !strings.Contains(fmt.Sprint(r.report["reasons"]), "fell behind") {
+		t.Fatalf("reasons %v", r.report["reasons"])
+	}
+}
+
+func TestExitIOError(t *testing.T) {
+	tg := newTarget(t, nil)
+	cmd := exec.Command(binary, "run", scenario(t, tg.URL, shortLoad, ""), "-o", "json=/nonexistent-dir/r.json", "--quiet")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Run()
+	if code := cmd.ProcessState.ExitCode(); code != exitIO {
+		t.Fatalf("exit %d, want 74\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "IO_ERROR") && !strings.Contains(stdout.String(), "io_error") {
+		t.Fatalf("the summary on stdout does not say io_error:\n%s", stdout.String())
+	}
+}
+
+func TestExitInternalError(t *testing.T) {
+	tg := newTarget(t, nil)
+	cmd, rep, stdout, stderr := startCmd(t, "run", scenario(t, tg.URL, "  rate: 10\n  duration: 10s\n", ""))
+	cmd.Env = append(cmd.Env, "LOADGATE_DEBUG_PANIC=observer")
+	r := finish(t, cmd, cmd.Run(), rep, stdout, stderr)
+	r.expect(t, exitInternal)
+	if r.report["partial"] != true {
+		t.Fatal("report not marked partial")
+	}
+}
+
+// TestSignals: SIGINT and SIGTERM stop the run, write the reports marked
+// interrupted and partial, and exit 130; a second signal exits at once.
+func TestSignals(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		signals []syscall.Signal
+	}{
+		{"SIGINT", []syscall.Signal{syscall.SIGINT}},
+		{"SIGTERM", []syscall.Signal{syscall.SIGTERM}},
+		{"second signal", []syscall.Signal{syscall.SIGINT, syscall.SIGINT}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The target hangs for 3 s, so the second signal lands while
+			// requests are in flight.
+			tg := newTarget(t, func(w http.ResponseWriter, r *http.Request) { time.Sleep(3 * time.Second) })
+			cmd, rep, stdout, stderr := startCmd(t, "run", scenario(t, tg.URL, "  rate: 20\n  duration: 30s\n", "  http_req_duration: [\"p(95) < 10s\"]\n"))
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(1500 * time.Millisecond)
+			start := time.Now()
+			for _, sig := range tc.signals {
+				cmd.Process.Signal(sig)
+				time.Sleep(100 * time.Millisecond)
+			}
+			r := finish(t, cmd, cmd.Wait(), rep, stdout, stderr)
+			el := time.Since(start)
+			r.expect(t, exitInterrupted)
+			if r.report["partial"] != true {
+				t.Fatal("report not marked partial")
+			}
+			// The in-flight requests end 3 s after they started; the rest of
+			// the 30 s profile must not run. A second signal exits at once.
+			limit := 12 * time.Second
+			if len(tc.signals) == 2 {
+				limit = 1500 * time.Millisecond
+			}
+			if el > limit {
+				t.Fatalf("exited %v after the signal, want < %v", el, limit)
+			}
+		})
+	}
+}
