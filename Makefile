@@ -26,8 +26,11 @@ fmt-check: ## fail when a Go file is not gofmt'ed
 	@files="$$(find . -name '*.go' -not -path './.git/*' -not -path './out/*' -not -path '*/testdata/*' -print0 | xargs -0 -r gofmt -l)"; \
 	if [ -n "$$files" ]; then echo "not gofmt'ed (run gofmt -w):"; echo "$$files"; exit 1; fi
 
-test: vet fmt-check ## vet, gofmt check, then every test with -race
+test: vet fmt-check ## vet, gofmt check, every test with -race, then the timing tests without it
 	$(GO) test -race -count=1 -timeout 20m ./...
+	@# The race detector slows loopback requests several-fold; timing tests
+	@# skip under it and run here on their own, without it.
+	$(GO) test -count=1 -timeout 5m -run 'TestStall' ./engine/
 
 bench: ## Go benchmarks, then the wrk/nginx comparison (bench/run.sh)
 	$(GO) test -run '^$$' -bench . -benchmem ./...
