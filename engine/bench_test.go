@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/loadgate/loadgate/bench/stub"
+)
+
+// inmemoryRun prepares a run against the stub server over an in-memory
+// listener, as Run would, without starting its goroutines.
+func inmemoryRun(tb testing.TB) (*run, func()) {
+	ln, stop := stub.StartInmemory()
+	p := constPlan("http://stub.local/bench", 1000, time.Second)
+	plan := p.withDefaults()
+	r := &run{plan: &plan, curve: newCurve(&plan.Load), conns: &conns{set: map[*trackedConn]struct{}{}}, stop: make(chan struct{})}
+	e := &Engine{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
+	if err := r.prepare(e); err != nil {
+		tb.Fatal(err)
+	}
+	r.rec = newRecorder(r.plan, 1)
+	r.start = time.Now()
+	return r, func() { r.conns.closeAll(); stop() }
+}
+
+// BenchmarkSend is the hot path of one request: copy-free reuse of the
+// worker's request and response, send over fasthttp, classify, record into a
+// shard. It must not allocate.
+func BenchmarkSend(b *testing.B) {
+	r, stop := inmemoryRun(b)
+	defer stop()
+	w := r.newWorker(0)
+	w.send(0, 0, r.since()) // first use builds the worker's request
+	b.ReportAllocs()
+	for b.Loop() {
+		w.send(0, 0, r.since())
+	}
+}
+
+// TestSendDoesNotAllocate enforces the benchmark's claim in the test suite.
+func TestSendDoesNotAllocate(t *testing.T) {
+	r, stop := inmemoryRun(t)
+	defer stop()
+	w := r.newWorker(0)
+	for i := 0; i < 10; i++ {
+		w.send(0, 0, r.since())
+	}
+	if n := testing.AllocsPerRun(200, func() { w.send(0, 0, r.since()) }); n != 0 {
+		t.Fatalf("send allocates %v times per request", n)
+	}
+	if st := r.rec.shards[0].cur.steps[0][0]; st.Requests != 211 || st.Failed != 0 {
+		t.Fatalf("requests %d failed %d", st.Requests, st.Failed)
+	}
+}
+
+// BenchmarkRunClosed runs the whole engine (pool, collector, snapshots)
+// with one user against the in-memory stub and reports requests per second
+// and allocations per request, including the run's fixed setup.
+func BenchmarkRunClosed(b *testing.B) {
+	ln, stop := stub.StartInmemory()
+	defer stop()
+	e := &Engine{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
+	p := constPlan("http://stub.local/bench", 1, 2*time.Second)
+	p.Load.Model = Closed
+	b.ReportAllocs()
+	var reqs int64
+	for b.Loop() {
+		res, err := e.Run(context.Background(), p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		reqs += res.Final.Total.Steps[0][0].Requests
+	}
+	b.ReportMetric(float64(reqs)/b.Elapsed().Seconds(), "req/s")
+}
