@@ -25,7 +25,7 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
-	if err := f.resolve(); err != nil {
+	if err := f.resolve(stderr); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {

@@ -39,6 +39,7 @@ type session struct {
 	eng       *engine.Engine
 	stdout    io.Writer
 	stderr    io.Writer
+	baseline  baselineFunc // --baseline; nil without it
 
 	started  time.Time
 	eval     *slo.Evaluator
@@ -68,7 +69,7 @@ func (s *session) execute() (err error) {
 	ev, err := slo.New(plan, s.sc.Thresholds, slo.Options{Abort: func(r slo.Result) {
 		s.abortRes.Store(&r)
 		cancel(errAborted)
-	}})
+	}, Baseline: s.baseline})
 	if err != nil {
 		return s.fail(exitInvalid, err)
 	}
@@ -238,6 +239,7 @@ func (s *session) finish(v *verdict, final *engine.Snapshot, partial bool) error
 	}
 	if s.eval != nil {
 		run.Thresholds = s.eval.Results()
+		run.Warnings = append(run.Warnings, skippedWarnings(run.Thresholds)...)
 	}
 	run.Aborted = s.abortRes.Load() != nil
 	run.Partial = partial || v.codes[exitInterrupted] || (final != nil && !final.Final)

@@ -23,6 +23,8 @@ type runFlags struct {
 	rate      float64
 	outputs   []output
 	overrides map[string]string
+	baseline  string       // --baseline RUN.json
+	base      baselineFunc // resolved by resolve; nil without --baseline
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet, withScenarioFlags bool) {
@@ -34,11 +36,12 @@ func (f *runFlags) register(fs *pflag.FlagSet, withScenarioFlags bool) {
 		fs.StringArrayVarP(&f.env, "env", "e", nil, "KEY=VALUE for ${KEY} in the scenario; repeatable")
 		fs.DurationVar(&f.duration, "duration", 0, "override: run a constant profile this long")
 		fs.Float64Var(&f.rate, "rate", 0, "override: run a constant profile at this rate (users, for a closed model)")
+		fs.StringVar(&f.baseline, "baseline", "", "a previous run's json report, for thresholds such as p(95) < baseline + 10%")
 	}
 }
 
-// resolve checks the flag values that need parsing.
-func (f *runFlags) resolve() error {
+// resolve checks the flag values that need parsing and reads the baseline.
+func (f *runFlags) resolve(stderr io.Writer) error {
 	var err error
 	if f.outputs, err = parseOutputs(f.out); err != nil {
 		return err
@@ -49,7 +52,8 @@ func (f *runFlags) resolve() error {
 	if f.duration < 0 || f.rate < 0 {
 		return usagef("--duration and --rate must not be negative")
 	}
-	return nil
+	f.base, err = loadBaseline(f.baseline, stderr)
+	return err
 }
 
 // apply replaces the load profile with a constant one when --duration or
@@ -77,6 +81,7 @@ func (f *runFlags) session(sc *scenarios.Scenario, stdout, stderr io.Writer) *se
 	return &session{
 		sc: sc, outputs: f.outputs, quiet: f.quiet, color: !f.noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == "",
 		preflight: !f.noPre, eng: &engine.Engine{UserAgent: userAgent()}, stdout: stdout, stderr: stderr,
+		baseline: f.base,
 	}
 }
 
@@ -90,7 +95,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	}
-	if err := f.resolve(); err != nil {
+	if err := f.resolve(stderr); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
