@@ -30,7 +30,7 @@ test: vet fmt-check ## vet, gofmt check, every test with -race, then the timing 
 	$(GO) test -race -count=1 -timeout 20m ./...
 	@# The race detector slows loopback requests several-fold; timing tests
 	@# skip under it and run here on their own, without it.
-	$(GO) test -count=1 -timeout 5m -run 'TestStall' ./engine/
+	$(GO) test -count=1 -timeout 5m -run 'TestStall|TestSendDoesNotAllocate' ./engine/
 
 bench: ## Go benchmarks, then the wrk/nginx comparison (bench/run.sh)
 	$(GO) test -run '^$$' -bench . -benchmem ./...

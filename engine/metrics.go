@@ -85,7 +85,17 @@ type Selection struct {
 	steps  []stepRef
 	flows  []int
 	class  int // status class of a status tag, or -1
+	cover  coverage
 }
+
+// coverage says which pre-merged totals of a Period a selection can read.
+type coverage uint8
+
+const (
+	coverSteps coverage = iota // individual steps
+	coverFlows                 // whole flows: Period.FlowTotals
+	coverAll                   // every step: Period.All
+)
 
 // Key is the selection's name in reports: metric{k:v,k:v}.
 func (s *Selection) Key() string {
@@ -148,6 +158,12 @@ func Select(p *Plan, metric string, tags []Tag) (*Selection, error) {
 			if (step == "" || st.Name == step) && (method == "" || st.Method == method) {
 				s.steps = append(s.steps, stepRef{fi, si})
 			}
+		}
+	}
+	if step == "" && method == "" {
+		s.cover = coverAll
+		if flow != "" {
+			s.cover = coverFlows
 		}
 	}
 	switch {
@@ -235,13 +251,32 @@ func (s *Selection) Read(p *Period) Value {
 	return v
 }
 
+// sources returns the step statistics the selection sums: the period's
+// pre-merged totals when the selection covers all steps or whole flows (so
+// that reading costs no histogram merge), else the individual steps.
+func (s *Selection) sources(p *Period) []*StepStats {
+	switch {
+	case s.cover == coverAll && p.All != nil:
+		return []*StepStats{p.All}
+	case s.cover == coverFlows && len(p.FlowTotals) == len(p.Steps):
+		out := make([]*StepStats, 0, len(s.flows))
+		for _, fi := range s.flows {
+			out = append(out, &p.FlowTotals[fi])
+		}
+		return out
+	}
+	out := make([]*StepStats, 0, len(s.steps))
+	for _, r := range s.steps {
+		if r.flow < len(p.Steps) && r.step < len(p.Steps[r.flow]) {
+			out = append(out, &p.Steps[r.flow][r.step])
+		}
+	}
+	return out
+}
+
 func (s *Selection) readSteps(p *Period, v *Value) {
 	var hs []*histogram.Histogram
-	for _, r := range s.steps {
-		if r.flow >= len(p.Steps) || r.step >= len(p.Steps[r.flow]) {
-			continue
-		}
-		st := &p.Steps[r.flow][r.step]
+	for _, st := range s.sources(p) {
 		switch s.Metric.Name {
 		case "http_req_duration":
 			if s.class >= 0 {

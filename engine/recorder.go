@@ -163,7 +163,12 @@ func (r *recorder) noteError(k Kind, err error) {
 // newPeriod returns an empty Period shaped like p, with nil histograms
 // (nil means empty; they are allocated on first merge).
 func newPeriod(p *Plan) *Period {
-	per := &Period{Steps: make([][]StepStats, len(p.Flows)), Flows: make([]FlowStats, len(p.Flows))}
+	per := &Period{
+		Steps:      make([][]StepStats, len(p.Flows)),
+		Flows:      make([]FlowStats, len(p.Flows)),
+		FlowTotals: make([]StepStats, len(p.Flows)),
+		All:        &StepStats{},
+	}
 	for fi, f := range p.Flows {
 		per.Steps[fi] = make([]StepStats, len(f.Steps))
 	}
@@ -184,7 +189,22 @@ func (r *recorder) collect(from, to time.Duration) *Period {
 		a.reset()
 		sh.spare = a
 	}
+	per.SumSteps()
 	return per
+}
+
+// SumSteps (re)computes FlowTotals and All from Steps. The collector calls
+// it on every interval; code that builds a Period by hand (tests, merges of
+// remote data) calls it before publishing the Period.
+func (p *Period) SumSteps() {
+	p.FlowTotals = make([]StepStats, len(p.Steps))
+	p.All = &StepStats{}
+	for fi := range p.Steps {
+		for si := range p.Steps[fi] {
+			addStep(&p.FlowTotals[fi], &p.Steps[fi][si])
+		}
+		addStep(p.All, &p.FlowTotals[fi])
+	}
 }
 
 func mergeAcc(per *Period, a *acc) {
@@ -243,9 +263,11 @@ func (r *recorder) accumulate(per *Period) *Period {
 		for si := range per.Steps[fi] {
 			addStep(&t.Steps[fi][si], &per.Steps[fi][si])
 		}
+		addStep(&t.FlowTotals[fi], &per.FlowTotals[fi])
 		t.Flows[fi].Iterations += per.Flows[fi].Iterations
 		t.Flows[fi].Duration = mergeInto(t.Flows[fi].Duration, per.Flows[fi].Duration)
 	}
+	addStep(t.All, per.All)
 	t.Lag = mergeInto(t.Lag, per.Lag)
 	t.Planned += per.Planned
 	t.Started += per.Started
@@ -260,17 +282,16 @@ func (r *recorder) accumulate(per *Period) *Period {
 func clonePeriod(p *Period) *Period {
 	c := *p
 	c.Steps = make([][]StepStats, len(p.Steps))
+	c.FlowTotals = make([]StepStats, len(p.FlowTotals))
 	for fi := range p.Steps {
 		c.Steps[fi] = make([]StepStats, len(p.Steps[fi]))
-		for si, s := range p.Steps[fi] {
-			s.Duration = cloneHist(s.Duration)
-			s.ServiceTime = cloneHist(s.ServiceTime)
-			for cl := range s.ByClass {
-				s.ByClass[cl] = cloneHist(s.ByClass[cl])
-			}
-			c.Steps[fi][si] = s
+		for si := range p.Steps[fi] {
+			c.Steps[fi][si] = cloneStep(&p.Steps[fi][si])
 		}
+		c.FlowTotals[fi] = cloneStep(&p.FlowTotals[fi])
 	}
+	all := cloneStep(p.All)
+	c.All = &all
 	c.Flows = make([]FlowStats, len(p.Flows))
 	for fi, f := range p.Flows {
 		f.Duration = cloneHist(f.Duration)
@@ -278,6 +299,17 @@ func clonePeriod(p *Period) *Period {
 	}
 	c.Lag = cloneHist(p.Lag)
 	return &c
+}
+
+// cloneStep copies s with its own histograms.
+func cloneStep(s *StepStats) StepStats {
+	c := *s
+	c.Duration = cloneHist(s.Duration)
+	c.ServiceTime = cloneHist(s.ServiceTime)
+	for cl := range c.ByClass {
+		c.ByClass[cl] = cloneHist(s.ByClass[cl])
+	}
+	return c
 }
 
 func cloneHist(h *histogram.Histogram) *histogram.Histogram {

@@ -94,7 +94,12 @@ type FlowStats struct {
 type Period struct {
 	Start, End time.Duration // offsets from the run's start
 	Steps      [][]StepStats // [flow][step], shaped as Plan.Flows
-	Flows      []FlowStats   // per flow
+	// FlowTotals[f] sums the steps of flow f and All sums every step,
+	// merged once by the collector so that readers of whole-flow or
+	// whole-run metrics merge nothing.
+	FlowTotals []StepStats
+	All        *StepStats
+	Flows      []FlowStats // per flow
 	Lag        *histogram.Histogram
 	Planned    int64 // arrivals due by the schedule in this span (this segment's share)
 	Started    int64 // iterations started

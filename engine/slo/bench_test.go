@@ -125,5 +125,6 @@ func addServiceAndFlows(s *engine.Snapshot) {
 			}
 			p.Flows[fi] = engine.FlowStats{Iterations: p.Steps[fi][0].Requests, Duration: p.Steps[fi][0].Duration}
 		}
+		p.SumSteps() // as the collector publishes them
 	}
 }
