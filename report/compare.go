@@ -1,0 +1,356 @@
+package report
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/loadgate/loadgate/histogram"
+)
+
+// Comparison is the regression check of a new run against a base run
+// (loadgate compare): every metric present in both, side by side, and the
+// rows whose change broke a rule. Field names are a public contract, like
+// the report's.
+type Comparison struct {
+	Base RunRef `json:"base"`
+	New  RunRef `json:"new"`
+	// Passed is false when any row is a regression.
+	Passed      bool  `json:"passed"`
+	Regressions []Row `json:"regressions"`
+	Rows        []Row `json:"rows"`
+	// Rules are the rules in force, defaults overridden by the user's.
+	Rules []string `json:"rules"`
+	// Notes are what a reader must know: metrics in one run only, runs of
+	// different scenarios, a partial run.
+	Notes []string `json:"notes"`
+}
+
+// Row is one statistic of one metric in both runs. Values are in Unit:
+// "ms" for trends, "share" (0..1) for rates, "count" or "B" for counter
+// sums, "/s" or "B/s" for counter rates.
+type Row struct {
+	Metric string  `json:"metric"`
+	Stat   string  `json:"stat"`
+	Unit   string  `json:"unit"`
+	Base   float64 `json:"base"`
+	New    float64 `json:"new"`
+	Delta  float64 `json:"delta"` // New - Base
+	// Change is Delta relative to Base (0.1 is +10%); null when Base is 0.
+	Change *float64 `json:"change"`
+	// Limit is the rule that applies ("+10%", "+20ms", "+1pp", "off"), and
+	// Bound the worst New it allows; both absent when no rule applies.
+	Limit      string   `json:"limit,omitempty"`
+	Bound      *float64 `json:"bound,omitempty"`
+	Regression bool     `json:"regression"`
+	// Message explains a regression in words.
+	Message string `json:"message,omitempty"`
+}
+
+// statsOf are the statistics every metric of a type shows.
+var statsOf = map[string][]string{
+	TypeTrend:   {"p50", "p95", "p99", "max"},
+	TypeRate:    {StatRate},
+	TypeCounter: {StatCount, StatRate},
+}
+
+// Compare compares run next against run base under the default rules
+// overridden by rules (a later rule for the same metric and stat replaces
+// an earlier one). Percentiles, min, avg and max of trends come from the
+// stored HDR histograms; rates from the exact hits and totals. It fails
+// only on bad input: a rule naming a metric that is not in both runs, or a
+// histogram that does not decode.
+func Compare(base, next *Summary, rules []Rule) (*Comparison, error) {
+	rules = mergeRules(append(DefaultRules(), rules...))
+	c := &Comparison{Base: refOf(base), New: refOf(next), Passed: true, Regressions: []Row{}, Rows: []Row{}, Notes: []string{}}
+	for _, r := range rules {
+		c.Rules = append(c.Rules, r.String())
+	}
+	var both, onlyBase, onlyNew []string
+	for _, k := range next.Metrics.Keys() {
+		if _, ok := base.Metrics[k]; ok {
+			both = append(both, k)
+		} else {
+			onlyNew = append(onlyNew, k)
+		}
+	}
+	for _, k := range base.Metrics.Keys() {
+		if _, ok := next.Metrics[k]; !ok {
+			onlyBase = append(onlyBase, k)
+		}
+	}
+	for _, r := range rules {
+		if r.Metric != "" && !slices.Contains(both, r.Metric) {
+			return nil, fmt.Errorf("rule %s: %s is not in both runs (%s)", r, r.Metric, where(r.Metric, onlyBase, onlyNew))
+		}
+	}
+	for _, k := range both {
+		rows, note, err := compareMetric(k, base.Metrics[k], next.Metrics[k], rules)
+		if err != nil {
+			return nil, err
+		}
+		if note != "" {
+			c.Notes = append(c.Notes, note)
+		}
+		for _, row := range rows {
+			c.Rows = append(c.Rows, row)
+			if row.Regression {
+				c.Regressions = append(c.Regressions, row)
+				c.Passed = false
+			}
+		}
+	}
+	c.Notes = append(c.Notes, runNotes(base, next, onlyBase, onlyNew)...)
+	return c, nil
+}
+
+func where(key string, onlyBase, onlyNew []string) string {
+	switch {
+	case slices.Contains(onlyBase, key):
+		return "only the base run has it"
+	case slices.Contains(onlyNew, key):
+		return "only the new run has it"
+	}
+	return "neither run has it"
+}
+
+// mergeRules keeps the last rule of each metric and stat, in first-seen
+// order.
+func mergeRules(rules []Rule) []Rule {
+	var out []Rule
+	for _, r := range rules {
+		i := slices.IndexFunc(out, func(o Rule) bool { return o.Metric == r.Metric && o.Stat == r.Stat })
+		if i >= 0 {
+			out[i] = r
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// ruleFor returns the rule for stat of key: one naming key wins over one
+// for the stat's default scope.
+func ruleFor(rules []Rule, key, stat string) (Rule, bool) {
+	for _, r := range rules {
+		if r.Metric == key && r.Stat == stat {
+			return r, true
+		}
+	}
+	name, _, _ := strings.Cut(key, "{")
+	for _, r := range rules {
+		switch {
+		case r.Metric != "":
+		case r.Stat == StatErrorRate && key == "http_req_failed" && stat == StatRate:
+			return r, true
+		case r.Stat == stat && name == "http_req_duration":
+			return r, true
+		}
+	}
+	return Rule{}, false
+}
+
+// compareMetric returns the rows of one metric present in both runs, or a
+// note when they cannot be compared.
+func compareMetric(key string, b, n Metric, rules []Rule) ([]Row, string, error) {
+	if b.Type != n.Type {
+		return nil, fmt.Sprintf("%s is a %s in the base run and a %s in the new one: not compared", key, b.Type, n.Type), nil
+	}
+	stats := slices.Clone(statsOf[b.Type])
+	for _, r := range rules {
+		if !slices.Contains(stats, r.Stat) && r.Stat != StatErrorRate {
+			if _, ok := ruleFor([]Rule{r}, key, r.Stat); ok {
+				stats = append(stats, r.Stat)
+			}
+		}
+	}
+	bv, err := newValues(key, b)
+	if err != nil {
+		return nil, "", fmt.Errorf("base run: %w", err)
+	}
+	nv, err := newValues(key, n)
+	if err != nil {
+		return nil, "", fmt.Errorf("new run: %w", err)
+	}
+	if why := noData(bv, nv); why != "" {
+		return nil, key + ": " + why + ": not compared", nil
+	}
+	var rows []Row
+	for _, st := range stats {
+		x, okB := bv.stat(st)
+		y, okN := nv.stat(st)
+		if !okB || !okN {
+			return rows, fmt.Sprintf("%s %s: not in the report and no histogram to compute it from", key, st), nil
+		}
+		row := Row{Metric: key, Stat: st, Unit: unitOfStat(b, st), Base: x, New: y, Delta: roundFor(y-x, b.Type)}
+		if x != 0 {
+			ch := round(row.Delta/x, 6)
+			row.Change = &ch
+		}
+		if r, ok := ruleFor(rules, key, st); ok {
+			row.apply(r.Limit)
+		}
+		rows = append(rows, row)
+	}
+	return rows, "", nil
+}
+
+// apply judges the row by limit.
+func (row *Row) apply(l Limit) {
+	row.Limit = l.Text
+	if l.Off {
+		return
+	}
+	bound := roundFor(l.Bound(row.Base), typeOfUnit(row.Unit))
+	row.Bound = &bound
+	if !l.Exceeded(row.New, bound) {
+		return
+	}
+	row.Regression = true
+	word := "more than"
+	if l.Down {
+		word = "less than"
+	}
+	row.Message = fmt.Sprintf("%s %s: %s, base %s (%s): %s the %s allowed (%s)",
+		row.Metric, row.Stat, fmtStat(row.New, row.Unit), fmtStat(row.Base, row.Unit),
+		fmtDelta(row.Delta, row.Unit), word, fmtStat(bound, row.Unit), l.Text)
+}
+
+// values reads one metric's statistics, from its histogram when it has one.
+type values struct {
+	m Metric
+	h *histogram.Histogram // nil for rates and counters
+}
+
+func newValues(key string, m Metric) (values, error) {
+	v := values{m: m}
+	if m.Type != TypeTrend || m.HDR == "" {
+		return v, nil
+	}
+	h, err := m.Histogram()
+	if err != nil {
+		return v, fmt.Errorf("%s: hdr: %w", key, err)
+	}
+	v.h = h
+	return v, nil
+}
+
+// noData says why two readings have nothing to compare, or "".
+func noData(b, n values) string {
+	empty := func(v values) bool {
+		switch v.m.Type {
+		case TypeTrend:
+			return v.m.Count == 0
+		case TypeRate:
+			return v.m.Total == 0
+		}
+		return false
+	}
+	switch {
+	case empty(b) && empty(n):
+		return "no samples in either run"
+	case empty(b):
+		return "no samples in the base run"
+	case empty(n):
+		return "no samples in the new run"
+	}
+	return ""
+}
+
+// stat returns one statistic; ok is false when neither the histogram nor
+// the report's fields have it.
+func (v values) stat(st string) (float64, bool) {
+	m := &v.m
+	switch m.Type {
+	case TypeRate:
+		return float64(m.Hits) / float64(m.Total), st == StatRate
+	case TypeCounter:
+		if st == StatCount {
+			return float64(m.Count), true
+		}
+		return m.Rate, st == StatRate
+	}
+	if v.h != nil {
+		switch st {
+		case "min":
+			return ms(v.h.Min()), true
+		case "max":
+			return ms(v.h.Max()), true
+		case "avg":
+			return ms(v.h.Mean()), true
+		case "med":
+			return ms(v.h.Quantile(0.5)), true
+		}
+		q, ok := quantileOf(st)
+		return ms(v.h.Quantile(q)), ok
+	}
+	// A report without histograms (written by hand, or trimmed): the listed
+	// aggregates only.
+	listed := map[string]float64{"min": m.Min, "avg": m.Avg, "med": m.Med, "max": m.Max,
+		"p50": m.P50, "p90": m.P90, "p95": m.P95, "p99": m.P99, "p99.9": m.P999}
+	x, ok := listed[st]
+	return x, ok
+}
+
+// unitOfStat is the unit of a row's values.
+func unitOfStat(m Metric, st string) string {
+	switch {
+	case m.Type == TypeTrend:
+		return "ms"
+	case m.Type == TypeRate:
+		return "share"
+	case st == StatRate:
+		return m.Unit + "/s" // "/s" or "B/s"
+	case m.Unit != "":
+		return m.Unit
+	}
+	return "count"
+}
+
+func typeOfUnit(unit string) string {
+	switch unit {
+	case "ms":
+		return TypeTrend
+	case "share":
+		return TypeRate
+	}
+	return TypeCounter
+}
+
+// roundFor rounds a value to the precision the report keeps for its type:
+// a microsecond for trends, 6 decimals for shares, 3 for counters.
+func roundFor(x float64, typ string) float64 {
+	switch typ {
+	case TypeTrend, TypeCounter:
+		return round(x, 3)
+	}
+	return round(x, 6)
+}
+
+// runNotes lists what makes the two runs less comparable.
+func runNotes(base, next *Summary, onlyBase, onlyNew []string) []string {
+	var out []string
+	if base.Scenario.Name != next.Scenario.Name {
+		out = append(out, fmt.Sprintf("the runs are of different scenarios: %q and %q", base.Scenario.Name, next.Scenario.Name))
+	} else if base.Scenario.SHA256 != next.Scenario.SHA256 && base.Scenario.SHA256 != "" && next.Scenario.SHA256 != "" {
+		out = append(out, "the scenario file changed between the runs (sha256 differs)")
+	}
+	for _, r := range []struct {
+		name string
+		s    *Summary
+	}{{"base", base}, {"new", next}} {
+		switch {
+		case r.s.Aborted:
+			out = append(out, fmt.Sprintf("the %s run was aborted early by a threshold (status %s)", r.name, r.s.Status))
+		case r.s.Partial:
+			out = append(out, fmt.Sprintf("the %s run is partial (status %s)", r.name, r.s.Status))
+		}
+	}
+	if len(onlyBase) > 0 {
+		out = append(out, "only in the base run: "+strings.Join(onlyBase, ", "))
+	}
+	if len(onlyNew) > 0 {
+		out = append(out, "only in the new run: "+strings.Join(onlyNew, ", "))
+	}
+	return out
+}

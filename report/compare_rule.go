@@ -1,0 +1,279 @@
+package report
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/loadgate/loadgate/engine"
+	"github.com/loadgate/loadgate/engine/slo"
+)
+
+// Stat names a statistic that Compare puts side by side: p50, p95, p99.9
+// (any percentile), min, avg, med, max of a trend; rate of a rate (a share)
+// or of a counter (per second); count of a counter. ErrorRate is the rate
+// of http_req_failed, as deployment gates call it.
+const (
+	StatRate      = "rate"
+	StatCount     = "count"
+	StatErrorRate = "error_rate"
+)
+
+// LimitUnit is how a rule's allowance is expressed.
+type LimitUnit uint8
+
+// Allowance units.
+const (
+	Relative LimitUnit = iota // 10%: a share of the base value
+	Millis                    // 20ms, 1.5s: an absolute change of a trend
+	Points                    // 0.5pp: percentage points of a rate
+	Plain                     // 5: an absolute change in the metric's unit (counters)
+)
+
+// Limit is the change a rule allows: up to Amount (in Unit) above the base
+// value, or below it when Down (a drop is the regression: checks, http_reqs).
+type Limit struct {
+	Amount float64 // ≥ 0; a share for Relative and Points, ms for Millis
+	Unit   LimitUnit
+	Down   bool
+	// Off disables the rule (and the default it overrides).
+	Off bool
+	// Text is the limit as written, canonical: "+10%", "+20ms", "-1pp", "off".
+	Text string
+}
+
+// Bound is the worst value a new run may have, given the base value.
+func (l Limit) Bound(base float64) float64 {
+	d := l.Amount
+	if l.Unit == Relative {
+		d = base * l.Amount
+	}
+	if l.Down {
+		return base - d
+	}
+	return base + d
+}
+
+// Exceeded reports whether v is worse than bound. A tolerance of a
+// millionth absorbs float noise, so that a run compared with itself (or a
+// change exactly at the limit) is never a regression.
+func (l Limit) Exceeded(v, bound float64) bool {
+	eps := 1e-9 * max(1, abs(bound))
+	if l.Down {
+		return v < bound-eps
+	}
+	return v > bound+eps
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// Rule is one regression rule: Stat of Metric may change by at most Limit.
+// Metric "" is the stat's default scope: for a trend stat, http_req_duration
+// and every sub-metric of it; for error_rate, http_req_failed.
+type Rule struct {
+	Metric string // a report key (canonical selector) or ""
+	Stat   string
+	Limit  Limit
+}
+
+func (r Rule) String() string {
+	s := r.Stat + "=" + r.Limit.Text
+	if r.Metric != "" {
+		s = r.Metric + ":" + s
+	}
+	return s
+}
+
+// DefaultRules are the regression rules common deployment gates use: p95
+// may grow 10% and p99 15% on http_req_duration and its sub-metrics, and
+// the error rate (http_req_failed, whole run) one percentage point.
+func DefaultRules() []Rule {
+	return []Rule{
+		{Stat: "p95", Limit: Limit{Amount: 0.10, Unit: Relative, Text: "+10%"}},
+		{Stat: "p99", Limit: Limit{Amount: 0.15, Unit: Relative, Text: "+15%"}},
+		{Stat: StatErrorRate, Limit: Limit{Amount: 0.01, Unit: Points, Text: "+1pp"}},
+	}
+}
+
+// ParseRule parses "[METRIC:]STAT=LIMIT", as in "p95=+5%", "p99=+20ms",
+// "error_rate=+0.5pp", "http_req_duration{step:search}:p95=+5%",
+// "checks:rate=-1pp", "p99=off". A limit without sign is an increase.
+func ParseRule(s string) (Rule, error) {
+	lhs, rhs, ok := cutLast(s, "=")
+	if !ok {
+		return Rule{}, fmt.Errorf("%q: want [METRIC:]STAT=LIMIT, e.g. p95=+10%% or http_req_failed:rate=+1pp", s)
+	}
+	var r Rule
+	stat := strings.TrimSpace(lhs)
+	if strings.Contains(stat, "{") && !strings.Contains(stat, "}") {
+		return Rule{}, fmt.Errorf("%q: the metric's tags have no closing }", s)
+	}
+	if i := strings.LastIndexByte(stat, '}'); i >= 0 || strings.Contains(stat, ":") {
+		if i < 0 {
+			i = strings.IndexByte(stat, ':') - 1
+		}
+		metric, rest := stat[:i+1], stat[i+1:]
+		st, found := strings.CutPrefix(strings.TrimSpace(rest), ":")
+		if !found {
+			return Rule{}, fmt.Errorf("%q: want : between the metric and the stat, e.g. %s:p95", s, strings.TrimSpace(metric))
+		}
+		key, err := canonicalKey(metric)
+		if err != nil {
+			return Rule{}, fmt.Errorf("%q: %w", s, err)
+		}
+		r.Metric, stat = key, strings.TrimSpace(st)
+	}
+	var err error
+	if r.Stat, err = parseStat(stat); err != nil {
+		return Rule{}, fmt.Errorf("%q: %w", s, err)
+	}
+	if r.Limit, err = parseLimit(strings.TrimSpace(rhs)); err != nil {
+		return Rule{}, fmt.Errorf("%q: %w", s, err)
+	}
+	if err := r.check(); err != nil {
+		return Rule{}, fmt.Errorf("%q: %w", s, err)
+	}
+	if r.Metric != "" && r.Stat == StatErrorRate {
+		r.Stat = StatRate // http_req_failed{...}:error_rate is its rate
+	}
+	return r, nil
+}
+
+func cutLast(s, sep string) (before, after string, found bool) {
+	i := strings.LastIndex(s, sep)
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+len(sep):], true
+}
+
+// canonicalKey turns a selector into the key reports use (tags sorted by
+// key, no spaces), so that {step:a, flow:b} finds {flow:b,step:a}.
+func canonicalKey(sel string) (string, error) {
+	name, tags, err := slo.ParseSelector(sel)
+	if err != nil {
+		return "", fmt.Errorf("metric %s: %w", strings.TrimSpace(sel), err)
+	}
+	if _, ok := engine.LookupMetric(name); !ok {
+		return "", fmt.Errorf("unknown metric %q", name)
+	}
+	sort.Slice(tags, func(i, j int) bool { return tags[i].Key < tags[j].Key })
+	s := engine.Selection{Metric: engine.Metric{Name: name}, Tags: tags}
+	return s.Key(), nil
+}
+
+// parseStat checks a stat name and returns it canonical ("p(95)" → "p95").
+func parseStat(s string) (string, error) {
+	switch s {
+	case "min", "avg", "med", "max", StatRate, StatCount, StatErrorRate:
+		return s, nil
+	}
+	if q, ok := quantileOf(s); ok {
+		return "p" + strconv.FormatFloat(q*100, 'f', -1, 64), nil
+	}
+	if p, ok := strings.CutPrefix(s, "p("); ok && strings.HasSuffix(p, ")") {
+		if q, ok := quantileOf("p" + strings.TrimSuffix(p, ")")); ok {
+			return "p" + strconv.FormatFloat(q*100, 'f', -1, 64), nil
+		}
+	}
+	return "", fmt.Errorf("unknown stat %q: want pN (p95, p99.9), min, avg, med, max, rate, count or error_rate", s)
+}
+
+// quantileOf reads "p95" as 0.95.
+func quantileOf(stat string) (float64, bool) {
+	n, ok := strings.CutPrefix(stat, "p")
+	if !ok || n == "" || n[0] < '0' || n[0] > '9' {
+		return 0, false
+	}
+	p, err := strconv.ParseFloat(n, 64)
+	if err != nil || p < 0 || p > 100 {
+		return 0, false
+	}
+	return p / 100, true
+}
+
+func parseLimit(s string) (Limit, error) {
+	if s == "off" || s == "none" {
+		return Limit{Off: true, Text: "off"}, nil
+	}
+	l := Limit{}
+	sign := "+"
+	switch {
+	case strings.HasPrefix(s, "+"):
+		s = s[1:]
+	case strings.HasPrefix(s, "-"):
+		s, l.Down, sign = s[1:], true, "-"
+	}
+	num := strings.TrimRightFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	suffix := s[len(num):]
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || v < 0 {
+		return Limit{}, fmt.Errorf("limit %q: want +N%%, +Nms (or s, us), +Npp, +N or off", s)
+	}
+	switch suffix {
+	case "%":
+		l.Unit, l.Amount = Relative, v/100
+	case "pp":
+		l.Unit, l.Amount = Points, v/100
+	case "":
+		l.Unit, l.Amount = Plain, v
+	default:
+		d, ok := durationUnits[suffix]
+		if !ok {
+			return Limit{}, fmt.Errorf("limit %q: unknown unit %q: want %%, pp, a duration unit (us, ms, s, m) or none", s, suffix)
+		}
+		l.Unit, l.Amount = Millis, v*d
+	}
+	l.Text = sign + strconv.FormatFloat(v, 'f', -1, 64) + suffix
+	return l, nil
+}
+
+// durationUnits are milliseconds per unit.
+var durationUnits = map[string]float64{"ns": 1e-6, "us": 1e-3, "µs": 1e-3, "ms": 1, "s": 1e3, "m": 60e3}
+
+// check rejects a rule whose stat or unit cannot apply to its metric.
+func (r Rule) check() error {
+	trendStat := r.Stat != StatRate && r.Stat != StatCount && r.Stat != StatErrorRate
+	if r.Metric == "" {
+		switch {
+		case r.Stat == StatRate || r.Stat == StatCount:
+			return fmt.Errorf("%s needs a metric, e.g. http_reqs:%s=-10%% or checks:rate=-1pp", r.Stat, r.Stat)
+		case trendStat:
+			return r.Limit.fits(engine.Trend, r.Stat)
+		}
+		return r.Limit.fits(engine.Rate, r.Stat)
+	}
+	name, _, _ := strings.Cut(r.Metric, "{")
+	m, _ := engine.LookupMetric(name)
+	switch {
+	case r.Stat == StatErrorRate && name != "http_req_failed":
+		return fmt.Errorf("error_rate is the rate of http_req_failed; for %s write %s:rate", name, r.Metric)
+	case trendStat && m.Type != engine.Trend,
+		r.Stat == StatRate && m.Type == engine.Trend,
+		r.Stat == StatCount && m.Type != engine.Counter:
+		return fmt.Errorf("%s does not apply to %s, a %s", r.Stat, name, m.Type)
+	}
+	return r.Limit.fits(m.Type, r.Stat)
+}
+
+// fits rejects a unit that means nothing for the stat: a duration on a
+// rate, percentage points on a trend.
+func (l Limit) fits(t engine.MetricType, stat string) error {
+	switch {
+	case l.Off || l.Unit == Relative:
+		return nil
+	case t == engine.Trend && l.Unit != Millis:
+		return fmt.Errorf("limit %s on %s: want a duration (+20ms) or a percent (+10%%)", l.Text, stat)
+	case t == engine.Rate && l.Unit != Points:
+		return fmt.Errorf("limit %s on %s: want percentage points (+1pp) or a percent (+10%%)", l.Text, stat)
+	case t == engine.Counter && l.Unit != Plain:
+		return fmt.Errorf("limit %s on %s: want a number (+100) or a percent (+10%%)", l.Text, stat)
+	}
+	return nil
+}

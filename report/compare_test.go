@@ -1,0 +1,310 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loadgate/loadgate/engine"
+	"github.com/loadgate/loadgate/histogram"
+)
+
+// trendOf is a trend metric of n samples spread evenly over lo..hi.
+func trendOf(n int, lo, hi time.Duration) Metric {
+	h := histogram.New()
+	for i := range n {
+		h.Record(lo + (hi-lo)*time.Duration(i)/time.Duration(max(n-1, 1)))
+	}
+	return metricOf(engine.Value{Type: engine.Trend, Hist: h}, 10, false)
+}
+
+func rateOf(hits, total int64) Metric {
+	return metricOf(engine.Value{Type: engine.Rate, Hits: hits, Total: total}, 10, false)
+}
+
+func counterOf(n int64) Metric {
+	return metricOf(engine.Value{Type: engine.Counter, Count: n}, 10, false)
+}
+
+// runOf is a summary of a 10 s run: 1000 requests of lo..hi ms, fails of
+// them failed; the search step takes twice as long.
+func runOf(lo, hi time.Duration, fails int64) *Summary {
+	return &Summary{Scenario: Scenario{Name: "s", SHA256: "x"}, Status: "passed", Metrics: Metrics{
+		"http_req_duration":              trendOf(1000, lo, hi),
+		"http_req_duration{step:search}": trendOf(200, 2*lo, 2*hi),
+		"http_req_failed":                rateOf(fails, 1000),
+		"http_reqs":                      counterOf(1000),
+		"checks":                         rateOf(1000-fails, 1000),
+	}}
+}
+
+func mustRules(t *testing.T, specs ...string) []Rule {
+	t.Helper()
+	var out []Rule
+	for _, s := range specs {
+		r, err := ParseRule(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func TestCompare(t *testing.T) {
+	base := runOf(10*time.Millisecond, 20*time.Millisecond, 5)
+	for _, tc := range []struct {
+		name  string
+		next  *Summary
+		rules []string
+		// want lists the regressions as "metric stat"
+		want []string
+	}{
+		{name: "a run against itself", next: base},
+		// +5% everywhere: under the default +10% / +15%.
+		{name: "small slowdown passes", next: runOf(10500*time.Microsecond, 21*time.Millisecond, 5)},
+		// +20 ms on a 20 ms p95: both percentiles, every sub-metric.
+		{name: "20ms regression", next: runOf(30*time.Millisecond, 40*time.Millisecond, 5),
+			want: []string{"http_req_duration p95", "http_req_duration p99", "http_req_duration{step:search} p95", "http_req_duration{step:search} p99"}},
+		// +12%: over p95's +10%, under p99's +15%.
+		{name: "p95 only", next: runOf(11200*time.Microsecond, 22400*time.Microsecond, 5),
+			want: []string{"http_req_duration p95", "http_req_duration{step:search} p95"}},
+		{name: "tighter p95 override", next: runOf(10700*time.Microsecond, 21400*time.Microsecond, 5), rules: []string{"p95=+5%"},
+			want: []string{"http_req_duration p95", "http_req_duration{step:search} p95"}},
+		{name: "metric-qualified override wins over the default", next: runOf(10700*time.Microsecond, 21400*time.Microsecond, 5),
+			rules: []string{"http_req_duration{step:search}:p95=+5%"}, want: []string{"http_req_duration{step:search} p95"}},
+		{name: "absolute override", next: runOf(30*time.Millisecond, 40*time.Millisecond, 5),
+			rules: []string{"p95=+25ms", "p99=+25ms"}, want: []string{"http_req_duration{step:search} p95", "http_req_duration{step:search} p99"}},
+		{name: "rules switched off", next: runOf(30*time.Millisecond, 40*time.Millisecond, 5), rules: []string{"p95=off", "p99=off"}},
+		// 0.5% → 1.6%: +1.1 percentage points.
+		{name: "error rate up 1.1pp", next: runOf(10*time.Millisecond, 20*time.Millisecond, 16), want: []string{"http_req_failed rate"}},
+		{name: "error rate up 0.9pp", next: runOf(10*time.Millisecond, 20*time.Millisecond, 14)},
+		{name: "error rate override", next: runOf(10*time.Millisecond, 20*time.Millisecond, 14), rules: []string{"error_rate=+0.5pp"},
+			want: []string{"http_req_failed rate"}},
+		// checks drop from 99.5% to 98.6%: a drop is what -1pp... allows.
+		{name: "a drop rule", next: runOf(10*time.Millisecond, 20*time.Millisecond, 14), rules: []string{"checks:rate=-0.5pp", "error_rate=off"},
+			want: []string{"checks rate"}},
+		{name: "a stat not shown by default", next: runOf(12*time.Millisecond, 20*time.Millisecond, 5), rules: []string{"p10=+10%"},
+			want: []string{"http_req_duration p10", "http_req_duration{step:search} p10"}},
+		{name: "faster is no regression", next: runOf(5*time.Millisecond, 10*time.Millisecond, 0)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Compare(base, tc.next, mustRules(t, tc.rules...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range c.Regressions {
+				got = append(got, r.Metric+" "+r.Stat)
+				if r.Message == "" || !r.Regression {
+					t.Errorf("regression row %+v has no message", r)
+				}
+			}
+			if strings.Join(got, ";") != strings.Join(tc.want, ";") {
+				t.Errorf("regressions %q, want %q", got, tc.want)
+			}
+			if c.Passed != (len(tc.want) == 0) {
+				t.Errorf("Passed = %v", c.Passed)
+			}
+		})
+	}
+}
+
+// The rows come from the histograms, not from the report's rounded fields,
+// and carry absolute and relative deltas.
+func TestCompareRows(t *testing.T) {
+	base := runOf(10*time.Millisecond, 20*time.Millisecond, 5)
+	next := runOf(30*time.Millisecond, 40*time.Millisecond, 15)
+	// A percentile the report does not list is computed from the HDR.
+	c, err := Compare(base, next, mustRules(t, "http_req_duration:p75=+200%"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := func(metric, stat string) Row {
+		for _, r := range c.Rows {
+			if r.Metric == metric && r.Stat == stat {
+				return r
+			}
+		}
+		t.Fatalf("no row %s %s in %+v", metric, stat, c.Rows)
+		return Row{}
+	}
+	bm, nm := base.Metrics["http_req_duration"], next.Metrics["http_req_duration"]
+	bh, _ := bm.Histogram()
+	nh, _ := nm.Histogram()
+	p75 := row("http_req_duration", "p75")
+	if p75.Base != ms(bh.Quantile(0.75)) || p75.New != ms(nh.Quantile(0.75)) || p75.Regression {
+		t.Errorf("p75 row %+v", p75)
+	}
+	p95 := row("http_req_duration", "p95")
+	if p95.Delta != round(p95.New-p95.Base, 3) || p95.Change == nil || *p95.Change < 1 || p95.Limit != "+10%" || *p95.Bound != round(p95.Base*1.1, 3) {
+		t.Errorf("p95 row %+v", p95)
+	}
+	fr := row("http_req_failed", "rate")
+	if fr.Base != 0.005 || fr.New != 0.015 || fr.Delta != 0.01 || fr.Unit != "share" || fr.Regression {
+		t.Errorf("error rate row %+v (+1pp exactly is allowed)", fr)
+	}
+	if r := row("http_reqs", "rate"); r.Unit != "/s" || r.Base != 100 || r.Change == nil || *r.Change != 0 {
+		t.Errorf("http_reqs rate row %+v", r)
+	}
+	if r := row("checks", "rate"); r.Bound != nil || r.Limit != "" {
+		t.Errorf("checks has no default rule: %+v", r)
+	}
+}
+
+func TestCompareNotesAndErrors(t *testing.T) {
+	base := runOf(10*time.Millisecond, 20*time.Millisecond, 5)
+	next := runOf(10*time.Millisecond, 20*time.Millisecond, 5)
+	delete(next.Metrics, "checks")
+	next.Metrics["http_req_duration{step:new}"] = trendOf(10, time.Millisecond, time.Millisecond)
+	next.Metrics["http_req_failed"] = rateOf(0, 0)
+	next.Scenario.SHA256, next.Partial, next.Status = "y", true, "interrupted"
+	c, err := Compare(base, next, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := strings.Join(c.Notes, "\n")
+	for _, want := range []string{
+		"http_req_failed: no samples in the new run: not compared",
+		"the scenario file changed",
+		"the new run is partial (status interrupted)",
+		"only in the base run: checks",
+		"only in the new run: http_req_duration{step:new}",
+	} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("notes lack %q:\n%s", want, notes)
+		}
+	}
+	for _, tc := range []struct{ rule, want string }{
+		{"checks:rate=-1pp", "checks is not in both runs (only the base run has it)"},
+		{"http_req_duration{step:nope}:p95=+5%", "neither run has it"},
+	} {
+		if _, err := Compare(base, next, mustRules(t, tc.rule)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err %v, want %q", tc.rule, err, tc.want)
+		}
+	}
+	bad := runOf(10*time.Millisecond, 20*time.Millisecond, 5)
+	m := bad.Metrics["http_req_duration"]
+	m.HDR = "bm90IGhkcg=="
+	bad.Metrics["http_req_duration"] = m
+	if _, err := Compare(base, bad, nil); err == nil || !strings.Contains(err.Error(), "new run: http_req_duration: hdr") {
+		t.Errorf("bad hdr: err %v", err)
+	}
+}
+
+func TestParseRule(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want string // canonical rule, or the error's tail
+		err  bool
+	}{
+		{in: "p95=+5%", want: "p95=+5%"},
+		{in: "p95=5%", want: "p95=+5%"}, // no sign is an increase
+		{in: "p(99.9)=+20ms", want: "p99.9=+20ms"},
+		{in: "p99=+1.5s", want: "p99=+1.5s"},
+		{in: "error_rate=+0.5pp", want: "error_rate=+0.5pp"},
+		{in: "http_req_duration{step:search}:p95=+5%", want: "http_req_duration{step:search}:p95=+5%"},
+		// Tags are sorted as report keys are.
+		{in: "http_req_duration{ step: a, flow: b }:p95=+5%", want: "http_req_duration{flow:b,step:a}:p95=+5%"},
+		{in: "http_req_failed{step:a}:error_rate=+2pp", want: "http_req_failed{step:a}:rate=+2pp"},
+		{in: "checks:rate=-1pp", want: "checks:rate=-1pp"},
+		{in: "http_reqs:count=-10%", want: "http_reqs:count=-10%"},
+		{in: "http_reqs:rate=-5", want: "http_reqs:rate=-5"},
+		{in: "p99=off", want: "p99=off"},
+		{in: "p95", err: true, want: "want [METRIC:]STAT=LIMIT"},
+		{in: "p95=+5", err: true, want: "want a duration (+20ms) or a percent"},
+		{in: "p95=+1pp", err: true, want: "want a duration (+20ms) or a percent"},
+		{in: "error_rate=+5ms", err: true, want: "want percentage points (+1pp) or a percent"},
+		{in: "p95=+5x", err: true, want: `unknown unit "x"`},
+		{in: "p95=+", err: true, want: "want +N%"},
+		{in: "p101=+5%", err: true, want: `unknown stat "p101"`},
+		{in: "rate=+1pp", err: true, want: "rate needs a metric"},
+		{in: "http_reqs:p95=+5%", err: true, want: "p95 does not apply to http_reqs, a counter"},
+		{in: "checks:error_rate=+1pp", err: true, want: "error_rate is the rate of http_req_failed"},
+		{in: "nope:p95=+5%", err: true, want: `unknown metric "nope"`},
+		{in: "http_req_duration{step:a:p95=+5%", err: true, want: "no closing }"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			r, err := ParseRule(tc.in)
+			switch {
+			case tc.err && err == nil:
+				t.Fatalf("no error, got %s", r)
+			case tc.err && !strings.Contains(err.Error(), tc.want):
+				t.Fatalf("error %q, want %q", err, tc.want)
+			case !tc.err && err != nil:
+				t.Fatal(err)
+			case !tc.err && r.String() != tc.want:
+				t.Fatalf("got %s, want %s", r, tc.want)
+			}
+		})
+	}
+}
+
+func TestWriteCompare(t *testing.T) {
+	base := runOf(10*time.Millisecond, 20*time.Millisecond, 5)
+	c, err := Compare(base, runOf(30*time.Millisecond, 40*time.Millisecond, 5), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Base.Path, c.New.Path = "base.json", "new.json"
+	var b bytes.Buffer
+	if err := WriteCompareText(&b, c, false); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"METRIC                          STAT   BASE",
+		"http_req_duration               p95    19.5ms",
+		"+20.02ms  +102.6%  +10%   REGRESSION\n",
+		"http_req_failed                 rate   0.50%    0.50%    0         0%       +1pp   ok\n",
+		"RESULT: REGRESSION: 4 regression(s)",
+		"- http_req_duration p95: 39.52ms, base 19.5ms (+20.02ms): more than the 21.45ms allowed (+10%)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text lacks %q:\n%s", want, out)
+		}
+	}
+	b.Reset()
+	if err := WriteCompareJSON(&b, c); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Passed      bool             `json:"passed"`
+		Regressions []map[string]any `json:"regressions"`
+		Rows        []map[string]any `json:"rows"`
+		Base        map[string]any   `json:"base"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Passed || len(doc.Regressions) != 4 || len(doc.Rows) == 0 || doc.Base["path"] != "base.json" {
+		t.Fatalf("json %s", b.String())
+	}
+	if r := doc.Regressions[0]; r["metric"] != "http_req_duration" || r["stat"] != "p95" || r["limit"] != "+10%" || r["regression"] != true {
+		t.Fatalf("regression %v", r)
+	}
+}
+
+// FuzzParseRule: no input panics, and a rule's canonical form parses back
+// to itself.
+func FuzzParseRule(f *testing.F) {
+	for _, s := range []string{"p95=+5%", "p(99.9)=+20ms", "error_rate=+0.5pp", "http_req_duration{step:a}:p95=-5%",
+		"checks:rate=-1pp", "p99=off", "http_reqs:count=+10", "=", "{:}=", "p95=+1e3ms"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRule(s)
+		if err != nil {
+			return
+		}
+		back, err := ParseRule(r.String())
+		if err != nil {
+			t.Fatalf("%q → %q does not parse: %v", s, r, err)
+		}
+		if back.String() != r.String() || back.Limit != r.Limit {
+			t.Fatalf("%q → %q → %q", s, r, back)
+		}
+	})
+}

@@ -1,0 +1,175 @@
+package report
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// RunRef names one of the two runs of a Comparison.
+type RunRef struct {
+	Path      string `json:"path,omitempty"` // set by the caller
+	Scenario  string `json:"scenario"`
+	Status    string `json:"status"`
+	StartedAt string `json:"started_at"`
+}
+
+func refOf(s *Summary) RunRef {
+	return RunRef{Scenario: s.Scenario.Name, Status: s.Status, StartedAt: s.StartedAt}
+}
+
+// WriteCompareJSON writes c as indented JSON.
+func WriteCompareJSON(w io.Writer, c *Comparison) error {
+	e := json.NewEncoder(w)
+	e.SetIndent("", "  ")
+	e.SetEscapeHTML(false)
+	if err := e.Encode(c); err != nil {
+		return fmt.Errorf("report: json: %w", err)
+	}
+	return nil
+}
+
+// WriteCompareText writes c as an aligned table, one row per statistic,
+// the regressions marked, then the notes and the result with every
+// regression in words.
+func WriteCompareText(w io.Writer, c *Comparison, color bool) error {
+	bw := bufio.NewWriter(w)
+	for _, r := range []struct {
+		label string
+		ref   RunRef
+	}{{"base", c.Base}, {"new ", c.New}} {
+		var about []string
+		for _, x := range []string{r.ref.Scenario, r.ref.StartedAt, r.ref.Status} {
+			if x != "" {
+				about = append(about, x)
+			}
+		}
+		fmt.Fprintf(bw, "  %s  %s  (%s)\n", r.label, r.ref.Path, strings.Join(about, ", "))
+	}
+	bw.WriteString("\n")
+	cells := [][]string{{"METRIC", "STAT", "BASE", "NEW", "DELTA", "CHANGE", "LIMIT", ""}}
+	for _, r := range c.Rows {
+		change := "n/a"
+		if r.Change != nil {
+			change = signed(trimFloat(*r.Change*100, 1)) + "%"
+		}
+		cells = append(cells, []string{r.Metric, r.Stat, fmtStat(r.Base, r.Unit), fmtStat(r.New, r.Unit),
+			fmtDelta(r.Delta, r.Unit), change, r.Limit, verdictOf(r, color)})
+	}
+	writeTable(bw, cells)
+	bw.WriteString("\n")
+	for _, n := range c.Notes {
+		fmt.Fprintf(bw, "  note: %s\n", n)
+	}
+	if c.Passed {
+		res := "PASSED"
+		if color {
+			res = ansiGreen + res + ansiReset
+		}
+		fmt.Fprintf(bw, "  RESULT: %s: no regression (rules: %s)\n", res, strings.Join(c.Rules, ", "))
+	} else {
+		res := "REGRESSION"
+		if color {
+			res = ansiRed + res + ansiReset
+		}
+		fmt.Fprintf(bw, "  RESULT: %s: %d regression(s) (rules: %s)\n", res, len(c.Regressions), strings.Join(c.Rules, ", "))
+		for _, r := range c.Regressions {
+			fmt.Fprintf(bw, "    - %s\n", r.Message)
+		}
+	}
+	return bw.Flush()
+}
+
+func verdictOf(r Row, color bool) string {
+	switch {
+	case r.Regression && color:
+		return ansiRed + "REGRESSION" + ansiReset
+	case r.Regression:
+		return "REGRESSION"
+	case r.Bound != nil:
+		return "ok"
+	}
+	return ""
+}
+
+// writeTable left-aligns columns on the width of their widest visible cell
+// (ANSI codes do not count) and trims trailing blanks.
+func writeTable(w *bufio.Writer, cells [][]string) {
+	var widths []int
+	for _, row := range cells {
+		for i, c := range row {
+			if i >= len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], len([]rune(stripANSI(c))))
+		}
+	}
+	for _, row := range cells {
+		var b strings.Builder
+		b.WriteString("  ")
+		for i, c := range row {
+			b.WriteString(c)
+			if i < len(row)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-len([]rune(stripANSI(c)))+2))
+			}
+		}
+		w.WriteString(strings.TrimRight(b.String(), " "))
+		w.WriteString("\n")
+	}
+}
+
+func stripANSI(s string) string {
+	for {
+		i := strings.Index(s, "\x1b[")
+		if i < 0 {
+			return s
+		}
+		j := strings.IndexByte(s[i:], 'm')
+		if j < 0 {
+			return s
+		}
+		s = s[:i] + s[i+j+1:]
+	}
+}
+
+// fmtStat formats a row value in its unit.
+func fmtStat(v float64, unit string) string {
+	switch unit {
+	case "ms":
+		return fmtMS(v)
+	case "share":
+		return fmtShare(v)
+	case "B":
+		return fmtBytes(v)
+	case "B/s":
+		return fmtBytes(v) + "/s"
+	case "/s":
+		return fmtNum(v) + "/s"
+	}
+	return fmtNum(v)
+}
+
+// fmtDelta formats a change with its sign; a share's change is in
+// percentage points.
+func fmtDelta(v float64, unit string) string {
+	if v == 0 {
+		return "0"
+	}
+	sign := "+"
+	if v < 0 {
+		sign, v = "-", -v
+	}
+	if unit == "share" {
+		return sign + trimFloat(v*100, 2) + "pp"
+	}
+	return sign + fmtStat(v, unit)
+}
+
+func signed(s string) string {
+	if strings.HasPrefix(s, "-") || s == "0" {
+		return s
+	}
+	return "+" + s
+}
