@@ -29,6 +29,7 @@ var commands = map[string]command{
 	"demo":     {"run examples/demo.yaml against the built-in target", demoCmd},
 	"target":   {"serve the built-in demo target: loadgate target [--listen ADDR]", targetCmd},
 	"version":  {"print the version", versionCmd},
+	"compare":  {"regression check of two runs: loadgate compare BASE.json NEW.json [--max p95=+10%]...", compareCmd},
 }
 
 func main() {

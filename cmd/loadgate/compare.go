@@ -1,0 +1,63 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/loadgate/loadgate/report"
+)
+
+// compareCmd checks NEW.json against BASE.json: exit 1 on a regression, 0
+// otherwise, 2 on bad input. The comparison itself is report.Compare.
+func compareCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("compare", "compare BASE.json NEW.json [--max [METRIC:]STAT=LIMIT]... [--json]", stderr)
+	maxes := fs.StringArray("max", nil, "a regression rule overriding the defaults (p95=+10%, p99=+15%, error_rate=+1pp),\n"+
+		"e.g. p95=+5%, p99=+20ms, error_rate=+0.5pp, http_req_duration{step:search}:p95=+5%,\n"+
+		"checks:rate=-1pp (a drop), p99=off; repeatable")
+	asJSON := fs.Bool("json", false, "print the result as JSON: {\"regressions\":[...],\"rows\":[...],...}")
+	noColor := fs.Bool("no-color", false, "no ANSI colors")
+	if help, err := parseFlags(fs, args); help || err != nil {
+		if help {
+			fs.Usage()
+		}
+		return err
+	}
+	if fs.NArg() != 2 {
+		return usagef("want two reports: loadgate compare BASE.json NEW.json")
+	}
+	var rules []report.Rule
+	for _, m := range *maxes {
+		r, err := report.ParseRule(m)
+		if err != nil {
+			return usagef("--max " + err.Error())
+		}
+		rules = append(rules, r)
+	}
+	base, err := report.ReadJSON(fs.Arg(0))
+	if err != nil {
+		return usagef(err.Error())
+	}
+	next, err := report.ReadJSON(fs.Arg(1))
+	if err != nil {
+		return usagef(err.Error())
+	}
+	c, err := report.Compare(base, next, rules)
+	if err != nil {
+		return usagef(err.Error())
+	}
+	c.Base.Path, c.New.Path = fs.Arg(0), fs.Arg(1)
+	if *asJSON {
+		err = report.WriteCompareJSON(stdout, c)
+	} else {
+		err = report.WriteCompareText(stdout, c, !*noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == "")
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "loadgate compare: %v\n", err)
+		return &exitError{code: exitIO, err: errReported}
+	}
+	if !c.Passed {
+		return &exitError{code: exitFailed}
+	}
+	return nil
+}
