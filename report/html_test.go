@@ -1,0 +1,220 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestHTMLGolden(t *testing.T) {
+	b := htmlOf(t, Build(testRun(t)))
+	golden(t, "summary.html", b)
+	checkSelfContained(t, b)
+	if bytes.Contains(b, []byte("http://")) || bytes.Contains(b, []byte("https://")) {
+		t.Error("the page names an absolute URL")
+	}
+	for _, want := range []string{
+		`<span class="badge bad">FAILED</span>`,
+		`id="latency"`, `id="throughput"`, `id="errors"`, `id="spectrum"`,
+		`>99.99%</text>`, `>90%</text>`, // the 1/(1-q) axis
+		`service p99 (uncorrected)`, `http_req_service_time (uncorrected)`,
+		`http_req_duration{step:pay}`, `p(99) &lt; 500ms`, // thresholds, escaped
+		`schedule lag p99`, `POST pay: status 503`,
+	} {
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("HTML lacks %s", want)
+		}
+	}
+}
+
+// TestHTMLDeterministic: the page is a function of the Summary alone, so
+// that `loadgate report` re-renders a saved run to the same bytes.
+func TestHTMLDeterministic(t *testing.T) {
+	s := Build(testRun(t))
+	a, b := htmlOf(t, s), htmlOf(t, s)
+	if !bytes.Equal(a, b) {
+		t.Fatal("two renderings differ")
+	}
+}
+
+// TestHTMLHostile: names users wrote are escaped, never markup.
+func TestHTMLHostile(t *testing.T) {
+	s := Build(testRun(t))
+	evil := `<script>alert(1)</script><img src=x onerror=alert(2)>"'&` + "\x00\xff"
+	s.Scenario.Name = evil
+	s.Reasons = append(s.Reasons, evil)
+	s.Thresholds[0].Metric = "http_req_duration{step:" + evil + "}"
+	s.ErrorSamples["5xx"] = evil
+	s.Metrics["checks{step:"+evil+"}"] = Metric{Type: TypeRate}
+	b := htmlOf(t, s)
+	for _, bad := range []string{"<script", "<img", "\x00", "\xff"} {
+		if bytes.Contains(b, []byte(bad)) {
+			t.Errorf("HTML contains raw %q", bad)
+		}
+	}
+	if !bytes.Contains(b, []byte("&lt;img src=x onerror=alert(2)&gt;")) {
+		t.Error("the hostile name is not shown escaped")
+	}
+	checkSelfContained(t, b)
+}
+
+// TestHTMLEmpty renders a run that never started: no plan, no metrics, no
+// series; every chart says so instead of drawing nothing.
+func TestHTMLEmpty(t *testing.T) {
+	b := htmlOf(t, Build(Run{Status: "invalid", ExitCode: 2, Reasons: []string{"s.yaml:3:1: unknown key"}}))
+	if n := bytes.Count(b, []byte(`class="empty"`)); n != 4 {
+		t.Errorf("%d empty charts, want 4", n)
+	}
+	if !bytes.Contains(b, []byte(`<span class="badge other">INVALID</span>`)) {
+		t.Error("no INVALID badge")
+	}
+	checkSelfContained(t, b)
+}
+
+func TestNiceTicks(t *testing.T) {
+	for _, tc := range []struct {
+		max   float64
+		n     int
+		top   float64
+		ticks int
+	}{
+		{1628.159, 5, 2000, 5}, // 0 500 .. 2000: the spectrum of the fixture
+		{805.375, 5, 1000, 6},  // 0 200 .. 1000
+		{50, 8, 50, 6},         // 0 10 .. 50: a 50 s run
+		{3600, 8, 4000, 9},     // an hour in seconds
+		{0, 5, 1, 6},           // no data: a unit axis
+		{0.37, 5, 0.4, 5},      // 0 .1 .. .4
+		{0.0049, 5, 0.005, 6},  // 0 .001 .. .005
+		{99.999, 5, 100, 6},    // just under a round value
+		{100.0001, 5, 150, 4},  // just over one: coarser steps, never more than n
+		{7, 5, 8, 5},           // 0 2 .. 8
+		{2e6, 5, 2e6, 5},       // 0 500k .. 2M
+		{1e-12, 5, 1e-12, 6},   // tiny but positive
+	} {
+		top, ticks := niceTicks(tc.max, tc.n)
+		near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Abs(b) }
+		if !near(top, tc.top) || len(ticks) != tc.ticks || ticks[0] != 0 || !near(ticks[len(ticks)-1], top) || top < tc.max {
+			t.Errorf("niceTicks(%v, %d) = %v %v, want top %v and %d ticks", tc.max, tc.n, top, ticks, tc.top, tc.ticks)
+		}
+	}
+}
+
+func TestNines(t *testing.T) {
+	for d, want := range []string{"0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "99.9999%"} {
+		if got := nines(float64(d)); got != want {
+			t.Errorf("nines(%d) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestDownsample: long series are merged to at most maxChartPoints rows,
+// keeping counts exact and peaks visible.
+func TestDownsample(t *testing.T) {
+	ps := make([]Point, 3600)
+	for i := range ps {
+		ps[i] = Point{T: float64(i + 1), DT: 1, Reqs: 10, P99: 5}
+	}
+	ps[1234].P99 = 900
+	out := downsample(ps)
+	if len(out) > maxChartPoints {
+		t.Fatalf("%d points, want <= %d", len(out), maxChartPoints)
+	}
+	var reqs int64
+	peak := 0.0
+	for _, p := range out {
+		reqs += p.Reqs
+		peak = max(peak, p.P99)
+	}
+	if reqs != 36000 || peak != 900 || out[len(out)-1].T != 3600 {
+		t.Errorf("reqs %d, peak %v, last t %v; want 36000, 900, 3600", reqs, peak, out[len(out)-1].T)
+	}
+}
+
+func htmlOf(t *testing.T, s *Summary) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := WriteHTML(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// Markup that would make a browser fetch something or run a script: an
+// attribute that loads (src, href, srcset, xlink:href, action, style with
+// url()), an event handler, or an element that embeds or scripts.
+var (
+	tagRE      = regexp.MustCompile(`<[^>]*>`)
+	fetchingRE = regexp.MustCompile(`(?i)^<(script|link|iframe|object|embed|img|image|use|base)\b|\s(src|href|srcset|action|xlink:href|on[a-z]+)\s*=|url\(|://`)
+	styleRE    = regexp.MustCompile(`(?s)<style>.*?</style>`)
+)
+
+// checkSelfContained fails when the page could make a network request or
+// run a script: no tag may load or script, the stylesheet has no url() or
+// @import, and no absolute URL appears anywhere in markup.
+func checkSelfContained(t *testing.T, b []byte) {
+	t.Helper()
+	for _, tag := range tagRE.FindAll(b, -1) {
+		if fetchingRE.Match(tag) {
+			t.Errorf("HTML tag may fetch or script: %s", tag)
+		}
+	}
+	for _, css := range styleRE.FindAll(b, -1) {
+		if bytes.Contains(css, []byte("url(")) || bytes.Contains(css, []byte("@import")) {
+			t.Error("the stylesheet loads something")
+		}
+	}
+}
+
+// TestHTMLChromium loads the page in headless Chromium (Debian's package)
+// with networking routed to a dead proxy, checks it renders without console
+// errors and takes a 1280×800 screenshot. Set LOADGATE_SCREENSHOT to keep
+// the screenshot at that path.
+func TestHTMLChromium(t *testing.T) {
+	chromium := "/usr/bin/chromium"
+	if _, err := os.Stat(chromium); err != nil {
+		t.Skip("chromium not installed (apt-get install chromium): headless rendering test skipped")
+	}
+	dir := t.TempDir()
+	page := filepath.Join(dir, "report.html")
+	if err := os.WriteFile(page, htmlOf(t, Build(testRun(t))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	shot := os.Getenv("LOADGATE_SCREENSHOT")
+	if shot == "" {
+		shot = filepath.Join(dir, "report.png")
+	}
+	shot, _ = filepath.Abs(shot)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	args := []string{
+		"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+		"--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
+		"--user-data-dir=" + filepath.Join(dir, "profile"),
+		// Any request would go to a closed port and fail loudly.
+		"--proxy-server=127.0.0.1:9", "--proxy-bypass-list=<-loopback>",
+		"--enable-logging=stderr", "--v=0",
+		"--hide-scrollbars", "--window-size=1280,800", "--screenshot=" + shot,
+		"file://" + page,
+	}
+	out, err := exec.CommandContext(ctx, chromium, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("chromium: %v\n%s", err, out)
+	}
+	st, err := os.Stat(shot)
+	if err != nil || st.Size() < 20_000 {
+		t.Fatalf("screenshot %s missing or blank (%v)\n%s", shot, err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "CONSOLE") || strings.Contains(line, "ERR_PROXY") || strings.Contains(line, "net::ERR") {
+			t.Errorf("chromium: %s", line)
+		}
+	}
+	t.Logf("screenshot: %s (%d bytes)", shot, st.Size())
+}
