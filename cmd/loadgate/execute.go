@@ -272,8 +272,13 @@ func (s *session) summarize(run report.Run, v *verdict) *report.Summary {
 }
 
 func writeFormat(w io.Writer, format string, sum *report.Summary, color bool) error {
-	if format == "text" {
+	switch format {
+	case "text":
 		return report.WriteText(w, sum, color)
+	case "junit":
+		return report.WriteJUnit(w, sum)
+	case "html":
+		return report.WriteHTML(w, sum)
 	}
 	return report.WriteJSON(w, sum)
 }

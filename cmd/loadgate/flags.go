@@ -50,7 +50,7 @@ type output struct {
 	format, path string
 }
 
-var formats = map[string]bool{"json": true, "text": true}
+var formats = map[string]bool{"json": true, "text": true, "junit": true, "html": true}
 
 func parseOutputs(specs []string) ([]output, error) {
 	var outs []output
@@ -60,10 +60,7 @@ func parseOutputs(specs []string) ([]output, error) {
 			return nil, usagef(fmt.Sprintf("-o %q: want FORMAT=PATH, e.g. json=report.json", s))
 		}
 		if !formats[f] {
-			if f == "junit" || f == "html" {
-				return nil, usagef(fmt.Sprintf("-o %q: the %s report is not available yet; use json or text", s, f))
-			}
-			return nil, usagef(fmt.Sprintf("-o %q: unknown format %q (json, text)", s, f))
+			return nil, usagef(fmt.Sprintf("-o %q: unknown format %q (json, junit, html, text)", s, f))
 		}
 		outs = append(outs, output{f, p})
 	}
