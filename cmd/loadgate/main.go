@@ -28,6 +28,7 @@ var commands = map[string]command{
 	"validate": {"check a scenario and send nothing: loadgate validate SCENARIO.yaml", validateCmd},
 	"demo":     {"run examples/demo.yaml against the built-in target", demoCmd},
 	"target":   {"serve the built-in demo target: loadgate target [--listen ADDR]", targetCmd},
+	"report":   {"re-render a saved run: loadgate report RUN.json -o FORMAT=PATH ...", reportCmd},
 	"version":  {"print the version", versionCmd},
 	"compare":  {"regression check of two runs: loadgate compare BASE.json NEW.json [--max p95=+10%]...", compareCmd},
 }
