@@ -220,7 +220,7 @@ func htmlThresholdOf(t ThresholdResult) htmlThreshold {
 		Metric:   t.Metric,
 		Expr:     t.Expr,
 		Severity: t.Severity,
-		Note:     t.Reason,
+		Note:     extraReason(t.Reason),
 	}
 	if !t.Skipped && !t.NoData {
 		h.Observed = fmtValue(t.Observed, t.Unit, t.Metric)

@@ -251,17 +251,30 @@ func skipMessage(t ThresholdResult) string {
 
 // failMessage is the one line CI shows: "observed 412ms, limit < 300ms".
 func failMessage(t ThresholdResult) string {
-	if t.NoData {
+	if t.NoData || t.Reason == "no data" {
 		if t.Reason != "" && t.Reason != "no data" {
 			return "no data: " + t.Reason
 		}
 		return "no data"
 	}
 	msg := observedLimit(t)
-	if t.Reason != "" {
-		msg += " (" + t.Reason + ")"
+	if r := extraReason(t.Reason); r != "" {
+		msg += " (" + r + ")"
 	}
 	return msg
+}
+
+// extraReason is what a threshold's reason adds to "observed X, limit OP
+// Y": the evaluator's reason may repeat those values, then only a window
+// clause ("in window ending at 40s") is left.
+func extraReason(reason string) string {
+	if !strings.HasPrefix(reason, "observed ") {
+		return reason
+	}
+	if i := strings.Index(reason, " in window"); i >= 0 {
+		return reason[i+1:]
+	}
+	return ""
 }
 
 // observedLimit is "412ms, limit < 300ms".

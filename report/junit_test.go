@@ -142,6 +142,21 @@ func TestJUnitHostile(t *testing.T) {
 	validateXSD(t, b)
 }
 
+func TestExtraReason(t *testing.T) {
+	for reason, want := range map[string]string{
+		"":                              "",
+		"breached since 21s":            "breached since 21s",
+		"observed 6.595ms, limit < 1ms": "",
+		"observed 6.595ms, limit < 1ms in window ending at 40s": "in window ending at 40s",
+		"not enough data (3 of 100 samples)":                    "not enough data (3 of 100 samples)",
+		"baseline has no http_req_duration{step:search}":        "baseline has no http_req_duration{step:search}",
+	} {
+		if got := extraReason(reason); got != want {
+			t.Errorf("extraReason(%q) = %q, want %q", reason, got, want)
+		}
+	}
+}
+
 func TestExprOp(t *testing.T) {
 	for expr, want := range map[string]string{
 		"p(95) < 300ms": "<", "rate <= 1%": "<=", "count >= 10": ">=", "avg != 0": "!=",
