@@ -25,10 +25,12 @@ type runFlags struct {
 	overrides map[string]string
 	baseline  string       // --baseline RUN.json
 	base      baselineFunc // resolved by resolve; nil without --baseline
+	segment   string       // --segment I/N
+	seg       engine.Segment
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet, withScenarioFlags bool) {
-	fs.StringArrayVarP(&f.out, "out", "o", nil, "write a report: FORMAT=PATH (json, text; PATH - is stdout); repeatable")
+	fs.StringArrayVarP(&f.out, "out", "o", nil, "write a report: FORMAT=PATH (json, junit, html, text; PATH - is stdout); repeatable")
 	fs.BoolVar(&f.quiet, "quiet", false, "no live progress on stderr")
 	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colors")
 	fs.BoolVar(&f.noPre, "no-preflight", false, "skip the DNS/TCP/TLS check of every target before the run")
@@ -37,6 +39,7 @@ func (f *runFlags) register(fs *pflag.FlagSet, withScenarioFlags bool) {
 		fs.DurationVar(&f.duration, "duration", 0, "override: run a constant profile this long")
 		fs.Float64Var(&f.rate, "rate", 0, "override: run a constant profile at this rate (users, for a closed model)")
 		fs.StringVar(&f.baseline, "baseline", "", "a previous run's json report, for thresholds such as p(95) < baseline + 10%")
+		fs.StringVar(&f.segment, "segment", "", "run only share I of N of the arrivals (arrival n when n mod N = I; 0-based), e.g. 0/4")
 	}
 }
 
@@ -51,6 +54,9 @@ func (f *runFlags) resolve(stderr io.Writer) error {
 	}
 	if f.duration < 0 || f.rate < 0 {
 		return usagef("--duration and --rate must not be negative")
+	}
+	if f.seg, err = parseSegment(f.segment); err != nil {
+		return err
 	}
 	f.base, err = loadBaseline(f.baseline, stderr)
 	return err
@@ -106,6 +112,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	f.apply(&sc.Plan.Load)
+	sc.Plan.Segment = f.seg
 	if err := sc.Plan.Validate(); err != nil {
 		return usagef(err.Error())
 	}
