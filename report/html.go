@@ -92,7 +92,7 @@ func htmlPageOf(s *Summary) htmlPage {
 	}
 	p.Meta = htmlMeta(s)
 	p.KPIs = htmlKPIs(s)
-	ps := downsample(s.Timeseries)
+	ps := chartPoints(s.Timeseries)
 	p.Charts = []*svgChart{latencyChart(s, ps), throughputChart(s, ps), errorChart(ps), spectrumChart(s)}
 	for _, t := range s.Thresholds {
 		p.Thresholds = append(p.Thresholds, htmlThresholdOf(t))

@@ -137,6 +137,22 @@ func TestDownsample(t *testing.T) {
 	}
 }
 
+// TestChartPointsPartialLast: the stub interval at the end of a run is not
+// plotted; a full last interval is.
+func TestChartPointsPartialLast(t *testing.T) {
+	full := []Point{{T: 1, DT: 1}, {T: 2, DT: 1}, {T: 3, DT: 1}}
+	if got := chartPoints(full); len(got) != 3 {
+		t.Errorf("full intervals: %d points, want 3", len(got))
+	}
+	stub := append(full, Point{T: 3.05, DT: 0.05, Reqs: 1, RPS: 20})
+	if got := chartPoints(stub); len(got) != 3 || got[2].T != 3 {
+		t.Errorf("with a 50 ms stub: %v, want the 3 full intervals", got)
+	}
+	if got := chartPoints([]Point{{T: 0.05, DT: 0.05}}); len(got) != 1 {
+		t.Errorf("a run shorter than one interval: %d points, want 1", len(got))
+	}
+}
+
 func htmlOf(t *testing.T, s *Summary) []byte {
 	t.Helper()
 	var b bytes.Buffer

@@ -89,10 +89,21 @@ func newChart(id, title string) *svgChart {
 	}
 }
 
-// xAxis and yAxis return linear axes over [0, max] with nice ticks.
+// xAxis returns a linear time axis over exactly [0, max] (a run of 20.05 s
+// ends at the right edge) with nice ticks inside it; yAxis one over [0, a
+// nice bound above max].
 func (c *svgChart) xAxis(maxV float64, format func(float64) string) axis {
-	top, ticks := niceTicks(maxV, 8)
-	return axis{min: 0, max: top, from: c.X0, to: c.X1, ticks: ticks, tickFormat: format}
+	_, all := niceTicks(maxV, 8)
+	if !(maxV > 0) {
+		maxV = all[len(all)-1]
+	}
+	ticks := all[:0:0]
+	for _, t := range all {
+		if t <= maxV*(1+1e-9) {
+			ticks = append(ticks, t)
+		}
+	}
+	return axis{min: 0, max: maxV, from: c.X0, to: c.X1, ticks: ticks, tickFormat: format}
 }
 
 func (c *svgChart) yAxis(maxV float64, format func(float64) string) axis {
@@ -166,6 +177,18 @@ func areaOf(xs, ys []float64, ax, ay axis) string {
 // coord formats an SVG coordinate with one decimal: sub-pixel precision
 // without bloating the file.
 func coord(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+
+// chartPoints prepares a time series for plotting: a last row much
+// shorter than the one before (the stub of an interval when the run ended)
+// is left out, because its rates and quantiles rest on a sliver of time and
+// would draw a spurious cliff; then rows are merged so that at most
+// maxChartPoints remain.
+func chartPoints(ps []Point) []Point {
+	if n := len(ps); n >= 2 && ps[n-1].DT < ps[n-2].DT/2 {
+		ps = ps[:n-1]
+	}
+	return downsample(ps)
+}
 
 // downsample merges adjacent points so that at most maxChartPoints remain.
 func downsample(ps []Point) []Point {
