@@ -25,20 +25,21 @@ func (r *run) collect(obs []Observer, done <-chan struct{}) *Snapshot {
 			final = true
 		}
 		now := r.since()
-		per := r.rec.collect(prev, now)
-		if r.plan.Load.Model == Open {
-			per.Planned = r.curve.count(now, r.plan.Segment) - r.curve.count(prev, r.plan.Segment)
-		} else {
-			per.Planned = per.Started
-		}
-		sent, recv := r.conns.bytes()
-		per.BytesSent, per.BytesReceived = sent-sentBefore, recv-recvBefore
-		sentBefore, recvBefore = sent, recv
+		iv, total := r.rec.collect(prev, now, func(per *Period) {
+			if r.plan.Load.Model == Open {
+				per.Planned = r.curve.count(now, r.plan.Segment) - r.curve.count(prev, r.plan.Segment)
+			} else {
+				per.Planned = per.Started
+			}
+			sent, recv := r.conns.bytes()
+			per.BytesSent, per.BytesReceived = sent-sentBefore, recv-recvBefore
+			sentBefore, recvBefore = sent, recv
+		})
 		snap := &Snapshot{
 			Seq:          seq,
 			Time:         time.Now(),
-			Interval:     per,
-			Total:        r.rec.accumulate(per),
+			Interval:     iv,
+			Total:        total,
 			InFlight:     r.inFlight.Load(),
 			PlannedTotal: plannedAll,
 			Final:        final,

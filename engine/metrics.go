@@ -328,7 +328,7 @@ func mergeAll(hs []*histogram.Histogram) *histogram.Histogram {
 	case 1:
 		return nonNil[0]
 	}
-	out := nonNil[0].Clone()
+	out := nonNil[0].Thaw()
 	for _, h := range nonNil[1:] {
 		out.Merge(h)
 	}

@@ -133,17 +133,22 @@ func (sh *shard) recordDrop() {
 
 // recorder owns the shards and the running totals; the collector goroutine
 // is its only reader.
+//
+// The collector keeps two writable Periods of its own, the interval being
+// built and the running total, and publishes frozen copies of both (compact,
+// a few KB per histogram), so that observers may keep snapshots cheaply and
+// nothing publishes a histogram that is written later.
 type recorder struct {
 	plan   *Plan
 	shards []*shard
 	// samples holds the first message of each failure kind; set once.
 	samples [NumKinds]atomic.Pointer[string]
-	// total is owned by the collector goroutine.
-	total *Period
+	// iv and total are owned by the collector goroutine and never published.
+	iv, total *Period
 }
 
 func newRecorder(p *Plan, nShards int) *recorder {
-	r := &recorder{plan: p, shards: make([]*shard, nShards), total: newPeriod(p)}
+	r := &recorder{plan: p, shards: make([]*shard, nShards), iv: newPeriod(p), total: newPeriod(p)}
 	for i := range r.shards {
 		r.shards[i] = &shard{cur: newAcc(p), spare: newAcc(p)}
 	}
@@ -161,7 +166,7 @@ func (r *recorder) noteError(k Kind, err error) {
 }
 
 // newPeriod returns an empty Period shaped like p, with nil histograms
-// (nil means empty; they are allocated on first merge).
+// (nil means empty; writable ones are allocated on first merge).
 func newPeriod(p *Plan) *Period {
 	per := &Period{
 		Steps:      make([][]StepStats, len(p.Flows)),
@@ -175,36 +180,26 @@ func newPeriod(p *Plan) *Period {
 	return per
 }
 
-// collect swaps every shard and merges what they held into a new Period
-// covering [from, to).
-func (r *recorder) collect(from, to time.Duration) *Period {
-	per := newPeriod(r.plan)
-	per.Start, per.End = from, to
+// collect swaps every shard, adds what they held to the running total, and
+// returns frozen copies of the interval [from, to) and of the total. planned
+// and the byte counts are the collector's figures for the interval.
+func (r *recorder) collect(from, to time.Duration, fill func(*Period)) (iv, total *Period) {
+	r.iv.reset()
+	r.iv.Start, r.iv.End = from, to
 	for _, sh := range r.shards {
 		sh.mu.Lock()
 		a := sh.cur
 		sh.cur = sh.spare
 		sh.mu.Unlock()
-		mergeAcc(per, a)
+		mergeAcc(r.iv, a)
 		a.reset()
 		sh.spare = a
 	}
-	per.SumSteps()
-	return per
-}
-
-// SumSteps (re)computes FlowTotals and All from Steps. The collector calls
-// it on every interval; code that builds a Period by hand (tests, merges of
-// remote data) calls it before publishing the Period.
-func (p *Period) SumSteps() {
-	p.FlowTotals = make([]StepStats, len(p.Steps))
-	p.All = &StepStats{}
-	for fi := range p.Steps {
-		for si := range p.Steps[fi] {
-			addStep(&p.FlowTotals[fi], &p.Steps[fi][si])
-		}
-		addStep(p.All, &p.FlowTotals[fi])
-	}
+	fill(r.iv)
+	r.iv.SumSteps()
+	r.total.add(r.iv)
+	r.total.End = to
+	return r.iv.frozen(), r.total.frozen()
 }
 
 func mergeAcc(per *Period, a *acc) {
@@ -219,6 +214,117 @@ func mergeAcc(per *Period, a *acc) {
 	per.Lag = mergeInto(per.Lag, a.lag)
 	per.Started += a.started
 	per.Dropped += a.dropped
+}
+
+// SumSteps (re)computes FlowTotals and All from Steps. The collector calls
+// it on every interval; code that builds a Period by hand (tests, merges of
+// remote data) calls it before publishing the Period.
+func (p *Period) SumSteps() {
+	for fi := range p.FlowTotals {
+		p.FlowTotals[fi] = resetStep(p.FlowTotals[fi])
+	}
+	if len(p.FlowTotals) != len(p.Steps) {
+		p.FlowTotals = make([]StepStats, len(p.Steps))
+	}
+	if p.All == nil {
+		p.All = &StepStats{}
+	}
+	*p.All = resetStep(*p.All)
+	for fi := range p.Steps {
+		for si := range p.Steps[fi] {
+			addStep(&p.FlowTotals[fi], &p.Steps[fi][si])
+		}
+		addStep(p.All, &p.FlowTotals[fi])
+	}
+}
+
+// add adds every measurement of o into p (whose histograms are writable).
+func (p *Period) add(o *Period) {
+	for fi := range o.Steps {
+		for si := range o.Steps[fi] {
+			addStep(&p.Steps[fi][si], &o.Steps[fi][si])
+		}
+		addStep(&p.FlowTotals[fi], &o.FlowTotals[fi])
+		p.Flows[fi].Iterations += o.Flows[fi].Iterations
+		p.Flows[fi].Duration = mergeInto(p.Flows[fi].Duration, o.Flows[fi].Duration)
+	}
+	addStep(p.All, o.All)
+	p.Lag = mergeInto(p.Lag, o.Lag)
+	p.Planned += o.Planned
+	p.Started += o.Started
+	p.Dropped += o.Dropped
+	p.BytesSent += o.BytesSent
+	p.BytesReceived += o.BytesReceived
+}
+
+// reset empties a writable Period, keeping its histograms' memory.
+func (p *Period) reset() {
+	for fi := range p.Steps {
+		for si := range p.Steps[fi] {
+			p.Steps[fi][si] = resetStep(p.Steps[fi][si])
+		}
+		p.FlowTotals[fi] = resetStep(p.FlowTotals[fi])
+		p.Flows[fi] = FlowStats{Duration: resetHist(p.Flows[fi].Duration)}
+	}
+	*p.All = resetStep(*p.All)
+	*p = Period{Steps: p.Steps, Flows: p.Flows, FlowTotals: p.FlowTotals, All: p.All, Lag: resetHist(p.Lag)}
+}
+
+// resetStep returns s emptied, with its (writable) histograms reset.
+func resetStep(s StepStats) StepStats {
+	out := StepStats{Duration: resetHist(s.Duration), ServiceTime: resetHist(s.ServiceTime)}
+	for c := range s.ByClass {
+		out.ByClass[c] = resetHist(s.ByClass[c])
+	}
+	return out
+}
+
+func resetHist(h *histogram.Histogram) *histogram.Histogram {
+	if h != nil {
+		h.Reset()
+	}
+	return h
+}
+
+// frozen returns a copy of p for publication: counters copied, every
+// non-empty histogram frozen, empty ones nil.
+func (p *Period) frozen() *Period {
+	c := *p
+	c.Steps = make([][]StepStats, len(p.Steps))
+	c.FlowTotals = make([]StepStats, len(p.FlowTotals))
+	for fi := range p.Steps {
+		c.Steps[fi] = make([]StepStats, len(p.Steps[fi]))
+		for si := range p.Steps[fi] {
+			c.Steps[fi][si] = freezeStep(&p.Steps[fi][si])
+		}
+		c.FlowTotals[fi] = freezeStep(&p.FlowTotals[fi])
+	}
+	all := freezeStep(p.All)
+	c.All = &all
+	c.Flows = make([]FlowStats, len(p.Flows))
+	for fi, f := range p.Flows {
+		f.Duration = freeze(f.Duration)
+		c.Flows[fi] = f
+	}
+	c.Lag = freeze(p.Lag)
+	return &c
+}
+
+func freezeStep(s *StepStats) StepStats {
+	c := *s
+	c.Duration = freeze(s.Duration)
+	c.ServiceTime = freeze(s.ServiceTime)
+	for cl := range c.ByClass {
+		c.ByClass[cl] = freeze(s.ByClass[cl])
+	}
+	return c
+}
+
+func freeze(h *histogram.Histogram) *histogram.Histogram {
+	if h == nil || h.Count() == 0 {
+		return nil
+	}
+	return h.Freeze()
 }
 
 // addStep adds src into dst, allocating dst's histograms when src has data.
@@ -241,80 +347,15 @@ func addStep(dst, src *StepStats) {
 	dst.ChecksTotal += src.ChecksTotal
 }
 
-// mergeInto merges src into dst and returns dst, allocating it when nil and
-// src has data. An empty src leaves dst (possibly nil) alone.
+// mergeInto merges src into dst and returns dst, allocating a writable dst
+// when nil and src has data. An empty src leaves dst (possibly nil) alone.
 func mergeInto(dst, src *histogram.Histogram) *histogram.Histogram {
 	if src == nil || src.Count() == 0 {
 		return dst
 	}
 	if dst == nil {
-		return src.Clone()
+		return src.Thaw()
 	}
 	dst.Merge(src)
 	return dst
-}
-
-// accumulate returns a new Period equal to the running total plus per; the
-// previous total stays valid for observers that kept it.
-func (r *recorder) accumulate(per *Period) *Period {
-	t := clonePeriod(r.total)
-	t.End = per.End
-	for fi := range per.Steps {
-		for si := range per.Steps[fi] {
-			addStep(&t.Steps[fi][si], &per.Steps[fi][si])
-		}
-		addStep(&t.FlowTotals[fi], &per.FlowTotals[fi])
-		t.Flows[fi].Iterations += per.Flows[fi].Iterations
-		t.Flows[fi].Duration = mergeInto(t.Flows[fi].Duration, per.Flows[fi].Duration)
-	}
-	addStep(t.All, per.All)
-	t.Lag = mergeInto(t.Lag, per.Lag)
-	t.Planned += per.Planned
-	t.Started += per.Started
-	t.Dropped += per.Dropped
-	t.BytesSent += per.BytesSent
-	t.BytesReceived += per.BytesReceived
-	r.total = t
-	return t
-}
-
-// clonePeriod deep-copies p's histograms so the copy can be written.
-func clonePeriod(p *Period) *Period {
-	c := *p
-	c.Steps = make([][]StepStats, len(p.Steps))
-	c.FlowTotals = make([]StepStats, len(p.FlowTotals))
-	for fi := range p.Steps {
-		c.Steps[fi] = make([]StepStats, len(p.Steps[fi]))
-		for si := range p.Steps[fi] {
-			c.Steps[fi][si] = cloneStep(&p.Steps[fi][si])
-		}
-		c.FlowTotals[fi] = cloneStep(&p.FlowTotals[fi])
-	}
-	all := cloneStep(p.All)
-	c.All = &all
-	c.Flows = make([]FlowStats, len(p.Flows))
-	for fi, f := range p.Flows {
-		f.Duration = cloneHist(f.Duration)
-		c.Flows[fi] = f
-	}
-	c.Lag = cloneHist(p.Lag)
-	return &c
-}
-
-// cloneStep copies s with its own histograms.
-func cloneStep(s *StepStats) StepStats {
-	c := *s
-	c.Duration = cloneHist(s.Duration)
-	c.ServiceTime = cloneHist(s.ServiceTime)
-	for cl := range c.ByClass {
-		c.ByClass[cl] = cloneHist(s.ByClass[cl])
-	}
-	return c
-}
-
-func cloneHist(h *histogram.Histogram) *histogram.Histogram {
-	if h == nil {
-		return nil
-	}
-	return h.Clone()
 }

@@ -35,8 +35,15 @@ var ErrGeometry = errors.New("histogram: foreign geometry (want 1µs..1h, 3 sign
 
 // Histogram is an HDR histogram of durations. The zero value is not usable;
 // call New.
+//
+// A Histogram is either writable (dense: about 190 KB of counts, recorded
+// without allocation) or frozen (Freeze: a compact sparse copy of a few KB
+// that can be read, encoded and merged into others, but never written).
+// The engine records into writable ones and publishes frozen ones, so that
+// snapshots kept by observers cost little memory.
 type Histogram struct {
-	h       *hdr.Histogram
+	h       *hdr.Histogram       // dense; nil when frozen
+	p       *hdr.PackedHistogram // frozen; nil when writable
 	clamped int64
 }
 
@@ -49,6 +56,7 @@ func New() *Histogram {
 // Record adds one duration. Negative durations count as 0 (they can only come
 // from a clock bug), durations above Max are clamped. It never allocates.
 func (h *Histogram) Record(d time.Duration) {
+	h.writable()
 	us := int64(d / time.Microsecond)
 	if us < 0 {
 		us = 0
@@ -62,6 +70,7 @@ func (h *Histogram) Record(d time.Duration) {
 
 // RecordN adds n occurrences of d.
 func (h *Histogram) RecordN(d time.Duration, n int64) {
+	h.writable()
 	if n <= 0 {
 		return
 	}
@@ -76,8 +85,46 @@ func (h *Histogram) RecordN(d time.Duration, n int64) {
 	_ = h.h.RecordValues(us, n)
 }
 
+// writable panics on a frozen histogram: writing one would change a
+// snapshot that others may be reading.
+func (h *Histogram) writable() {
+	if h.h == nil {
+		panic("histogram: write to a frozen histogram (use Thaw for a writable copy)")
+	}
+}
+
+// Frozen reports whether h is a compact read-only copy.
+func (h *Histogram) Frozen() bool { return h.h == nil }
+
+// Freeze returns a compact, read-only copy of h (h itself if it is frozen
+// already).
+func (h *Histogram) Freeze() *Histogram {
+	if h.h == nil {
+		return h
+	}
+	p := hdr.NewPacked(lowestUS, highestUS, sigDigits)
+	p.MergeFrom(h.h)
+	p.Compact()
+	return &Histogram{p: p, clamped: h.clamped}
+}
+
+// Thaw returns a writable copy of h.
+func (h *Histogram) Thaw() *Histogram {
+	if h.h != nil {
+		return h.Clone()
+	}
+	d := hdr.New(lowestUS, highestUS, sigDigits)
+	h.p.MergeInto(d)
+	return &Histogram{h: d, clamped: h.clamped}
+}
+
 // Count is the number of recorded values.
-func (h *Histogram) Count() int64 { return h.h.TotalCount() }
+func (h *Histogram) Count() int64 {
+	if h.h == nil {
+		return h.p.TotalCount()
+	}
+	return h.h.TotalCount()
+}
 
 // Clamped is the number of values that were above Max.
 func (h *Histogram) Clamped() int64 { return h.clamped }
@@ -85,7 +132,7 @@ func (h *Histogram) Clamped() int64 { return h.clamped }
 // Quantile returns the value at quantile q in [0,1] (0.99 is p99). It returns
 // 0 for an empty histogram.
 func (h *Histogram) Quantile(q float64) time.Duration {
-	if h.h.TotalCount() == 0 {
+	if h.Count() == 0 {
 		return 0
 	}
 	if math.IsNaN(q) || q < 0 {
@@ -94,57 +141,88 @@ func (h *Histogram) Quantile(q float64) time.Duration {
 	if q > 1 {
 		q = 1
 	}
+	if h.h == nil {
+		return us(h.p.ValueAtPercentile(q * 100))
+	}
 	return us(h.h.ValueAtPercentile(q * 100))
 }
 
 // Min is the smallest recorded value (to the histogram's precision).
 func (h *Histogram) Min() time.Duration {
-	if h.h.TotalCount() == 0 {
+	switch {
+	case h.Count() == 0:
 		return 0
+	case h.h == nil:
+		return us(h.p.Min())
 	}
 	return us(h.h.Min())
 }
 
 // Max is the largest recorded value (to the histogram's precision).
 func (h *Histogram) Max() time.Duration {
-	if h.h.TotalCount() == 0 {
+	switch {
+	case h.Count() == 0:
 		return 0
+	case h.h == nil:
+		return us(h.p.Max())
 	}
 	return us(h.h.Max())
 }
 
 // Mean is the average of the recorded values (to the histogram's precision).
 func (h *Histogram) Mean() time.Duration {
-	if h.h.TotalCount() == 0 {
+	switch {
+	case h.Count() == 0:
 		return 0
+	case h.h == nil:
+		return time.Duration(h.p.Mean() * float64(time.Microsecond))
 	}
 	return time.Duration(h.h.Mean() * float64(time.Microsecond))
 }
 
-// Merge adds every value of o into h. Both have the same geometry, so the
-// result equals the histogram of the union of their values.
+// Merge adds every value of o (writable or frozen) into h, which must be
+// writable. Both have the same geometry, so the result equals the histogram
+// of the union of their values.
 func (h *Histogram) Merge(o *Histogram) {
+	h.writable()
 	if o == nil {
 		return
 	}
-	h.h.Merge(o.h)
+	if o.h == nil {
+		o.p.MergeInto(h.h) // index to index: work per populated bucket
+	} else {
+		h.h.Merge(o.h)
+	}
 	h.clamped += o.clamped
 }
 
-// Clone returns an independent copy.
+// Clone returns an independent copy, frozen if h is.
 func (h *Histogram) Clone() *Histogram {
+	if h.h == nil {
+		return &Histogram{p: h.p.Clone(), clamped: h.clamped}
+	}
 	return &Histogram{h: h.h.Clone(), clamped: h.clamped}
 }
 
-// Reset empties h, keeping its memory.
+// Reset empties a writable h, keeping its memory.
 func (h *Histogram) Reset() {
+	h.writable()
 	h.h.Reset()
 	h.clamped = 0
 }
 
 // Equal reports whether h and o hold the same counts.
 func (h *Histogram) Equal(o *Histogram) bool {
-	return h.h.Equals(o.h)
+	return h.dense().Equals(o.dense())
+}
+
+// dense returns h's dense histogram, or a dense copy of a frozen one; for
+// reading only.
+func (h *Histogram) dense() *hdr.Histogram {
+	if h.h != nil {
+		return h.h
+	}
+	return h.Thaw().h
 }
 
 // Bracket is one point of a cumulative distribution.
@@ -157,10 +235,10 @@ type Bracket struct {
 // Distribution returns the percentile spectrum with ticksPerHalf points per
 // halving of the remaining tail, as HdrHistogram's percentile plots do.
 func (h *Histogram) Distribution(ticksPerHalf int32) []Bracket {
-	if h.h.TotalCount() == 0 {
+	if h.Count() == 0 {
 		return nil
 	}
-	src := h.h.CumulativeDistributionWithTicks(ticksPerHalf)
+	src := h.dense().CumulativeDistributionWithTicks(ticksPerHalf)
 	out := make([]Bracket, len(src))
 	for i, b := range src {
 		out[i] = Bracket{Quantile: b.Quantile / 100, Value: us(b.ValueAt), Count: b.Count}
@@ -171,7 +249,13 @@ func (h *Histogram) Distribution(ticksPerHalf int32) []Bracket {
 // Encode returns the histogram as base64 text of the HdrHistogram V2
 // compressed format, readable by the Java, C and Go implementations.
 func (h *Histogram) Encode() (string, error) {
-	b, err := h.h.Encode(hdr.V2CompressedEncodingCookieBase)
+	var b []byte
+	var err error
+	if h.h == nil {
+		b, err = h.p.Encode()
+	} else {
+		b, err = h.h.Encode(hdr.V2CompressedEncodingCookieBase)
+	}
 	if err != nil {
 		return "", fmt.Errorf("histogram: encode: %w", err)
 	}

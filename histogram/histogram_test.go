@@ -183,3 +183,46 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestFreeze: a frozen copy reads, encodes and merges exactly as the
+// writable original, is much smaller, and refuses writes.
+func TestFreeze(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	h := New()
+	for i := 0; i < 20000; i++ {
+		h.Record(time.Duration(rng.ExpFloat64() * float64(5*time.Millisecond)))
+	}
+	h.Record(2 * time.Hour) // clamped
+	f := h.Freeze()
+	if !f.Frozen() || h.Frozen() {
+		t.Fatal("Frozen() wrong")
+	}
+	for _, q := range []float64{0, 0.5, 0.9, 0.99, 0.999, 1} {
+		if f.Quantile(q) != h.Quantile(q) {
+			t.Fatalf("q%v: frozen %v, writable %v", q, f.Quantile(q), h.Quantile(q))
+		}
+	}
+	if f.Count() != h.Count() || f.Min() != h.Min() || f.Max() != h.Max() || f.Mean() != h.Mean() || f.Clamped() != 1 {
+		t.Fatal("frozen aggregates differ")
+	}
+	if !f.Equal(h) || !f.Thaw().Equal(h) || !f.Clone().Equal(h) {
+		t.Fatal("frozen copy differs")
+	}
+	fs, _ := f.Encode()
+	d, err := Decode(fs)
+	if err != nil || !d.Equal(h) {
+		t.Fatalf("frozen encoding does not decode to the original: %v", err)
+	}
+	m := New()
+	m.Merge(f)
+	m.Merge(h)
+	if m.Count() != 2*h.Count() || m.Quantile(0.99) != h.Quantile(0.99) {
+		t.Fatal("merging a frozen histogram differs")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("Record on a frozen histogram did not panic")
+		}
+	}()
+	f.Record(time.Millisecond)
+}

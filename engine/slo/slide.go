@@ -13,16 +13,15 @@ import "github.com/loadgate/loadgate/histogram"
 // everything in front and dropping the oldest interval is a pop. When front
 // runs empty, back is folded into it (n merges, once every n ticks).
 //
-// Every histogram slide hands out or keeps in front is immutable: interval
-// histograms belong to their Period, merges are fresh clones. Only backAgg
-// is written, and only when slide owns it. Memory is at most about 2n
-// histograms (intervals in back, merges in front).
+// Every histogram slide hands out or keeps is immutable: interval
+// histograms belong to their Period, merges are fresh frozen (compact)
+// copies. Memory is at most about 2n compact histograms (intervals in back,
+// merges in front), a few KB each.
 type slide struct {
-	n         int
-	front     []*histogram.Histogram // suffix merges; the top (last) is the oldest's
-	back      []*histogram.Histogram // newest intervals, oldest first
-	backAgg   *histogram.Histogram   // merge of back, nil when back is empty
-	backOwned bool                   // backAgg is a clone slide may write
+	n       int
+	front   []*histogram.Histogram // suffix merges; the top (last) is the oldest's
+	back    []*histogram.Histogram // newest intervals, oldest first
+	backAgg *histogram.Histogram   // merge of back, nil when back is empty
 }
 
 // push adds the newest interval's histogram (nil when it had none) and
@@ -38,12 +37,8 @@ func (s *slide) push(h *histogram.Histogram) {
 	s.back = append(s.back, h)
 	switch {
 	case empty(h):
-	case s.backAgg == nil:
-		s.backAgg, s.backOwned = h, false
-	case s.backOwned:
-		s.backAgg.Merge(h)
 	default:
-		s.backAgg, s.backOwned = union(s.backAgg, h), true
+		s.backAgg = union(s.backAgg, h)
 	}
 }
 
@@ -57,7 +52,7 @@ func (s *slide) fold() {
 		s.back[i] = nil
 	}
 	s.back = s.back[:0]
-	s.backAgg, s.backOwned = nil, false
+	s.backAgg = nil
 }
 
 // merged returns the merge of the window; nil when it holds no values. The
@@ -82,9 +77,9 @@ func union(a, b *histogram.Histogram) *histogram.Histogram {
 	case empty(a):
 		return b
 	}
-	out := a.Clone()
+	out := a.Thaw()
 	out.Merge(b)
-	return out
+	return out.Freeze() // kept in front: compact
 }
 
 func empty(h *histogram.Histogram) bool { return h == nil || h.Count() == 0 }
