@@ -1,6 +1,7 @@
 // Package report turns a run into the documents users read and script
-// against: the Summary (DESIGN §6), its JSON and text renderings, and the live
-// observers that watch a run as it goes (console progress, timeline).
+// against: the Summary (DESIGN §6), its JSON, text, JUnit and HTML
+// renderings, and the live observers that watch a run as it goes (console
+// progress, timeline).
 //
 // Data flow: the engine publishes one immutable engine.Snapshot per interval
 // to its observers. A Timeline keeps a small, bounded row per interval and a
