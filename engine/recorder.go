@@ -143,12 +143,16 @@ type recorder struct {
 	shards []*shard
 	// samples holds the first message of each failure kind; set once.
 	samples [NumKinds]atomic.Pointer[string]
-	// iv and total are owned by the collector goroutine and never published.
+	// iv and total are owned by the collector goroutine and never published;
+	// their FlowTotals and All are left empty (see frozen).
 	iv, total *Period
+	// scratch is the collector's one writable histogram for summing steps
+	// into the published per-flow and whole-run totals.
+	scratch *histogram.Histogram
 }
 
 func newRecorder(p *Plan, nShards int) *recorder {
-	r := &recorder{plan: p, shards: make([]*shard, nShards), iv: newPeriod(p), total: newPeriod(p)}
+	r := &recorder{plan: p, shards: make([]*shard, nShards), iv: newPeriod(p), total: newPeriod(p), scratch: histogram.New()}
 	for i := range r.shards {
 		r.shards[i] = &shard{cur: newAcc(p), spare: newAcc(p)}
 	}
@@ -168,12 +172,7 @@ func (r *recorder) noteError(k Kind, err error) {
 // newPeriod returns an empty Period shaped like p, with nil histograms
 // (nil means empty; writable ones are allocated on first merge).
 func newPeriod(p *Plan) *Period {
-	per := &Period{
-		Steps:      make([][]StepStats, len(p.Flows)),
-		Flows:      make([]FlowStats, len(p.Flows)),
-		FlowTotals: make([]StepStats, len(p.Flows)),
-		All:        &StepStats{},
-	}
+	per := &Period{Steps: make([][]StepStats, len(p.Flows)), Flows: make([]FlowStats, len(p.Flows))}
 	for fi, f := range p.Flows {
 		per.Steps[fi] = make([]StepStats, len(f.Steps))
 	}
@@ -196,10 +195,12 @@ func (r *recorder) collect(from, to time.Duration, fill func(*Period)) (iv, tota
 		sh.spare = a
 	}
 	fill(r.iv)
-	r.iv.SumSteps()
 	r.total.add(r.iv)
 	r.total.End = to
-	return r.iv.frozen(), r.total.frozen()
+	iv, total = r.iv.frozen(), r.total.frozen()
+	iv.sumSteps(r.scratch)
+	total.sumSteps(r.scratch)
+	return iv, total
 }
 
 func mergeAcc(per *Period, a *acc) {
@@ -216,26 +217,64 @@ func mergeAcc(per *Period, a *acc) {
 	per.Dropped += a.dropped
 }
 
-// SumSteps (re)computes FlowTotals and All from Steps. The collector calls
-// it on every interval; code that builds a Period by hand (tests, merges of
-// remote data) calls it before publishing the Period.
-func (p *Period) SumSteps() {
-	for fi := range p.FlowTotals {
-		p.FlowTotals[fi] = resetStep(p.FlowTotals[fi])
-	}
-	if len(p.FlowTotals) != len(p.Steps) {
-		p.FlowTotals = make([]StepStats, len(p.Steps))
-	}
-	if p.All == nil {
-		p.All = &StepStats{}
-	}
-	*p.All = resetStep(*p.All)
+// SumSteps (re)computes FlowTotals and All from Steps. The collector does
+// this for every published Period; code that builds a Period by hand (tests,
+// merges of remote data) calls it before publishing the Period. The totals
+// are frozen; a total of a single step shares that step's histograms.
+func (p *Period) SumSteps() { p.sumSteps(histogram.New()) }
+
+func (p *Period) sumSteps(scratch *histogram.Histogram) {
+	p.FlowTotals = make([]StepStats, len(p.Steps))
 	for fi := range p.Steps {
-		for si := range p.Steps[fi] {
-			addStep(&p.FlowTotals[fi], &p.Steps[fi][si])
-		}
-		addStep(p.All, &p.FlowTotals[fi])
+		p.FlowTotals[fi] = sumStats(p.Steps[fi], scratch)
 	}
+	all := sumStats(p.FlowTotals, scratch)
+	p.All = &all
+}
+
+// sumStats adds up ss: counters by addition, each histogram field through
+// sumHists.
+func sumStats(ss []StepStats, scratch *histogram.Histogram) StepStats {
+	var out StepStats
+	hs := make([]*histogram.Histogram, len(ss))
+	field := func(get func(*StepStats) *histogram.Histogram) *histogram.Histogram {
+		for i := range ss {
+			hs[i] = get(&ss[i])
+		}
+		return sumHists(scratch, hs)
+	}
+	out.Duration = field(func(s *StepStats) *histogram.Histogram { return s.Duration })
+	out.ServiceTime = field(func(s *StepStats) *histogram.Histogram { return s.ServiceTime })
+	for c := range out.ByClass {
+		out.ByClass[c] = field(func(s *StepStats) *histogram.Histogram { return s.ByClass[c] })
+	}
+	for i := range ss {
+		addCounters(&out, &ss[i])
+	}
+	return out
+}
+
+// sumHists returns the merge of hs as a frozen histogram: nil when all are
+// empty, the only non-empty one itself, else a merge built in scratch.
+func sumHists(scratch *histogram.Histogram, hs []*histogram.Histogram) *histogram.Histogram {
+	var one *histogram.Histogram
+	n := 0
+	for _, h := range hs {
+		if h != nil && h.Count() > 0 {
+			one = h
+			n++
+		}
+	}
+	if n <= 1 {
+		return one
+	}
+	scratch.Reset()
+	for _, h := range hs {
+		if h != nil {
+			scratch.Merge(h)
+		}
+	}
+	return scratch.Freeze()
 }
 
 // add adds every measurement of o into p (whose histograms are writable).
@@ -244,11 +283,9 @@ func (p *Period) add(o *Period) {
 		for si := range o.Steps[fi] {
 			addStep(&p.Steps[fi][si], &o.Steps[fi][si])
 		}
-		addStep(&p.FlowTotals[fi], &o.FlowTotals[fi])
 		p.Flows[fi].Iterations += o.Flows[fi].Iterations
 		p.Flows[fi].Duration = mergeInto(p.Flows[fi].Duration, o.Flows[fi].Duration)
 	}
-	addStep(p.All, o.All)
 	p.Lag = mergeInto(p.Lag, o.Lag)
 	p.Planned += o.Planned
 	p.Started += o.Started
@@ -263,11 +300,9 @@ func (p *Period) reset() {
 		for si := range p.Steps[fi] {
 			p.Steps[fi][si] = resetStep(p.Steps[fi][si])
 		}
-		p.FlowTotals[fi] = resetStep(p.FlowTotals[fi])
 		p.Flows[fi] = FlowStats{Duration: resetHist(p.Flows[fi].Duration)}
 	}
-	*p.All = resetStep(*p.All)
-	*p = Period{Steps: p.Steps, Flows: p.Flows, FlowTotals: p.FlowTotals, All: p.All, Lag: resetHist(p.Lag)}
+	*p = Period{Steps: p.Steps, Flows: p.Flows, Lag: resetHist(p.Lag)}
 }
 
 // resetStep returns s emptied, with its (writable) histograms reset.
@@ -286,21 +321,18 @@ func resetHist(h *histogram.Histogram) *histogram.Histogram {
 	return h
 }
 
-// frozen returns a copy of p for publication: counters copied, every
-// non-empty histogram frozen, empty ones nil.
+// frozen returns a copy of p's steps, flows and counters for publication:
+// every non-empty histogram frozen, empty ones nil. The caller fills
+// FlowTotals and All with sumSteps.
 func (p *Period) frozen() *Period {
 	c := *p
 	c.Steps = make([][]StepStats, len(p.Steps))
-	c.FlowTotals = make([]StepStats, len(p.FlowTotals))
 	for fi := range p.Steps {
 		c.Steps[fi] = make([]StepStats, len(p.Steps[fi]))
 		for si := range p.Steps[fi] {
 			c.Steps[fi][si] = freezeStep(&p.Steps[fi][si])
 		}
-		c.FlowTotals[fi] = freezeStep(&p.FlowTotals[fi])
 	}
-	all := freezeStep(p.All)
-	c.All = &all
 	c.Flows = make([]FlowStats, len(p.Flows))
 	for fi, f := range p.Flows {
 		f.Duration = freeze(f.Duration)
@@ -334,6 +366,11 @@ func addStep(dst, src *StepStats) {
 	for c := range dst.ByClass {
 		dst.ByClass[c] = mergeInto(dst.ByClass[c], src.ByClass[c])
 	}
+	addCounters(dst, src)
+}
+
+// addCounters adds src's counters (not its histograms) into dst.
+func addCounters(dst, src *StepStats) {
 	dst.Requests += src.Requests
 	dst.Failed += src.Failed
 	for c := range dst.Status {
