@@ -146,8 +146,9 @@ func TestBaselineAndCompare(t *testing.T) {
 		if len(doc.Rows) == 0 || len(doc.Regressions) == 0 || doc.Regressions[0].Metric != "http_req_duration" || doc.Regressions[0].Stat != "p95" {
 			t.Fatalf("--json: %s", r.stdout)
 		}
-		// A 20 ms regression passes when the rules allow it.
-		run(t, "compare", base, next, "--max", "p95=+50ms", "--max", "p99=+50ms").expect(t, exitPassed)
+		// A 20 ms regression passes when the rules allow it (generously: a
+		// stall of a loaded runner must not fail this case).
+		run(t, "compare", base, next, "--max", "p95=+1s", "--max", "p99=+1s").expect(t, exitPassed)
 	})
 	t.Run("a run compared with itself passes", func(t *testing.T) {
 		r := run(t, "compare", base, base)
