@@ -16,4 +16,5 @@ require (
 	github.com/valyala/fasthttp v1.74.0 // indirect
 	go.uber.org/ratelimit v0.3.1 // indirect
 	go.yaml.in/yaml/v3 v3.0.6 // indirect
+	golang.org/x/sys v0.49.0 // indirect
 )

@@ -132,7 +132,9 @@ func TestErrorClassesOnLoopbackFaults(t *testing.T) {
 
 // TestClassify covers the kinds a loopback fault cannot produce on demand.
 func TestClassify(t *testing.T) {
-	wrap := func(err error) error { return fmt.Errorf("dial: %w", &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", err)}) }
+	wrap := func(err error) error {
+		return fmt.Errorf("dial: %w", &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", err)})
+	}
 	for _, tc := range []struct {
 		err  error
 		want Kind

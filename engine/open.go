@@ -29,6 +29,11 @@ func (r *run) openWorker(id int) {
 	defer r.wg.Done()
 	defer r.recoverPanic("worker")
 	w := r.newWorker(id)
+	if !r.goTimersOnly {
+		if w.precise = newPreciseTimer(); w.precise != nil {
+			defer w.precise.close()
+		}
+	}
 	full := func() bool { return r.workers.Load() >= int64(r.plan.Load.MaxInFlight) }
 	for !r.stopping() {
 		r.waiting.Add(1)

@@ -24,7 +24,7 @@ func (s *sleepDoer) Do(req *fasthttp.Request, resp *fasthttp.Response, timeout t
 }
 
 func fakeEngine(d *sleepDoer) *Engine {
-	return &Engine{NewDoer: func(string) (Doer, error) { return d, nil }}
+	return &Engine{NewDoer: func(string) (Doer, error) { return d, nil }, GoTimersOnly: true}
 }
 
 // TestPoolVirtualTime runs the open-model pool against a fake client in

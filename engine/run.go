@@ -24,6 +24,10 @@ type Engine struct {
 	UserAgent string
 	// NewDoer replaces the HTTP client for a target (scheme://host).
 	NewDoer func(target string) (Doer, error)
+	// GoTimersOnly makes workers wait on Go timers alone, never on kernel
+	// timers: for tests under testing/synctest, whose virtual clock kernel
+	// timers do not follow. It costs precision (see preciseTimer).
+	GoTimersOnly bool
 }
 
 // Result is the outcome of Run.
@@ -56,7 +60,8 @@ type run struct {
 	n        atomic.Int64 // closed model: iteration counter for flow picks
 	wg       sync.WaitGroup
 	// cancel stops the run with a cause (a recovered panic).
-	cancel context.CancelCauseFunc
+	cancel       context.CancelCauseFunc
+	goTimersOnly bool
 }
 
 func (r *run) since() time.Duration { return time.Since(r.start) }
@@ -90,6 +95,7 @@ func (e *Engine) Run(ctx context.Context, p *Plan, obs ...Observer) (*Result, er
 		conns: &conns{set: map[*trackedConn]struct{}{}},
 		stop:  make(chan struct{}),
 	}
+	r.goTimersOnly = e.GoTimersOnly
 	if err := r.prepare(e); err != nil {
 		return nil, err
 	}

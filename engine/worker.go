@@ -23,6 +23,8 @@ type worker struct {
 	reqs  [][]*fasthttp.Request
 	resp  *fasthttp.Response
 	timer *time.Timer
+	// precise is nil where the platform or the fd budget has none.
+	precise *preciseTimer
 }
 
 func (r *run) newWorker(id int) *worker {
@@ -40,9 +42,32 @@ func (r *run) newWorker(id int) *worker {
 	return w
 }
 
+// preciseSpan is how much of a wait the precise timer covers: Go's timer
+// takes the wait up to this close to its end (cheaply, but up to 1 ms
+// late), the precise timer the rest.
+const preciseSpan = 2 * time.Millisecond
+
 // sleep waits d, or until the run stops; it reports whether the full wait
-// happened.
+// happened. A stop during the precise stretch is noticed when it ends.
 func (w *worker) sleep(d time.Duration) bool {
+	if d <= 0 {
+		return !w.r.stopping()
+	}
+	if w.precise != nil {
+		end := time.Now().Add(d)
+		if d > preciseSpan && !w.goSleep(d-preciseSpan) {
+			return false
+		}
+		if w.precise.wait(time.Until(end)) {
+			return !w.r.stopping()
+		}
+		d = time.Until(end)
+	}
+	return w.goSleep(d)
+}
+
+// goSleep waits d on the worker's Go timer, or until the run stops.
+func (w *worker) goSleep(d time.Duration) bool {
 	if d <= 0 {
 		return !w.r.stopping()
 	}
