@@ -325,3 +325,28 @@ func TestSignals(t *testing.T) {
 		})
 	}
 }
+
+// TestHelpAndEnvFlags: --help prints the usage once and exits 0; flags can
+// come from LOADGATE_<NAME>, and the command line wins over them.
+func TestHelpAndEnvFlags(t *testing.T) {
+	r := run(t, "validate", "--help")
+	r.expect(t, exitPassed)
+	if n := strings.Count(r.stderr, "usage:"); n != 1 {
+		t.Fatalf("usage printed %d times:\n%s", n, r.stderr)
+	}
+	tg := newTarget(t, nil)
+	sc := scenario(t, tg.URL, shortLoad, "")
+	cmd, rep, stdout, stderr := startCmd(t, "run", sc)
+	cmd.Env = append(cmd.Env, "LOADGATE_RATE=20", "LOADGATE_QUIET=true")
+	r = finish(t, cmd, cmd.Run(), rep, stdout, stderr)
+	r.expect(t, exitPassed)
+	if tg.hits.Load() != 20 || strings.Contains(r.stderr, "rps") {
+		t.Fatalf("LOADGATE_RATE=20 sent %d requests (want 20); quiet stderr: %q", tg.hits.Load(), r.stderr)
+	}
+	cmd, rep, stdout, stderr = startCmd(t, "run", sc, "--rate", "10")
+	cmd.Env = append(cmd.Env, "LOADGATE_RATE=20")
+	finish(t, cmd, cmd.Run(), rep, stdout, stderr).expect(t, exitPassed)
+	if got := tg.hits.Load() - 20; got != 10 {
+		t.Fatalf("--rate 10 over LOADGATE_RATE=20 sent %d, want 10", got)
+	}
+}

@@ -17,10 +17,7 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 		"checks:rate=-1pp (a drop), p99=off; repeatable")
 	asJSON := fs.Bool("json", false, "print the result as JSON: {\"regressions\":[...],\"rows\":[...],...}")
 	noColor := fs.Bool("no-color", false, "no ANSI colors")
-	if help, err := parseFlags(fs, args); help || err != nil {
-		if help {
-			fs.Usage()
-		}
+	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {

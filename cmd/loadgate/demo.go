@@ -19,10 +19,7 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", "demo [-o FORMAT=PATH]... [--quiet]", stderr)
 	var f runFlags
 	f.register(fs, false)
-	if help, err := parseFlags(fs, args); help || err != nil {
-		if help {
-			fs.Usage()
-		}
+	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
 	if err := f.resolve(stderr); err != nil {
@@ -61,10 +58,7 @@ func targetCmd(args []string, stdout, stderr io.Writer) error {
 	remote := fs.Bool("allow-remote", false, "allow a non-loopback listen address")
 	seed := fs.Int64("seed", 1, "seed of the latency and failure draws")
 	failRate := fs.Float64("fail-rate", 0.01, "share of GET /flaky answered with 500")
-	if help, err := parseFlags(fs, args); help || err != nil {
-		if help {
-			fs.Usage()
-		}
+	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {

@@ -22,11 +22,12 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *pflag.FlagSet {
 
 // parseFlags parses args, then fills every flag not given on the command
 // line from LOADGATE_<NAME> (upper case, dashes as underscores), so that the
-// precedence is flag > environment > file > default. --help is not an error.
-func parseFlags(fs *pflag.FlagSet, args []string) (help bool, err error) {
+// precedence is flag > environment > file > default. On --help (pflag prints
+// the usage) it reports done: the command has nothing more to do.
+func parseFlags(fs *pflag.FlagSet, args []string) (done bool, err error) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			return true, nil
+			return true, nil // pflag has printed the usage
 		}
 		return false, usagef(err.Error())
 	}

@@ -17,10 +17,7 @@ func reportCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("report", "report RUN.json [-o FORMAT=PATH]...", stderr)
 	out := fs.StringArrayP("out", "o", nil, "write a report: FORMAT=PATH (json, junit, html, text; PATH - is stdout); repeatable")
 	noColor := fs.Bool("no-color", false, "no ANSI colors in the text summary on stdout")
-	if help, err := parseFlags(fs, args); help || err != nil {
-		if help {
-			fs.Usage()
-		}
+	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
 	outputs, err := parseOutputs(*out)

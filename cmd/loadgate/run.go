@@ -95,10 +95,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", "run SCENARIO.yaml [flags]", stderr)
 	var f runFlags
 	f.register(fs, true)
-	if help, err := parseFlags(fs, args); help || err != nil {
-		if help {
-			fs.Usage()
-		}
+	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
 	if err := f.resolve(stderr); err != nil {
@@ -140,10 +137,7 @@ func loadScenario(path string, overrides map[string]string, stderr io.Writer) (*
 func validateCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("validate", "validate SCENARIO.yaml [-e KEY=VALUE]...", stderr)
 	env := fs.StringArrayP("env", "e", nil, "KEY=VALUE for ${KEY} in the scenario; repeatable")
-	if help, err := parseFlags(fs, args); help || err != nil {
-		if help {
-			fs.Usage()
-		}
+	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
 	overrides, err := parseEnv(*env)
