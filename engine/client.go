@@ -166,11 +166,13 @@ func newHostClient(rawURL string, cfg clientConfig) (Doer, error) {
 		MaxConnWaitTimeout:        time.Second,
 		MaxIdemponentCallAttempts: 1,
 		RetryIfErr:                func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
-		ReadBufferSize:            16 << 10,
-		WriteBufferSize:           16 << 10,
-		MaxResponseBodySize:       64 << 20,
-		DisablePathNormalizing:    true,
-		MaxIdleConnDuration:       30 * time.Second,
+		// Per connection: the read buffer must hold the response head (a
+		// larger one fails the request), the write buffer only batches.
+		ReadBufferSize:         8 << 10,
+		WriteBufferSize:        4 << 10,
+		MaxResponseBodySize:    64 << 20,
+		DisablePathNormalizing: true,
+		MaxIdleConnDuration:    30 * time.Second,
 	}
 	return hostClient{hc}, nil
 }

@@ -253,5 +253,13 @@ func (r *run) startLoad() {
 		go r.controlUsers()
 		return
 	}
-	r.spawn()
+	// Start with enough workers for 10 ms of arrivals at the profile's peak
+	// rate, so that the first second does not lag while the pool grows.
+	peak := r.plan.Load.StartRate
+	for _, s := range r.plan.Load.Stages {
+		peak = max(peak, s.Target)
+	}
+	for range 1 + int(peak/100) {
+		r.spawn()
+	}
 }

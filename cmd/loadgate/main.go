@@ -47,7 +47,15 @@ func main() {
 			}
 		}
 	}
-	os.Exit(mainCode(os.Args[1:], os.Stdout, os.Stderr))
+	code := mainCode(os.Args[1:], os.Stdout, os.Stderr)
+	// LOADGATE_MEMPROFILE=FILE writes an allocation profile at the end.
+	if path := os.Getenv("LOADGATE_MEMPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
+	}
+	os.Exit(code)
 }
 
 // mainCode runs a command and maps its error to an exit code. A panic is a
