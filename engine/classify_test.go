@@ -87,7 +87,7 @@ func TestErrorClassesOnLoopbackFaults(t *testing.T) {
 				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort")
 				c.Close()
 			})
-		}, &Engine{}, KindClosed},
+		}, &Engine{}, KindTruncated},
 		{"server never answers", func(t *testing.T) string {
 			return faultServer(t, func(c net.Conn) { readRequest(c); time.Sleep(2 * time.Second); c.Close() })
 		}, &Engine{}, KindTimeout},

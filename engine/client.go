@@ -32,9 +32,10 @@ type DialFunc func(addr string) (net.Conn, error)
 // hostClient adapts fasthttp.HostClient to Doer.
 type hostClient struct{ hc *fasthttp.HostClient }
 
+// Do sends req and reads the response head into resp; the body is counted
+// on the connection and discarded (see roundTrip).
 func (c hostClient) Do(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) error {
-	req.SetTimeout(timeout)
-	return c.hc.Do(req, resp)
+	return roundTrip(c.hc, req, resp, timeout)
 }
 
 // conns tracks every connection the clients opened, so that a hard stop can
@@ -168,9 +169,11 @@ func newHostClient(rawURL string, cfg clientConfig) (Doer, error) {
 		RetryIfErr:                func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
 		// Per connection: the read buffer must hold the response head (a
 		// larger one fails the request), the write buffer only batches.
+		// Bodies never reach a buffer (roundTrip discards them); this cap
+		// only guards a caller of hc.Do.
 		ReadBufferSize:         8 << 10,
 		WriteBufferSize:        4 << 10,
-		MaxResponseBodySize:    64 << 20,
+		MaxResponseBodySize:    1 << 20,
 		DisablePathNormalizing: true,
 		MaxIdleConnDuration:    30 * time.Second,
 	}
@@ -187,6 +190,7 @@ func classify(err error) Kind {
 		invalid   x509.CertificateInvalidError
 		recErr    tls.RecordHeaderError
 		alertErr  tls.AlertError
+		small     *fasthttp.ErrSmallBuffer
 	)
 	switch {
 	case err == nil:
@@ -200,10 +204,16 @@ func classify(err error) Kind {
 		return KindRefused
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
 		return KindReset
+	case errors.Is(err, errTruncated):
+		return KindTruncated
+	case errors.Is(err, errBadChunk), errors.Is(err, errTrailers), errors.Is(err, errInterim):
+		return KindProtocol
 	case errors.Is(err, syscall.EADDRNOTAVAIL):
 		return KindLocalPort
 	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
 		return KindFD
+	case errors.As(err, &small):
+		return KindHeaderTooLarge
 	case errors.As(err, &dnsErr):
 		return KindDNS
 	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr),

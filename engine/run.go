@@ -184,17 +184,22 @@ func (r *run) prepare(e *Engine) error {
 				}
 				doers[target] = d
 			}
-			r.steps[fi][si] = newStepExec(st, d)
+			r.steps[fi][si] = newStepExec(st, d, e.UserAgent)
 		}
 	}
 	r.flowTable = weightTable(r.plan.Flows)
 	return nil
 }
 
-func newStepExec(st *Step, d Doer) stepExec {
+func newStepExec(st *Step, d Doer, userAgent string) stepExec {
 	req := &fasthttp.Request{}
 	req.SetRequestURI(st.URL)
+	req.URI().DisablePathNormalizing = true
 	req.Header.SetMethod(st.Method)
+	if userAgent == "" {
+		userAgent = "loadgate"
+	}
+	req.Header.SetUserAgent(userAgent) // a step's own User-Agent header wins
 	for _, h := range st.Headers {
 		req.Header.Set(h.Key, h.Value)
 	}

@@ -12,26 +12,29 @@ type Kind uint8
 
 // Request outcome kinds. KindNone is a success.
 const (
-	KindNone       Kind = iota
-	KindRefused         // connection refused
-	KindReset           // connection reset by peer
-	KindTimeout         // the request's total deadline passed
-	KindDNS             // name resolution failed
-	KindTLS             // TLS handshake or certificate failure
-	KindNoFreeConn      // the connection pool was exhausted (fasthttp ErrNoFreeConns)
-	KindClosed          // the server closed the connection before a full response
-	KindLocalPort       // no local ephemeral port left (EADDRNOTAVAIL)
-	KindFD              // no file descriptor left (EMFILE/ENFILE)
-	KindStatus4xx       // a 4xx status the step does not accept
-	KindStatus5xx       // a 5xx status the step does not accept
-	KindStatus          // another status the step does not accept
-	KindOther           // anything else
+	KindNone           Kind = iota
+	KindRefused             // connection refused
+	KindReset               // connection reset by peer
+	KindTimeout             // the request's total deadline passed
+	KindDNS                 // name resolution failed
+	KindTLS                 // TLS handshake or certificate failure
+	KindNoFreeConn          // the connection pool was exhausted (fasthttp ErrNoFreeConns)
+	KindClosed              // the server closed the connection before a full response
+	KindLocalPort           // no local ephemeral port left (EADDRNOTAVAIL)
+	KindFD                  // no file descriptor left (EMFILE/ENFILE)
+	KindStatus4xx           // a 4xx status the step does not accept
+	KindStatus5xx           // a 5xx status the step does not accept
+	KindStatus              // another status the step does not accept
+	KindOther               // anything else
+	KindTruncated           // the connection ended inside the body its head announced
+	KindHeaderTooLarge      // the response head did not fit the read buffer (8 KiB)
+	KindProtocol            // a malformed response (chunk framing, endless 1xx, trailers)
 	NumKinds
 )
 
 var kindNames = [NumKinds]string{
 	"ok", "refused", "reset", "timeout", "dns", "tls", "no_free_conn", "closed",
-	"local_port", "fd", "4xx", "5xx", "status", "other",
+	"local_port", "fd", "4xx", "5xx", "status", "other", "truncated", "header_too_large", "protocol",
 }
 
 // String is the kind's name in reports.
