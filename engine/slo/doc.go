@@ -16,7 +16,7 @@
 //	AGG    p(N) (0 ≤ N ≤ 100, decimals allowed), avg, min, max, med   trends
 //	       rate                                                       rates (a 0..1 share)
 //	       count, rate (per second)                                   counters
-//	       value                                                      SLIs (reserved)
+//	       value                                                      SLIs: sli{name:X}
 //	OP     <  <=  >  >=  ==  !=   (k6's === is read as ==)
 //	VALUE  300ms, 1.5s, 2m, 500us, 500µs   a duration (ns, us, µs, ms, s, m, h)
 //	       500                            a plain number: ms on a trend, as in k6
@@ -49,6 +49,16 @@
 // delay calls Options.Abort once for the whole run; the final snapshot never
 // aborts. The threshold that aborted the run fails whatever the data did
 // after.
+//
+// # Server-side SLIs
+//
+// A threshold on sli{name:X} (SLIMetric) judges a value measured outside the
+// engine, a Prometheus query over the run's window, with the same Expr and
+// Op code. Snapshots never decide it: the caller feeds it with ObserveSLI,
+// live (a breach may abort the run, a failing query changes nothing) and
+// once final (the verdict; a failing or empty query fails with its error
+// as the reason). Its AGG is value; a duration limit compares in seconds,
+// Prometheus's unit; window, min_samples and baselines do not apply.
 //
 // # Cost
 //

@@ -48,7 +48,7 @@ func New(plan *engine.Plan, ths []Threshold, opt Options) (*Evaluator, error) {
 	b := builder{plan: plan, interval: interval, series: map[string]*series{}, windows: map[string]*window{}}
 	e := &Evaluator{opt: opt}
 	for _, th := range ths {
-		c, err := b.check(th, opt.Baseline)
+		c, err := b.build(th, opt.Baseline)
 		if err != nil {
 			return nil, fmt.Errorf("threshold %s: %s: %w", keyOf(th), th.Expr, err)
 		}
@@ -65,6 +65,15 @@ type builder struct {
 	series   map[string]*series
 	windows  map[string]*window
 	order    []*window
+}
+
+// build returns the check of th: an SLI's, fed by ObserveSLI, or a
+// built-in metric's, read from the snapshots.
+func (b *builder) build(th Threshold, base func(string, Expr) (float64, bool, string)) (*check, error) {
+	if th.Metric == SLIMetric {
+		return sliCheck(th)
+	}
+	return b.check(th, base)
 }
 
 func (b *builder) check(th Threshold, base func(string, Expr) (float64, bool, string)) (*check, error) {

@@ -47,8 +47,9 @@ type check struct {
 	min     int64 // min_samples
 	latency bool  // a trend of http_req_*: never passes if every request failed
 	whole   *series
-	win     *window // nil for a whole-run threshold
-	res     Result  // Reason is filled by Results from why
+	win     *window   // nil for a whole-run threshold
+	sli     *sliState // nil unless an sli{name:X} threshold (then whole is nil)
+	res     Result    // Reason is filled by Results from why
 
 	why     why
 	samples int64 // samples behind why (for "not enough data")
@@ -206,6 +207,9 @@ func (c *check) finishWindow(last *reading, at time.Duration) {
 func (c *check) reason() string {
 	if c.res.Skipped {
 		return c.res.Reason
+	}
+	if c.sli != nil && c.sli.err != "" {
+		return c.sli.err
 	}
 	var s string
 	switch c.why {

@@ -33,7 +33,7 @@ func (e *Evaluator) observe(s *engine.Snapshot) (abort Result, aborting bool) {
 	}
 	at := s.Total.End
 	for _, c := range e.checks {
-		if c.res.Skipped {
+		if c.res.Skipped || c.sli != nil { // SLIs are fed by ObserveSLI
 			continue
 		}
 		r := c.reading(e.tick, s)
