@@ -22,6 +22,9 @@ type decoder struct {
 	suggested map[*yaml.Node][]string
 	// quoted marks quoted scalars that had a ${...} (see substituter).
 	quoted map[*yaml.Node]bool
+	// sliSpec is the decoded sli section, for the sli{name:X} thresholds; nil
+	// without one.
+	sliSpec *SLISpec
 }
 
 // hint explains a type error on a quoted ${...}.

@@ -8,9 +8,8 @@ import (
 )
 
 // This file decodes the sections that are checked now and run by later
-// work (feeders and server-side SLIs), so that a scenario using them fails
-// validation for its mistakes today rather than at the first run that
-// supports them.
+// work (feeders), so that a scenario using them fails validation for its
+// mistakes today rather than at the first run that supports them.
 
 func (d *decoder) data(n *yaml.Node, dir string) []DataSpec {
 	items := d.list(n, "feeders")
@@ -64,40 +63,4 @@ func unwrapPathError(err error) error {
 		return pe.Err
 	}
 	return err
-}
-
-func (d *decoder) sli(n *yaml.Node) *SLISpec {
-	out := &SLISpec{}
-	fs := d.fields(n, "in sli", []string{"prometheus"}, nil)
-	d.require(n, fs, "in sli", "prometheus")
-	f, ok := fs["prometheus"]
-	if !ok {
-		return out
-	}
-	ps := d.fields(f.val, "in sli.prometheus", []string{"url", "queries"}, nil)
-	d.require(f.val, ps, "in sli.prometheus", "url", "queries")
-	if u, ok := ps["url"]; ok {
-		if s, ok := d.str(u.val, "sli.prometheus.url"); ok {
-			if msg := checkAbsURL(s); msg != "" {
-				d.el.node(u.val, "sli.prometheus.url: %s", msg)
-			}
-			out.PrometheusURL = s
-		}
-	}
-	q, ok := ps["queries"]
-	if !ok {
-		return out
-	}
-	if q.val.Kind != yaml.MappingNode {
-		d.el.node(q.val, "expected a mapping of names to PromQL queries for sli.prometheus.queries, got %s", kindName(q.val))
-		return out
-	}
-	for i := 0; i+1 < len(q.val.Content); i += 2 {
-		k, v := q.val.Content[i], q.val.Content[i+1]
-		name := d.name(k, "sli query name")
-		if query := d.text(v, "sli query "+name); query != "" {
-			out.Queries = append(out.Queries, SLIQuery{Name: name, Query: query})
-		}
-	}
-	return out
 }

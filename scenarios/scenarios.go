@@ -32,7 +32,8 @@ type Scenario struct {
 	// Longest first, so that a redactor replacing them in order never leaves
 	// the tail of a longer secret behind.
 	Secrets []string
-	// Spec is the decoded file, including sections not run yet (data, sli).
+	// Spec is the decoded file, including sections not run yet (data) and the
+	// sli section, which the CLI runs.
 	Spec *Spec
 }
 

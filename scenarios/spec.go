@@ -10,7 +10,7 @@ import (
 
 // Spec is a scenario file decoded into typed values, before the flows are
 // compiled into an engine.Plan. It also holds the sections that are parsed
-// and checked but not run yet (data, sli).
+// and checked but not run yet (data).
 type Spec struct {
 	Version    int
 	Name       string
@@ -84,17 +84,6 @@ type DataSpec struct {
 	Path  string // File resolved against the scenario's directory
 	Order string // sequential, random or unique
 	Pos   Pos
-}
-
-// SLISpec holds server-side SLI queries (DESIGN §5). They are not run yet.
-type SLISpec struct {
-	PrometheusURL string
-	Queries       []SLIQuery
-}
-
-// SLIQuery is one named Prometheus query.
-type SLIQuery struct {
-	Name, Query string
 }
 
 var topKeys = []string{"version", "name", "base_url", "defaults", "load", "flows", "thresholds", "data", "sli"}

@@ -137,6 +137,10 @@ func quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"
 func (d *decoder) resolveThresholds(plan *engine.Plan, ts []ThresholdSpec, planOK bool) {
 	selOK := map[string]bool{}
 	for _, t := range ts {
+		if t.Metric == slo.SLIMetric {
+			d.resolveSLI(t, selOK)
+			continue
+		}
 		ok, done := selOK[t.Selector]
 		if !done {
 			ok = d.resolveSelector(plan, t, planOK)
@@ -157,9 +161,6 @@ func (d *decoder) resolveThresholds(plan *engine.Plan, ts []ThresholdSpec, planO
 func (d *decoder) resolveSelector(plan *engine.Plan, t ThresholdSpec, planOK bool) bool {
 	m, ok := engine.LookupMetric(t.Metric)
 	switch {
-	case t.Metric == "sli":
-		d.el.at(t.Pos.Line, t.Pos.Col, "sli thresholds are not supported yet")
-		return false
 	case !ok:
 		d.el.at(t.Pos.Line, t.Pos.Col, "unknown metric %q%s", t.Metric, metricHint(t.Metric))
 		return false
