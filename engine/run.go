@@ -132,17 +132,16 @@ func (r *run) supervise(ctx context.Context) error {
 		defer t.Stop()
 		profileEnd = t.C
 	}
-	for {
+	for cancelled := false; !cancelled; {
 		select {
 		case <-done:
 			return nil
-		case <-profileEnd:
+		case <-profileEnd: // closed model: users finish their iteration
 			r.halt()
 			profileEnd = nil
-			continue
 		case <-ctx.Done():
+			cancelled = true
 		}
-		break
 	}
 	r.halt()
 	grace := time.NewTimer(r.plan.Grace)
