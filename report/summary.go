@@ -88,6 +88,11 @@ type ThresholdResult struct {
 	Aborted  bool    `json:"aborted"`
 	Skipped  bool    `json:"skipped"`
 	NoData   bool    `json:"no_data"`
+	// WindowS is the sliding window in seconds (absent: the whole run) and
+	// MinSamples the threshold's min_samples (absent: none); merge needs
+	// both to re-evaluate a threshold.
+	WindowS    float64 `json:"window_s,omitempty"`
+	MinSamples int64   `json:"min_samples,omitempty"`
 	// FirstFailedAt is the wall-clock time of the first failing evaluation
 	// (UTC RFC 3339), null if it never failed.
 	FirstFailedAt *string `json:"first_failed_at"`
@@ -214,6 +219,9 @@ func thresholdResults(rs []slo.Result, started time.Time, red *Redactor) []Thres
 			Skipped:  r.Skipped,
 			NoData:   r.NoData,
 			Reason:   red.String(r.Reason),
+
+			WindowS:    r.Threshold.Window.Seconds(),
+			MinSamples: r.Threshold.MinSamples,
 		}
 		if r.Failed {
 			at := rfc3339(started.Add(r.FirstFailedAt))

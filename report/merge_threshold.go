@@ -1,0 +1,278 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/loadgate/loadgate/engine/slo"
+	"github.com/loadgate/loadgate/histogram"
+)
+
+// thresholdKey identifies one threshold across the inputs of a merge.
+type thresholdKey struct{ metric, expr, severity string }
+
+// found is one input's result for a threshold.
+type found struct {
+	name string
+	t    ThresholdResult
+}
+
+// mergeThresholds re-evaluates every threshold of the inputs (in order of
+// first appearance) on the merged data, with the rules of slo: no data or
+// fewer than min_samples samples fail, a latency threshold whose every
+// request failed fails, a counter is always data. Three kinds cannot be
+// re-evaluated and are carried over instead:
+//
+//   - a sliding-window threshold: the report keeps no per-window histograms.
+//     It fails if it failed in any input (with that input's worst value) and
+//     passes if it passed in every one. A window of the merged load has more
+//     samples than any shard's window, so this is close but not exact; the
+//     reason (or a warning, when it passed) says so.
+//   - a threshold that aborted an input's run: that run stopped early on a
+//     live decision, which stands.
+//   - a threshold skipped in every input (a baseline without the metric).
+//
+// A baseline threshold keeps the limit its inputs resolved.
+func mergeThresholds(in []*Summary, names []string, out *Summary, hists map[string]*histogram.Histogram) ([]ThresholdResult, error) {
+	var order []thresholdKey
+	all := map[thresholdKey][]found{}
+	for i, s := range in {
+		for _, t := range s.Thresholds {
+			k := thresholdKey{t.Metric, t.Expr, t.Severity}
+			if all[k] == nil {
+				order = append(order, k)
+			}
+			all[k] = append(all[k], found{names[i], t})
+		}
+	}
+	res := make([]ThresholdResult, 0, len(order))
+	var windows []string
+	for _, k := range order {
+		fs := all[k]
+		t := fs[0].t
+		t.FirstFailedAt, t.Reason = nil, ""
+		var live []found // not skipped
+		for _, f := range fs {
+			if !f.t.Skipped {
+				live = append(live, f)
+			}
+		}
+		switch {
+		case len(live) == 0:
+			res = append(res, fs[0].t)
+			continue
+		case aborted(live) != nil:
+			a := aborted(live)
+			t = a.t
+			t.Reason = fmt.Sprintf("aborted the run of %s (a live decision stands in a merge)", a.name)
+			if a.t.Reason != "" {
+				t.Reason += ": " + a.t.Reason
+			}
+		case t.WindowS > 0:
+			if carryWindow(&t, live) {
+				windows = append(windows, fmt.Sprintf("%s %q", t.Metric, t.Expr))
+			}
+		default:
+			t.Skipped = false
+			if err := reevaluate(&t, live, out, hists); err != nil {
+				return nil, fmt.Errorf("report: merge: threshold %s %q: %w", t.Metric, t.Expr, err)
+			}
+		}
+		if !t.Passed {
+			t.FirstFailedAt = firstFailed(live, out.EndedAt)
+		}
+		res = append(res, t)
+	}
+	if len(windows) > 0 {
+		out.Warnings = append(out.Warnings, "window thresholds passed in every input but were not re-evaluated on the merged data (reports keep no per-window histograms): "+strings.Join(windows, ", "))
+	}
+	return res, nil
+}
+
+// aborted returns the first result that aborted its run, or nil.
+func aborted(fs []found) *found {
+	for i := range fs {
+		if fs[i].t.Aborted {
+			return &fs[i]
+		}
+	}
+	return nil
+}
+
+// carryWindow decides a window threshold from its inputs (see
+// mergeThresholds) and reports whether it passed.
+func carryWindow(t *ThresholdResult, fs []found) (passed bool) {
+	e, err := slo.ParseExpr(t.Expr)
+	var failed []string
+	worst := fs[0].t
+	for _, f := range fs {
+		if !f.t.Passed {
+			failed = append(failed, f.name)
+			if worst.Passed {
+				worst = f.t
+			}
+		}
+		if err == nil && f.t.Passed == worst.Passed && worseThan(e.Op, f.t.Observed, worst.Observed) {
+			worst = f.t
+		}
+	}
+	t.Observed, t.Limit, t.NoData = worst.Observed, worst.Limit, worst.NoData
+	t.Passed = len(failed) == 0
+	if !t.Passed {
+		t.Reason = fmt.Sprintf("window threshold failed in %s", strings.Join(failed, ", "))
+		if worst.Reason != "" {
+			t.Reason += " (" + worst.Reason + ")"
+		}
+		t.Reason += "; windows are not re-evaluated on merged data"
+	}
+	return t.Passed
+}
+
+// worseThan reports whether a is a worse observation than b under op:
+// higher for an upper limit, lower for a lower one.
+func worseThan(op slo.Op, a, b float64) bool {
+	switch op {
+	case slo.Less, slo.LessEq:
+		return a > b
+	case slo.Greater, slo.GreaterEq:
+		return a < b
+	}
+	return false
+}
+
+// firstFailed is the earliest first_failed_at of the inputs, or end (a
+// threshold that first fails on the merged data fails at the end).
+func firstFailed(fs []found, end string) *string {
+	var best string
+	var bt time.Time
+	for _, f := range fs {
+		if f.t.FirstFailedAt == nil {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339, *f.t.FirstFailedAt)
+		if err == nil && (best == "" || at.Before(bt)) {
+			best, bt = *f.t.FirstFailedAt, at
+		}
+	}
+	if best == "" {
+		best = end
+	}
+	if best == "" {
+		return nil
+	}
+	return &best
+}
+
+// reevaluate judges t on the merged metric, as slo does at the end of a
+// run.
+func reevaluate(t *ThresholdResult, fs []found, out *Summary, hists map[string]*histogram.Histogram) error {
+	e, err := slo.ParseExpr(t.Expr)
+	if err != nil {
+		return err
+	}
+	limit := e.Limit(0)
+	if e.Baseline {
+		limit = fs[0].t.Limit // resolved from the baseline run by each input
+	}
+	m, ok := out.Metrics[t.Metric]
+	observed, samples, has, err := measure(e, m, ok, hists[t.Metric], out.DurationS)
+	if err != nil {
+		return err
+	}
+	digits := 6
+	if t.Unit == "ms" {
+		digits = 3
+	}
+	t.Observed, t.Limit, t.NoData = round(observed, digits), round(limit, digits), false
+	switch {
+	case allFailed(t.Metric, m, out.Metrics):
+		t.Passed, t.Reason = false, "every request failed"
+	case !has:
+		t.Passed, t.NoData, t.Reason = false, true, "no data"
+	case samples < t.MinSamples:
+		t.Passed, t.Reason = false, fmt.Sprintf("not enough data (%d of %d samples)", samples, t.MinSamples)
+	case e.Op.Holds(observed, limit):
+		t.Passed = true
+	default:
+		t.Passed = false
+		t.Reason = fmt.Sprintf("observed %s%s, limit %s %s%s", show(observed), t.Unit, e.Op, show(limit), t.Unit)
+	}
+	return nil
+}
+
+// measure computes e's aggregation on the merged metric m: ms for trends,
+// a 0..1 share for rates, a count or a rate per second for counters.
+func measure(e slo.Expr, m Metric, ok bool, h *histogram.Histogram, durationS float64) (v float64, samples int64, has bool, err error) {
+	if !ok {
+		return 0, 0, false, nil
+	}
+	wrong := func() error { return fmt.Errorf("%s does not apply to a %s", e.Agg, m.Type) }
+	switch m.Type {
+	case TypeTrend:
+		if h == nil || h.Count() == 0 {
+			return 0, 0, false, nil
+		}
+		var d time.Duration
+		switch e.Agg {
+		case slo.AggPercentile, slo.AggMed:
+			d = h.Quantile(e.Quantile())
+		case slo.AggAvg:
+			d = h.Mean()
+		case slo.AggMin:
+			d = h.Min()
+		case slo.AggMax:
+			d = h.Max()
+		default:
+			return 0, 0, false, wrong()
+		}
+		return float64(d) / float64(time.Millisecond), h.Count(), true, nil
+	case TypeRate:
+		if e.Agg != slo.AggRate {
+			return 0, 0, false, wrong()
+		}
+		if m.Total == 0 {
+			return 0, 0, false, nil
+		}
+		return float64(m.Hits) / float64(m.Total), m.Total, true, nil
+	case TypeCounter:
+		switch e.Agg {
+		case slo.AggCount:
+			return float64(m.Count), 1, true, nil
+		case slo.AggRate:
+			if durationS <= 0 {
+				return 0, 0, false, nil
+			}
+			return float64(m.Count) / durationS, 1, true, nil
+		}
+		return 0, 0, false, wrong()
+	}
+	return 0, 0, false, fmt.Errorf("metric type %q", m.Type)
+}
+
+// allFailed applies slo's rule for latency thresholds (a trend of
+// http_req_*): when every request of the selection failed, fast failures
+// must not make latency pass. The failures are http_req_failed with the
+// same tags.
+func allFailed(key string, m Metric, ms Metrics) bool {
+	name, tags, _ := strings.Cut(key, "{")
+	if m.Type != TypeTrend || !strings.HasPrefix(name, "http_req_") {
+		return false
+	}
+	fk := "http_req_failed"
+	if tags != "" {
+		fk += "{" + tags
+	}
+	f, ok := ms[fk]
+	return ok && f.Total > 0 && f.Hits == f.Total
+}
+
+// show formats a value for a reason as slo does: at most 4 decimals.
+func show(v float64) string {
+	if math.Abs(v) >= 1e-3 || v == 0 {
+		return strconv.FormatFloat(math.Round(v*1e4)/1e4, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}
