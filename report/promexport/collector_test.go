@@ -186,7 +186,7 @@ func TestBuckets(t *testing.T) {
 	ths := []slo.Result{
 		{Threshold: slo.Threshold{Metric: "http_req_duration"}, Unit: "ms", Limit: 250},
 		{Threshold: slo.Threshold{Metric: "http_req_duration"}, Unit: "ms", Limit: 1000}, // already a default
-		{Threshold: slo.Threshold{Metric: "iteration_duration"}, Unit: "ms", Limit: 777},   // not a request latency
+		{Threshold: slo.Threshold{Metric: "iteration_duration"}, Unit: "ms", Limit: 777}, // not a request latency
 	}
 	b := Buckets(ths)
 	if len(b) != len(DefaultBuckets) || b[5] != 250*time.Millisecond {
