@@ -32,6 +32,7 @@ var commands = map[string]command{
 	"report":   {"re-render a saved run: loadgate report RUN.json -o FORMAT=PATH ...", reportCmd},
 	"version":  {"print the version", versionCmd},
 	"compare":  {"regression check of two runs: loadgate compare BASE.json NEW.json [--max p95=+10%]...", compareCmd},
+	"merge":    {"exact merge of runs from segments or hosts: loadgate merge A.json B.json ... -o FORMAT=PATH", mergeCmd},
 }
 
 func main() {

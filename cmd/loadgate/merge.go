@@ -1,0 +1,134 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/loadgate/loadgate/report"
+)
+
+// mergeCmd merges the reports of runs that shared one scenario's load
+// (--segment I/N shards, or hosts) into one report, with the thresholds
+// re-evaluated on the merged data (report.Merge), and exits with the merged
+// verdict, as the run would have:
+//
+//   - an input that was interrupted or hit an internal error makes the
+//     merge partial with that status (130, 70): a share of the load is
+//     missing, as in the run it came from;
+//   - an inconclusive input, one that sent nothing (invalid,
+//     preflight_failed), a .partial or killed one, and a missing segment
+//     make it inconclusive (4), like a lost agent in distributed mode;
+//   - a threshold that fails on the merged data fails it (1); warn
+//     severity only adds a reason;
+//   - a report that cannot be written is 74, as for run.
+//
+// Precedence is DESIGN §2's. Inputs of different scenarios, segments that
+// overlap or have different N, and files that are not loadgate reports
+// exit 2 (the first two are merged anyway with --force).
+func mergeCmd(args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("merge", "merge RUN.json... [-o FORMAT=PATH]... [--force]", stderr)
+	out := fs.StringArrayP("out", "o", nil, "write the merged report: FORMAT=PATH (json, junit, html, text; PATH - is stdout); repeatable")
+	force := fs.Bool("force", false, "merge runs of different scenarios or inconsistent segments, with a warning")
+	noColor := fs.Bool("no-color", false, "no ANSI colors in the text summary on stdout")
+	if done, err := parseFlags(fs, args); done || err != nil {
+		return err
+	}
+	outputs, err := parseOutputs(*out)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("want the reports to merge: loadgate merge A.json B.json ... -o json=merged.json")
+	}
+	in := make([]*report.Summary, 0, fs.NArg())
+	for _, path := range fs.Args() {
+		s, err := report.ReadJSON(path)
+		if err != nil {
+			return &exitError{code: exitInvalid, err: err}
+		}
+		in = append(in, s)
+	}
+	m, err := report.Merge(in, report.MergeOptions{Names: fs.Args(), Force: *force, Tool: "loadgate", Version: version})
+	if err != nil {
+		return &exitError{code: exitInvalid, err: err}
+	}
+	v := mergeVerdict(m)
+	sum := m.Summary
+	decide := func() { sum.Status, sum.ExitCode, sum.Reasons = v.status(), v.code(), v.reasons }
+	decide()
+	wroteText := false
+	for _, o := range outputs {
+		if o.path == "-" {
+			wroteText = wroteText || o.format == "text"
+			_ = writeFormat(stdout, o.format, sum, false)
+			continue
+		}
+		err := report.WriteFileAtomic(o.path, func(w io.Writer) error { return writeFormat(w, o.format, sum, false) })
+		if err != nil {
+			fmt.Fprintf(stderr, "loadgate merge: cannot write %s report: %v\n", o.format, err)
+			v.add(exitIO, fmt.Sprintf("cannot write %s: %v", o.path, err))
+			decide()
+		}
+	}
+	if !wroteText {
+		_ = report.WriteText(stdout, sum, !*noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == "")
+	}
+	return &exitError{code: v.code(), err: errReported}
+}
+
+// codeOfStatus maps a report status back to its exit code.
+func codeOfStatus(status string) int {
+	for code, s := range statusOf {
+		if s == status {
+			return code
+		}
+	}
+	return exitInconclusive // an unknown status: do not trust it
+}
+
+// mergeVerdict decides the merged run's verdict, reasons in the order a run
+// gives them: what stopped an input, then thresholds, then what makes the
+// measurement untrustworthy.
+func mergeVerdict(m *report.Merged) *verdict {
+	v := &verdict{}
+	var later []report.Cause
+	for _, c := range m.Causes {
+		if c.Status == "interrupted" || c.Status == "internal_error" {
+			v.add(codeOfStatus(c.Status), c.Reason)
+		} else {
+			later = append(later, c)
+		}
+	}
+	for _, t := range m.Summary.Thresholds {
+		if t.Skipped || t.Passed {
+			continue
+		}
+		code, what := exitFailed, "failed"
+		if t.Severity == "warn" {
+			code, what = exitPassed, "failed (warning)"
+		}
+		v.add(code, fmt.Sprintf("threshold %s %q %s on the merged data: %s", t.Metric, t.Expr, what, mergedDetail(t)))
+	}
+	for _, c := range later {
+		v.add(codeOfStatus(c.Status), c.Reason)
+	}
+	if v.codes[exitInterrupted] || v.codes[exitInternal] {
+		m.Summary.Partial = true
+	}
+	return v
+}
+
+// mergedDetail is thresholdDetail for a report's threshold, without
+// repeating a reason that already gives the observed value and limit.
+func mergedDetail(t report.ThresholdResult) string {
+	if t.Reason != "" && (t.NoData || t.Observed == 0 || strings.HasPrefix(t.Reason, "observed ")) {
+		return t.Reason
+	}
+	d := fmt.Sprintf("observed %.4g%s, limit %.4g%s", t.Observed, t.Unit, t.Limit, t.Unit)
+	if t.Reason != "" {
+		d += " (" + t.Reason + ")"
+	}
+	return d
+}
