@@ -32,6 +32,9 @@ type Scenario struct {
 	// Longest first, so that a redactor replacing them in order never leaves
 	// the tail of a longer secret behind.
 	Secrets []string
+	// Generator are the generator-health tolerances of the generator block
+	// (defaults when it is absent).
+	Generator engine.Tolerances
 	// Spec is the decoded file, including sections not run yet (data) and the
 	// sli section, which the CLI runs.
 	Spec *Spec
@@ -84,12 +87,13 @@ func Parse(name string, data []byte, lookup func(string) (string, bool)) (*Scena
 		return nil, el.result()
 	}
 	sc := &Scenario{
-		Name:    spec.Name,
-		Path:    name,
-		SHA256:  hex.EncodeToString(sum[:]),
-		Plan:    plan,
-		Secrets: sortedSecrets(c.secrets),
-		Spec:    spec,
+		Name:      spec.Name,
+		Path:      name,
+		SHA256:    hex.EncodeToString(sum[:]),
+		Plan:      plan,
+		Secrets:   sortedSecrets(c.secrets),
+		Generator: spec.Generator,
+		Spec:      spec,
 	}
 	for _, t := range spec.Thresholds {
 		sc.Thresholds = append(sc.Thresholds, t.Threshold)

@@ -21,6 +21,9 @@ type Spec struct {
 	Thresholds []ThresholdSpec
 	Data       []DataSpec
 	SLI        *SLISpec
+	// Generator holds the generator-health tolerances (defaults when the
+	// block is absent).
+	Generator engine.Tolerances
 
 	baseURLNode *yaml.Node // nil when base_url is not given
 	// planErrs counts the errors found in the parts that make up the plan,
@@ -86,11 +89,11 @@ type DataSpec struct {
 	Pos   Pos
 }
 
-var topKeys = []string{"version", "name", "base_url", "defaults", "load", "flows", "thresholds", "data", "sli"}
+var topKeys = []string{"version", "name", "base_url", "defaults", "load", "flows", "thresholds", "data", "sli", "generator"}
 
 // decodeSpec decodes the root mapping of a scenario file.
 func (d *decoder) decodeSpec(root *yaml.Node, dir string) *Spec {
-	s := &Spec{Version: 1}
+	s := &Spec{Version: 1, Generator: engine.DefaultTolerances()}
 	fs := d.fields(root, "at top level", topKeys, nil)
 	d.require(root, fs, "at top level", "name", "load", "flows")
 	if f, ok := fs["version"]; ok {
@@ -123,6 +126,9 @@ func (d *decoder) decodeSpec(root *yaml.Node, dir string) *Spec {
 	}
 	if f, ok := fs["sli"]; ok {
 		s.SLI = d.sli(f.val)
+	}
+	if f, ok := fs["generator"]; ok {
+		s.Generator = d.generator(f.val)
 	}
 	if f, ok := fs["thresholds"]; ok {
 		s.Thresholds = d.thresholds(f.val)
