@@ -46,6 +46,7 @@ type session struct {
 	timeline *report.Timeline
 	latest   atomic.Pointer[engine.Snapshot]
 	abortRes atomic.Pointer[slo.Result]
+	partials *partials // rewrites <json>.partial during the run (partial.go)
 	// writeMu makes report writing happen once.
 	writeMu sync.Mutex
 	written bool
@@ -80,6 +81,7 @@ func (s *session) execute() (err error) {
 		}
 	}
 	s.timeline = report.NewTimeline(plan)
+	s.partials = s.startPartials()
 	obs := []engine.Observer{ev, s.timeline, engine.ObserverFunc(func(sn *engine.Snapshot) { s.latest.Store(sn) })}
 	if !s.quiet {
 		obs = append(obs, report.NewProgress(s.stderr, plan, report.ProgressOptions{
@@ -231,6 +233,7 @@ func (s *session) finish(v *verdict, final *engine.Snapshot, partial bool) error
 		return &exitError{code: v.code()}
 	}
 	s.written = true
+	s.partials.stop()
 	run := report.Run{
 		Tool: "loadgate", Version: version,
 		Scenario: report.Scenario{Name: s.sc.Name, Path: s.sc.Path, SHA256: s.sc.SHA256},
@@ -252,6 +255,7 @@ func (s *session) finish(v *verdict, final *engine.Snapshot, partial bool) error
 			continue
 		}
 		err := report.WriteFileAtomic(o.path, func(w io.Writer) error { return writeFormat(w, o.format, sum, false) })
+		s.partials.written(o, err)
 		if err != nil {
 			fmt.Fprintf(s.stderr, "loadgate: cannot write %s report: %v\n", o.format, err)
 			v.add(exitIO, fmt.Sprintf("cannot write %s: %v", o.path, err))
