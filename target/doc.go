@@ -18,6 +18,7 @@
 //	GET  /status/{code}    answers with that status (200..599)
 //	GET  /delay/{duration} waits that long ("250ms", or a bare number of ms), capped at Options.MaxDelay
 //	GET  /health           {"status":"ok"}
+//	GET  /metrics          the target's own Prometheus metrics (requests by route and code, durations, process CPU); not counted
 //
 // Randomness (delays, failures, tokens) comes from one generator seeded with
 // Options.Seed, so a sequence of requests sent one at a time draws the same values on

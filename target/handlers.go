@@ -69,16 +69,19 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/", s.count(routeOther, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found"})
 	}))
+	// The target's own metrics; scrapes are not counted as requests.
+	mux.Handle("GET /metrics", s.metrics.handler())
 	return mux
 }
 
-// count wraps h to increment the total and route counters.
+// count wraps h to increment the total and route counters and the route's
+// /metrics series.
 func (s *Server) count(route int, h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.metrics.instrument(routeNames[route], http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.total.Add(1)
 		s.counts[route].Add(1)
 		h(w, r)
-	})
+	}))
 }
 
 const rootHTML = `<!doctype html>

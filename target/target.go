@@ -88,8 +88,9 @@ type Server struct {
 	// avoid wall-clock waits).
 	sleep func(ctx context.Context, d time.Duration) error
 
-	total  atomic.Int64
-	counts [numRoutes]atomic.Int64
+	total   atomic.Int64
+	counts  [numRoutes]atomic.Int64
+	metrics *metrics // served on GET /metrics
 
 	served atomic.Bool
 }
@@ -99,9 +100,10 @@ func New(opt Options) *Server {
 	opt = opt.withDefaults()
 	seed := uint64(opt.Seed)
 	s := &Server{
-		opt:   opt,
-		rng:   rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
-		sleep: sleepCtx,
+		opt:     opt,
+		rng:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		sleep:   sleepCtx,
+		metrics: newMetrics(),
 	}
 	s.handler = s.routes()
 	return s
