@@ -88,6 +88,7 @@ func (s *session) execute() (err error) {
 			TTY: isTerminal(s.stderr), Color: s.color, Total: plan.Load.Duration(), Thresholds: ev.Results,
 		}))
 	}
+	obs = append(obs, s.healthWatch()) // warns live when the generator falls behind (health.go)
 	if os.Getenv("LOADGATE_DEBUG_PANIC") == "observer" {
 		// A test seam for the exit-70 path: a bug in an observer.
 		obs = append(obs, engine.ObserverFunc(func(sn *engine.Snapshot) {
@@ -160,7 +161,7 @@ func (s *session) judge(res *engine.Result) *verdict {
 		}
 		v.add(code, fmt.Sprintf("threshold %s %q %s: %s", r.Key, r.Threshold.Expr, what, thresholdDetail(r)))
 	}
-	for _, h := range healthProblems(&s.sc.Plan, res.Final) {
+	for _, h := range s.healthProblems(res.Final) {
 		v.add(exitInconclusive, h)
 	}
 	return v
@@ -175,45 +176,6 @@ func thresholdDetail(r slo.Result) string {
 		d += " (" + r.Reason + ")"
 	}
 	return d
-}
-
-// Generator health tolerances (RELIABILITY row 13): past them the numbers
-// say more about the generator than about the target.
-const (
-	maxLagP99       = 50 * time.Millisecond
-	minAchievedRate = 0.95
-)
-
-// healthProblems lists why a run's measurement cannot be trusted.
-func healthProblems(p *engine.Plan, final *engine.Snapshot) []string {
-	if final == nil {
-		return nil
-	}
-	var out []string
-	t := final.Total
-	if p.Load.Model == engine.Open {
-		if t.Lag != nil && t.Lag.Quantile(0.99) > maxLagP99 {
-			out = append(out, fmt.Sprintf("generator fell behind: schedule_lag p99 %v > %v", t.Lag.Quantile(0.99).Round(time.Millisecond), maxLagP99))
-		}
-		if t.Planned > 0 && float64(t.Started) < minAchievedRate*float64(t.Planned) {
-			out = append(out, fmt.Sprintf("generator fell behind: started %d of %d planned iterations (%.1f%% < %.0f%%)",
-				t.Started, t.Planned, 100*float64(t.Started)/float64(t.Planned), 100*minAchievedRate))
-		}
-	}
-	var local [engine.NumKinds]int64
-	for _, f := range t.Steps {
-		for _, st := range f {
-			for k, n := range st.Errors {
-				local[k] += n
-			}
-		}
-	}
-	for k := engine.Kind(0); k < engine.NumKinds; k++ {
-		if k.Local() && local[k] > 0 {
-			out = append(out, fmt.Sprintf("local resource exhaustion: %d requests failed with %s", local[k], k))
-		}
-	}
-	return out
 }
 
 // fail ends a run that never started with code and err as its reason.
