@@ -195,7 +195,10 @@ func classify(err error) Kind {
 	switch {
 	case err == nil:
 		return KindNone
+	case errors.Is(err, errNoH2):
+		return KindProtocol
 	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout),
+		errors.Is(err, fasthttp.ErrTLSHandshakeTimeout), errors.Is(err, errHandshakeTimeout),
 		errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
 		return KindTimeout
 	case errors.Is(err, fasthttp.ErrNoFreeConns):

@@ -165,6 +165,9 @@ type Plan struct {
 	// Grace is how long in-flight requests may finish after the load stops
 	// early (interrupt, abort). Default 5 s.
 	Grace time.Duration
+	// HTTPVersion is the protocol spoken to every target: HTTP/1.1 (the
+	// zero value), HTTP/2 over TLS, or h2c.
+	HTTPVersion HTTPVersion
 }
 
 // Defaults for zero fields of a Plan.

@@ -36,8 +36,9 @@ func (e *PreflightError) Error() string {
 }
 
 // Preflight resolves, connects to and (for https) completes a TLS handshake
-// with every target of p, in parallel, each within timeout. It sends no HTTP
-// request. A nil error means every target answered.
+// with every target of p, in parallel, each within timeout; for HTTP/2 over
+// TLS the server must select h2. It sends no HTTP request. A nil error means
+// every target answered.
 func (e *Engine) Preflight(ctx context.Context, p *Plan, timeout time.Duration) error {
 	targets := map[string]*url.URL{}
 	for _, f := range p.Flows {
@@ -55,7 +56,7 @@ func (e *Engine) Preflight(ctx context.Context, p *Plan, timeout time.Duration) 
 	}
 	ch := make(chan result, len(targets))
 	for t, u := range targets {
-		go func() { ch <- result{t, e.probe(ctx, u, timeout)} }()
+		go func() { ch <- result{t, e.probe(ctx, u, p.HTTPVersion, timeout)} }()
 	}
 	pe := &PreflightError{}
 	for range targets {
@@ -71,7 +72,7 @@ func (e *Engine) Preflight(ctx context.Context, p *Plan, timeout time.Duration) 
 	return pe
 }
 
-func (e *Engine) probe(ctx context.Context, u *url.URL, timeout time.Duration) error {
+func (e *Engine) probe(ctx context.Context, u *url.URL, v HTTPVersion, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	isTLS := u.Scheme == "https"
@@ -104,6 +105,18 @@ func (e *Engine) probe(ctx context.Context, u *url.URL, timeout time.Duration) e
 	if cfg.ServerName == "" {
 		cfg.ServerName = u.Hostname()
 	}
+	if v == HTTP2 {
+		cfg.NextProtos = []string{"h2", "http/1.1"} // as dialH2TLS
+	}
 	tc := tls.Client(c, cfg)
-	return tc.HandshakeContext(ctx)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		if ctx.Err() != nil {
+			return errHandshakeTimeout
+		}
+		return err
+	}
+	if v == HTTP2 && tc.ConnectionState().NegotiatedProtocol != "h2" {
+		return errNoH2
+	}
+	return nil
 }

@@ -173,9 +173,12 @@ func (r *run) prepare(e *Engine) error {
 			target := u.Scheme + "://" + u.Host
 			d, ok := doers[target]
 			if !ok {
-				if e.NewDoer != nil {
+				switch {
+				case e.NewDoer != nil:
 					d, err = e.NewDoer(target)
-				} else {
+				case r.plan.HTTPVersion != HTTP1:
+					d, err = newH2Client(st.URL, r.plan.HTTPVersion, cfg)
+				default:
 					d, err = newHostClient(st.URL, cfg)
 				}
 				if err != nil {

@@ -1,0 +1,236 @@
+package engine
+
+// HTTP/2 behind the Doer seam. fasthttp speaks HTTP/1.1 only, so a plan
+// whose HTTPVersion asks for HTTP/2 gets a net/http Transport restricted to
+// that one protocol: h2 over TLS (ALPN) or h2c with prior knowledge over
+// cleartext (Go's own Transport.Protocols, no x/net). Every request is
+// converted from the worker's fasthttp.Request to an http.Request; that
+// costs a few allocations per request, which this path accepts, since
+// HTTP/2 targets are rarely the ones pushed to tens of thousands of
+// requests per second from one host. Connections go through the same
+// dialer and byte counters as the HTTP/1.1 client, and errors through the
+// same classify, so metrics and error classes do not depend on the version.
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// HTTPVersion is the protocol the engine speaks to targets.
+type HTTPVersion uint8
+
+const (
+	// HTTP1 is HTTP/1.1 over fasthttp: the default, and the cheapest.
+	HTTP1 HTTPVersion = iota
+	// HTTP2 is HTTP/2 over TLS, negotiated with ALPN h2; a server that does
+	// not offer h2 fails the request (class protocol) rather than being
+	// measured over HTTP/1.1 unnoticed.
+	HTTP2
+	// H2C is HTTP/2 over cleartext with prior knowledge (RFC 9113 §3.3).
+	H2C
+)
+
+// String names v as in the scenario's http.version.
+func (v HTTPVersion) String() string {
+	switch v {
+	case HTTP2:
+		return "2"
+	case H2C:
+		return "h2c"
+	}
+	return "1.1"
+}
+
+// Errors of the HTTP/2 client, sentinels so that the hot path builds no
+// string when they happen.
+var (
+	// errNoH2: the TLS server did not select h2 by ALPN.
+	errNoH2 = errors.New("engine: server did not negotiate HTTP/2 (ALPN h2); set http.version to 1.1 for this target")
+	// errHandshakeTimeout: the TLS handshake did not finish within the
+	// request's deadline. Class timeout, like every deadline; the message
+	// names the handshake.
+	errHandshakeTimeout = errors.New("engine: tls handshake timed out")
+)
+
+// h2Client is a Doer over a net/http Transport speaking HTTP/2 only. It is
+// safe for concurrent use, as the Transport is.
+type h2Client struct {
+	tr     *http.Transport
+	scheme string // http (h2c) or https (h2)
+}
+
+// discardBufs holds the buffers response bodies are discarded through.
+var discardBufs = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
+
+// newH2Client returns an HTTP/2 client for the scheme and host of rawURL:
+// https needs v == HTTP2, http needs v == H2C.
+func newH2Client(rawURL string, v HTTPVersion, cfg clientConfig) (Doer, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("engine: bad url %q: %w", rawURL, err)
+	}
+	switch {
+	case v == HTTP2 && u.Scheme != "https":
+		return nil, fmt.Errorf("engine: url %q: http version 2 needs https (use h2c for cleartext HTTP/2)", rawURL)
+	case v == H2C && u.Scheme != "http":
+		return nil, fmt.Errorf("engine: url %q: http version h2c needs http:// (use 2 for HTTP/2 over TLS)", rawURL)
+	}
+	dial := cfg.dial
+	if dial == nil {
+		d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+		dial = func(addr string) (net.Conn, error) { return d.DialContext(context.Background(), "tcp", addr) }
+	}
+	rawDial := func(ctx context.Context, _, addr string) (net.Conn, error) {
+		c, err := dial(addr)
+		if err != nil {
+			return nil, err
+		}
+		return cfg.conns.track(c)
+	}
+	var protos http.Protocols
+	tr := &http.Transport{
+		Proxy:               nil, // loopback and staging targets: never an environment proxy
+		DialContext:         rawDial,
+		MaxConnsPerHost:     cfg.maxConns,
+		MaxIdleConnsPerHost: cfg.maxConns,
+		IdleConnTimeout:     30 * time.Second,
+		DisableCompression:  true, // bodies are counted on the wire, never decoded
+		Protocols:           &protos,
+	}
+	if v == H2C {
+		protos.SetUnencryptedHTTP2(true)
+	} else {
+		protos.SetHTTP2(true)
+		tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return dialH2TLS(ctx, rawDial, network, addr, cfg.tls)
+		}
+	}
+	return &h2Client{tr: tr, scheme: u.Scheme}, nil
+}
+
+// dialH2TLS opens a TLS connection offering h2 and fails unless the
+// server selects it. The handshake is bounded by ctx (the request's
+// deadline); running out of it is errHandshakeTimeout, class tls.
+func dialH2TLS(ctx context.Context, rawDial func(context.Context, string, string) (net.Conn, error), network, addr string, base *tls.Config) (net.Conn, error) {
+	c, err := rawDial(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{}
+	if base != nil {
+		cfg = base.Clone()
+	}
+	if cfg.ServerName == "" {
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		cfg.ServerName = host
+	}
+	// Offering http/1.1 too lets a server without h2 finish the handshake
+	// (a Go server refuses one that offers only protocols it lacks), so that
+	// the error can say what is missing.
+	cfg.NextProtos = []string{"h2", "http/1.1"}
+	tc := tls.Client(c, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		c.Close()
+		if ctx.Err() != nil {
+			return nil, errHandshakeTimeout
+		}
+		return nil, err
+	}
+	if tc.ConnectionState().NegotiatedProtocol != "h2" {
+		tc.Close()
+		return nil, errNoH2
+	}
+	return tc, nil
+}
+
+// Do converts req to an http.Request, sends it within timeout, and fills
+// resp with the status and headers; the body is read to its end and
+// dropped, as on the HTTP/1.1 path.
+func (c *h2Client) Do(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) error {
+	resp.Reset()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	hr, err := c.request(ctx, req)
+	if err != nil {
+		return err
+	}
+	// RoundTrip, not http.Client.Do: no redirects, no cookie jar, and
+	// errors that do not quote the URL (which may carry a secret).
+	r, err := c.tr.RoundTrip(hr)
+	if err != nil {
+		return err
+	}
+	defer r.Body.Close()
+	resp.SetStatusCode(r.StatusCode)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			resp.Header.Add(k, v)
+		}
+	}
+	bp := discardBufs.Get().(*[]byte)
+	_, err = io.CopyBuffer(io.Discard, r.Body, *bp)
+	discardBufs.Put(bp)
+	if err != nil {
+		return bodyError{err}
+	}
+	return nil
+}
+
+// request builds the http.Request of req. Headers that HTTP/2 forbids or
+// that the Transport sets itself are left out.
+func (c *h2Client) request(ctx context.Context, req *fasthttp.Request) (*http.Request, error) {
+	u, err := url.Parse(string(req.URI().FullURI()))
+	if err != nil {
+		return nil, err
+	}
+	u.Scheme = c.scheme
+	var body io.Reader = http.NoBody
+	b := req.Body()
+	if len(b) > 0 {
+		body = bytes.NewReader(b)
+	}
+	hr, err := http.NewRequestWithContext(ctx, string(req.Header.Method()), u.String(), body)
+	if err != nil {
+		return nil, err
+	}
+	hr.Host = string(req.Header.Host())
+	for k, v := range req.Header.All() {
+		switch string(k) {
+		case fasthttp.HeaderHost, fasthttp.HeaderContentLength, fasthttp.HeaderConnection,
+			fasthttp.HeaderTransferEncoding, "Keep-Alive", "Proxy-Connection", fasthttp.HeaderUpgrade:
+			continue
+		}
+		hr.Header.Add(string(k), string(v))
+	}
+	return hr, nil
+}
+
+// bodyError is a response body that ended in an error after its head
+// arrived. It classifies as truncated unless the deadline ended it.
+type bodyError struct{ err error }
+
+func (e bodyError) Error() string { return "engine: reading response body: " + e.err.Error() }
+
+// Unwrap exposes the cause, and errTruncated unless the cause is a
+// timeout (a body still arriving at the deadline is a timeout).
+func (e bodyError) Unwrap() []error {
+	var ne net.Error
+	if errors.Is(e.err, context.DeadlineExceeded) || errors.As(e.err, &ne) && ne.Timeout() {
+		return []error{e.err}
+	}
+	return []error{errTruncated, e.err}
+}
