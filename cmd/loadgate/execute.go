@@ -40,6 +40,7 @@ type session struct {
 	stdout    io.Writer
 	stderr    io.Writer
 	baseline  baselineFunc // --baseline; nil without it
+	metrics   metricsFlags // --metrics-addr, --metrics-linger (metrics.go)
 
 	started  time.Time
 	eval     *slo.Evaluator
@@ -80,6 +81,11 @@ func (s *session) execute() (err error) {
 			return s.fail(exitPreflightFailed, fmt.Errorf("preflight: %w", err))
 		}
 	}
+	x, err := s.startExtras() // /metrics and Prometheus SLIs (metrics.go)
+	if err != nil {
+		return s.fail(exitInvalid, err)
+	}
+	defer x.close()
 	s.timeline = report.NewTimeline(plan)
 	s.partials = s.startPartials()
 	obs := []engine.Observer{ev, s.timeline, engine.ObserverFunc(func(sn *engine.Snapshot) { s.latest.Store(sn) })}
@@ -103,6 +109,7 @@ func (s *session) execute() (err error) {
 	if err != nil {
 		return s.fail(exitInvalid, err)
 	}
+	x.afterRun(res) // final SLI queries, before the verdict
 	// A run stopped by a signal or a bug is partial; one stopped by a
 	// threshold has its verdict and is not.
 	partial := res.Stopped != nil && !errors.Is(res.Stopped, errAborted)

@@ -27,6 +27,7 @@ type runFlags struct {
 	base      baselineFunc // resolved by resolve; nil without --baseline
 	segment   string       // --segment I/N
 	seg       engine.Segment
+	metrics   metricsFlags // --metrics-addr and friends (metrics.go)
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet, withScenarioFlags bool) {
@@ -34,6 +35,7 @@ func (f *runFlags) register(fs *pflag.FlagSet, withScenarioFlags bool) {
 	fs.BoolVar(&f.quiet, "quiet", false, "no live progress on stderr")
 	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colors")
 	fs.BoolVar(&f.noPre, "no-preflight", false, "skip the DNS/TCP/TLS check of every target before the run")
+	f.metrics.register(fs)
 	if withScenarioFlags {
 		fs.StringArrayVarP(&f.env, "env", "e", nil, "KEY=VALUE for ${KEY} in the scenario; repeatable")
 		fs.DurationVar(&f.duration, "duration", 0, "override: run a constant profile this long")
@@ -56,6 +58,9 @@ func (f *runFlags) resolve(stderr io.Writer) error {
 		return usagef("--duration and --rate must not be negative")
 	}
 	if f.seg, err = parseSegment(f.segment); err != nil {
+		return err
+	}
+	if err := f.metrics.check(); err != nil {
 		return err
 	}
 	f.base, err = loadBaseline(f.baseline, stderr)
@@ -87,7 +92,7 @@ func (f *runFlags) session(sc *scenarios.Scenario, stdout, stderr io.Writer) *se
 	return &session{
 		sc: sc, outputs: f.outputs, quiet: f.quiet, color: !f.noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == "",
 		preflight: !f.noPre, eng: &engine.Engine{UserAgent: userAgent()}, stdout: stdout, stderr: stderr,
-		baseline: f.base,
+		baseline: f.base, metrics: f.metrics,
 	}
 }
 

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/loadgate/loadgate/engine"
+	"github.com/loadgate/loadgate/engine/slo"
+	"github.com/loadgate/loadgate/report/promexport"
+	"github.com/loadgate/loadgate/sli"
+	"github.com/loadgate/loadgate/target"
+	"github.com/spf13/pflag"
+)
+
+// metricsFlags are the live-observability flags of run and demo (DESIGN §7).
+type metricsFlags struct {
+	addr        string
+	allowRemote bool
+	linger      time.Duration
+}
+
+func (m *metricsFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&m.addr, "metrics-addr", "", "serve Prometheus /metrics on ADDR during the run, e.g. 127.0.0.1:9464 (loopback unless --metrics-allow-remote)")
+	fs.BoolVar(&m.allowRemote, "metrics-allow-remote", false, "allow a non-loopback --metrics-addr")
+	fs.DurationVar(&m.linger, "metrics-linger", promexport.DefaultLinger, "after the run, keep /metrics up until the final values are scraped, at most this long")
+}
+
+// check validates the flags before anything starts.
+func (m *metricsFlags) check() error {
+	if m.addr == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(m.addr); err != nil {
+		return usagef(fmt.Sprintf("--metrics-addr %q: want HOST:PORT, e.g. 127.0.0.1:9464", m.addr))
+	}
+	if !m.allowRemote && !target.IsLoopback(m.addr) {
+		return usagef(fmt.Sprintf("--metrics-addr %q is not a loopback address: bind 127.0.0.1 or pass --metrics-allow-remote", m.addr))
+	}
+	if m.linger < 0 {
+		return usagef("--metrics-linger must not be negative")
+	}
+	return nil
+}
+
+// extras are the parts of a session that talk to the world around the run:
+// the /metrics server and the Prometheus SLI queries. The zero value (no
+// --metrics-addr, no sli section) does nothing.
+type extras struct {
+	s      *session
+	srv    *promexport.Server
+	sli    *sli.Querier
+	names  []string // SLIs the thresholds judge
+	wait   time.Duration
+	every  time.Duration
+	stop   chan struct{} // closed by stopLive to end the live SLI loop
+	once   sync.Once
+	loopWG sync.WaitGroup
+}
+
+// stopLive ends the live SLI loop and waits for it.
+func (x *extras) stopLive() {
+	x.once.Do(func() { close(x.stop) })
+	x.loopWG.Wait()
+}
+
+// startExtras starts serving /metrics and the live SLI queries of the
+// session's scenario. It runs after the evaluator is built.
+func (s *session) startExtras() (*extras, error) {
+	x := &extras{s: s, stop: make(chan struct{})}
+	if spec := s.sc.Spec; spec != nil && spec.SLI != nil && len(s.eval.SLINames()) > 0 {
+		qs := make([]sli.Query, len(spec.SLI.Queries))
+		for i, q := range spec.SLI.Queries {
+			qs[i] = sli.Query{Name: q.Name, PromQL: q.Query}
+		}
+		q, err := sli.New(spec.SLI.PrometheusURL, spec.SLI.Timeout, qs)
+		if err != nil {
+			return nil, err
+		}
+		x.sli, x.names, x.wait, x.every = q, s.eval.SLINames(), spec.SLI.Wait, spec.SLI.LiveEvery
+	}
+	if s.metrics.addr != "" {
+		ln, err := net.Listen("tcp", s.metrics.addr)
+		if err != nil {
+			return nil, fmt.Errorf("--metrics-addr: %w", err)
+		}
+		col := promexport.NewCollector(&s.sc.Plan, promexport.Options{
+			Scenario: s.sc.Name, Version: version, Latest: s.latest.Load, Thresholds: s.eval.Results,
+		})
+		x.srv = promexport.Serve(ln, col)
+		if !s.quiet {
+			fmt.Fprintf(s.stderr, "loadgate: serving Prometheus metrics on http://%s/metrics\n", x.srv.Addr())
+		}
+	}
+	if x.sli != nil && x.every > 0 {
+		x.loopWG.Add(1)
+		go x.live()
+	}
+	return x, nil
+}
+
+// live queries the SLIs over the window so far, every x.every, until stop.
+func (x *extras) live() {
+	defer x.loopWG.Done()
+	t := time.NewTicker(x.every)
+	defer t.Stop()
+	for {
+		select {
+		case <-x.stop:
+			return
+		case <-t.C:
+		}
+		snap := x.s.latest.Load()
+		if snap == nil || snap.Total == nil {
+			continue
+		}
+		w := sli.Window{Start: snap.Time.Add(-snap.Total.End), End: snap.Time}
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			select {
+			case <-x.stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		for _, r := range x.sli.ReadAll(ctx, x.names, w, snap.Total.End) {
+			x.s.eval.ObserveSLI(r, false)
+		}
+		cancel()
+	}
+}
+
+// afterRun stops the live queries and gives every SLI threshold its final
+// reading: after waiting one scrape interval, the queries over the whole
+// run. An interrupted run is not queried (nobody waits for it); its SLIs
+// fail with that reason and the exit code is the interrupt's.
+func (x *extras) afterRun(res *engine.Result) {
+	x.stopLive()
+	if x.sli == nil || res == nil {
+		return
+	}
+	at := res.Elapsed
+	if res.Final != nil && res.Final.Total != nil {
+		at = res.Final.Total.End
+	}
+	if errors.Is(res.Stopped, errInterrupted) {
+		for _, n := range x.names {
+			x.s.eval.ObserveSLI(slo.SLIReading{Name: n, At: at, Err: fmt.Errorf("sli %s: not queried: the run was interrupted", n)}, true)
+		}
+		return
+	}
+	w := sli.Window{Start: res.Start, End: res.Start.Add(res.Elapsed)}
+	if !x.s.quiet && x.wait > 0 {
+		fmt.Fprintf(x.s.stderr, "loadgate: waiting %v for Prometheus to scrape the last values, then querying %d SLI(s)\n", x.wait, len(x.names))
+	}
+	time.Sleep(x.wait)
+	for _, r := range x.sli.ReadAll(context.Background(), x.names, w, at) {
+		x.s.eval.ObserveSLI(r, true)
+	}
+}
+
+// close keeps /metrics up until the last snapshot has been scraped (or
+// the linger has passed), then stops it.
+func (x *extras) close() {
+	x.stopLive()
+	if x.srv == nil {
+		return
+	}
+	latest := 0
+	if sn := x.s.latest.Load(); sn != nil {
+		latest = sn.Seq
+	}
+	if err := x.srv.Close(latest, x.s.metrics.linger); err != nil {
+		fmt.Fprintf(x.s.stderr, "loadgate: metrics server: %v\n", err)
+	}
+}

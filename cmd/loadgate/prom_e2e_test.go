@@ -1,0 +1,263 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/loadgate/loadgate/target"
+)
+
+// End to end with a real Prometheus server (DESIGN §7, §5): Prometheus
+// scrapes loadgate's --metrics-addr and the built-in target every second;
+// PromQL over loadgate's series returns the JSON report's request count,
+// and SLI thresholds over the target's own metrics pass and fail as
+// written.
+
+// freePort returns a loopback port that was free a moment ago (Prometheus
+// cannot listen on port 0 and tell which port it got).
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startTarget serves the built-in target on loopback for the test.
+func startTarget(t *testing.T) string {
+	t.Helper()
+	ln, err := target.Listen("127.0.0.1:0", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- target.New(target.Options{Seed: 1}).Serve(ctx, ln) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return ln.Addr().String()
+}
+
+// startPrometheus runs the prometheus binary on a free loopback port,
+// scraping targets (job name → host:port) every second, and returns its URL
+// once it is ready.
+func startPrometheus(t *testing.T, targets map[string]string) string {
+	t.Helper()
+	bin, err := exec.LookPath("prometheus")
+	if err != nil {
+		t.Skip("prometheus is not installed (Debian package prometheus; .ci/run installs it): skipping the end-to-end Prometheus test")
+	}
+	dir := t.TempDir()
+	var cfg strings.Builder
+	cfg.WriteString("global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\nscrape_configs:\n")
+	for job, addr := range targets {
+		fmt.Fprintf(&cfg, "  - job_name: %s\n    static_configs: [ { targets: [ %q ] } ]\n", job, addr)
+	}
+	conf := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(conf, []byte(cfg.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freePort(t)
+	cmd := exec.Command(bin, "--config.file="+conf, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr, "--log.level=warn")
+	logf, err := os.Create(filepath.Join(dir, "prometheus.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		logf.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("prometheus log:\n%s", b)
+		}
+	})
+	base := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		// Ready is not enough: Prometheus hands static targets to its
+		// scrapers up to 5 s after the start. Wait until every job has been
+		// scraped once (up is 0 for loadgate, which does not listen yet).
+		n, err := promScalar(base, "count(up)")
+		if err == nil && n == float64(len(targets)) {
+			return base
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("prometheus on %s has not scraped its %d targets after 30s: %v", addr, len(targets), err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// promScalar runs an instant query and returns its one value.
+func promScalar(base, query string) (float64, error) {
+	resp, err := http.Get(base + "/api/v1/query?query=" + url.QueryEscape(query))
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string `json:"status"`
+		Error  string `json:"error"`
+		Data   struct {
+			Result []struct {
+				Value [2]any `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return 0, err
+	}
+	if body.Status != "success" || len(body.Data.Result) != 1 {
+		return 0, fmt.Errorf("query %s: status %s, %d results, error %q", query, body.Status, len(body.Data.Result), body.Error)
+	}
+	s, _ := body.Data.Result[0].Value[1].(string)
+	return strconv.ParseFloat(s, 64)
+}
+
+func TestPrometheusEndToEnd(t *testing.T) {
+	tgt := startTarget(t)
+	metricsAddr := freePort(t)
+	prom := startPrometheus(t, map[string]string{"loadgate": metricsAddr, "target": tgt})
+	// A third of the requests get a 503 from the target: its own error
+	// ratio is about 0.33, which the first SLI threshold accepts and the
+	// second rejects.
+	body := fmt.Sprintf(`name: prom-e2e
+base_url: http://%s
+load: { rate: 30, duration: 4s }
+flows:
+  - name: shop
+    steps:
+      - { name: health, get: /health }
+      - { name: item, get: /items/42 }
+      - { name: down, get: /status/503, check: { status: 503 } }
+sli:
+  prometheus:
+    url: %s
+    wait: 2s
+    timeout: 5s
+    queries:
+      error_ratio: sum(rate(target_http_requests_total{job="target",code=~"5.."}[$RANGE])) / sum(rate(target_http_requests_total{job="target"}[$RANGE]))
+thresholds:
+  http_req_duration: [ "p(95) < 2s" ]
+  sli{name:error_ratio}: [ "value > 0.2", "value < 0.1" ]
+`, tgt, prom)
+	path := filepath.Join(t.TempDir(), "prom.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, "run", path, "--metrics-addr", metricsAddr, "--metrics-linger", "5s")
+	r.expect(t, exitFailed)
+
+	ths := r.report["thresholds"].([]any)
+	byExpr := map[string]map[string]any{}
+	for _, x := range ths {
+		m := x.(map[string]any)
+		byExpr[m["metric"].(string)+" "+m["expr"].(string)] = m
+	}
+	pass, fail := byExpr["sli{name:error_ratio} value > 0.2"], byExpr["sli{name:error_ratio} value < 0.1"]
+	if pass == nil || fail == nil {
+		t.Fatalf("sli thresholds missing from the report: %v", ths)
+	}
+	if pass["passed"] != true || fail["passed"] != false {
+		t.Fatalf("want value > 0.2 passed and value < 0.1 failed:\n%v\n%v\nstderr:\n%s", pass, fail, r.stderr)
+	}
+	if obs, _ := pass["observed"].(float64); obs < 0.25 || obs > 0.42 {
+		t.Fatalf("observed error ratio %v, want about 1/3", obs)
+	}
+	if !strings.Contains(fmt.Sprint(r.report["reasons"]), "sli{name:error_ratio}") {
+		t.Fatalf("reasons do not name the failed SLI: %v", r.report["reasons"])
+	}
+
+	// loadgate's own series in Prometheus hold the report's request count:
+	// the endpoint stayed up until the final values were scraped.
+	want := r.report["metrics"].(map[string]any)["http_reqs"].(map[string]any)["count"].(float64)
+	var got float64
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		got, err = promScalar(prom, `sum(last_over_time(loadgate_requests_total{job="loadgate"}[5m]))`)
+		if err == nil && got == want {
+			break
+		}
+	}
+	if got != want {
+		t.Fatalf("Prometheus has %v requests (err %v), the report %v", got, err, want)
+	}
+	if ok, err := promScalar(prom, `min(last_over_time(loadgate_threshold_ok{job="loadgate",metric="http_req_duration"}[5m]))`); err != nil || ok != 1 {
+		t.Fatalf("loadgate_threshold_ok of http_req_duration: %v %v", ok, err)
+	}
+	if fin, err := promScalar(prom, `max_over_time(loadgate_run_finished{job="loadgate"}[5m])`); err != nil || fin != 1 {
+		t.Fatalf("the final snapshot was not scraped: %v %v", fin, err)
+	}
+}
+
+// A Prometheus that cannot be reached fails the SLI threshold with the
+// reason; it never passes silently.
+func TestSLIPrometheusDown(t *testing.T) {
+	tg := newTarget(t, nil)
+	closed := freePort(t) // nothing listens there any more
+	body := fmt.Sprintf(`name: prom-down
+base_url: %s
+load: { rate: 10, duration: 1s }
+flows:
+  - name: f
+    steps: [ { name: s, get: /x } ]
+sli:
+  prometheus:
+    url: http://%s
+    wait: 0s
+    timeout: 2s
+    queries:
+      cpu: avg(rate(process_cpu_seconds_total[$RANGE]))
+thresholds:
+  http_req_duration: [ "p(95) < 2s" ]
+  sli{name:cpu}: [ "value < 0.8" ]
+`, tg.URL, closed)
+	path := filepath.Join(t.TempDir(), "down.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, "run", path, "--quiet")
+	r.expect(t, exitFailed)
+	var sli map[string]any
+	for _, x := range r.report["thresholds"].([]any) {
+		if m := x.(map[string]any); m["metric"] == "sli{name:cpu}" {
+			sli = m
+		}
+	}
+	if sli == nil || sli["passed"] != false || !strings.Contains(fmt.Sprint(sli["reason"]), "connection refused") {
+		t.Fatalf("sli threshold %v, want failed with connection refused", sli)
+	}
+	if !strings.Contains(fmt.Sprint(r.report["reasons"]), "connection refused") {
+		t.Fatalf("reasons %v", r.report["reasons"])
+	}
+}
+
+func TestMetricsAddrFlags(t *testing.T) {
+	tg := newTarget(t, nil)
+	p := scenario(t, tg.URL, shortLoad, "")
+	r := run(t, "run", p, "--metrics-addr", "0.0.0.0:9464")
+	r.expect(t, exitInvalid)
+	if !strings.Contains(r.stderr, "not a loopback address") {
+		t.Fatalf("stderr:\n%s", r.stderr)
+	}
+	r = run(t, "run", p, "--metrics-addr", "nonsense")
+	r.expect(t, exitInvalid)
+}
