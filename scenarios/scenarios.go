@@ -75,6 +75,7 @@ func Parse(name string, data []byte, lookup func(string) (string, bool)) (*Scena
 	decoded := el.count()
 	c := &compiler{el: el, spec: spec, secrets: sub.secrets}
 	plan := c.plan()
+	checkHTTPVersion(el, spec.HTTP, &plan)
 	planOK := spec.planErrs == 0 && el.count() == decoded
 	d.resolveThresholds(&plan, spec.Thresholds, planOK)
 	if err := el.result(); err != nil {

@@ -21,6 +21,8 @@ type Spec struct {
 	Thresholds []ThresholdSpec
 	Data       []DataSpec
 	SLI        *SLISpec
+	TLS        *TLSSpec // nil without a tls section
+	HTTP       HTTPSpec
 	// Generator holds the generator-health tolerances (defaults when the
 	// block is absent).
 	Generator engine.Tolerances
@@ -89,7 +91,7 @@ type DataSpec struct {
 	Pos   Pos
 }
 
-var topKeys = []string{"version", "name", "base_url", "defaults", "load", "flows", "thresholds", "data", "sli", "generator"}
+var topKeys = []string{"version", "name", "base_url", "defaults", "load", "flows", "thresholds", "data", "sli", "generator", "tls", "http"}
 
 // decodeSpec decodes the root mapping of a scenario file.
 func (d *decoder) decodeSpec(root *yaml.Node, dir string) *Spec {
@@ -126,6 +128,12 @@ func (d *decoder) decodeSpec(root *yaml.Node, dir string) *Spec {
 	}
 	if f, ok := fs["sli"]; ok {
 		s.SLI = d.sli(f.val)
+	}
+	if f, ok := fs["tls"]; ok {
+		s.TLS = d.tlsSection(f.val, dir)
+	}
+	if f, ok := fs["http"]; ok {
+		s.HTTP = d.httpSection(f.val)
 	}
 	if f, ok := fs["generator"]; ok {
 		s.Generator = d.generator(f.val)
