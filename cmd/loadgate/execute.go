@@ -77,7 +77,7 @@ func (s *session) execute() (err error) {
 	}
 	s.eval = ev
 	if s.preflight {
-		if err := s.eng.Preflight(ctx, plan, preflightTimeout); err != nil {
+		if err := s.preflightCheck(ctx, plan); err != nil { // health.go
 			return s.fail(exitPreflightFailed, fmt.Errorf("preflight: %w", err))
 		}
 	}

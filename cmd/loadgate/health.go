@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
@@ -71,4 +72,13 @@ func healthProblems(p *engine.Plan, final *engine.Snapshot) []string {
 		out = append(out, h.Message)
 	}
 	return out
+}
+
+// preflightCheck is the whole preflight: the local open-files limit against
+// the plan's peak in flight (RELIABILITY row 11), then every target.
+func (s *session) preflightCheck(ctx context.Context, plan *engine.Plan) error {
+	if err := engine.CheckFDLimit(plan); err != nil {
+		return err
+	}
+	return s.eng.Preflight(ctx, plan, preflightTimeout)
 }

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/loadgate/loadgate/internal/faults"
+)
+
+// The RELIABILITY.md matrix through the built binary, against
+// internal/faults on loopback: exit code, report status and contents,
+// bounded waiting and bounded memory (the child's peak RSS).
+
+// faultScenario writes a one-step scenario getting url+path, with extra
+// top-level YAML appended.
+func faultScenario(t *testing.T, url, path, load, extra string) string {
+	t.Helper()
+	body := fmt.Sprintf("name: fault\nbase_url: %s\nload:\n%s\nflows:\n  - name: f\n    steps:\n      - name: s\n        get: %s\n%s", url, load, path, extra)
+	p := filepath.Join(t.TempDir(), "fault.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func newFaults(t *testing.T) *faults.Server {
+	t.Helper()
+	srv, err := faults.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// maxRSS is the child's peak resident set in bytes.
+func maxRSS(cmd *exec.Cmd) int64 {
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss << 10 // KiB on Linux
+	}
+	return 0
+}
+
+func errorsOf(r result) map[string]any {
+	m, _ := r.report["errors"].(map[string]any)
+	return m
+}
+
+// TestFaultsThroughBinary: each fault ends with the right exit code, a
+// complete (not partial) report naming the error class, on time, in
+// bounded memory.
+func TestFaultsThroughBinary(t *testing.T) {
+	failRate := "thresholds:\n  http_req_failed: [\"rate < 1%\"]\n"
+	for _, tc := range []struct {
+		name    string
+		path    string
+		load    string
+		extra   string
+		setup   func(srv *faults.Server)
+		code    int
+		class   string        // an errors key that must be > 0; "" for none
+		maxTime time.Duration // wall time of the whole process
+	}{
+		{"row 2 crash mid-run", "/delay/5ms", "  rate: 50\n  duration: 1500ms\n", failRate,
+			func(srv *faults.Server) { time.AfterFunc(700*time.Millisecond, srv.Crash) }, exitFailed, "refused", 5 * time.Second},
+		{"row 6 hang", "/hang", "  rate: 20\n  duration: 1s\n", "defaults: { timeout: 300ms }\n" + failRate,
+			nil, exitFailed, "timeout", 5 * time.Second},
+		{"row 7 drip", "/drip/1000/20ms", "  rate: 20\n  duration: 1s\n", "defaults: { timeout: 300ms }\n" + failRate,
+			nil, exitFailed, "timeout", 5 * time.Second},
+		{"row 5 reset mid-body", "/reset", "  rate: 20\n  duration: 500ms\n", failRate, nil, exitFailed, "reset", 5 * time.Second},
+		{"row 5 truncated", "/short", "  rate: 20\n  duration: 500ms\n", failRate, nil, exitFailed, "truncated", 5 * time.Second},
+		{"row 8 huge body", "/huge/268435456", "  rate: 4\n  duration: 1s\n", failRate, nil, exitPassed, "", 15 * time.Second},
+		{"row 8 gzip bomb", "/gzip-bomb", "  rate: 20\n  duration: 1s\n", failRate, nil, exitPassed, "", 10 * time.Second},
+		{"row 8 huge headers", "/huge-headers/100000", "  rate: 20\n  duration: 500ms\n", failRate, nil, exitFailed, "header_too_large", 5 * time.Second},
+		{"row 9 5xx storm", "/status/503", "  rate: 20\n  duration: 500ms\n", failRate, nil, exitFailed, "5xx", 5 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newFaults(t)
+			sc := faultScenario(t, srv.URL, tc.path, tc.load, tc.extra)
+			cmd, rep, stdout, stderr := startCmd(t, "run", sc, "--quiet")
+			if tc.setup != nil {
+				tc.setup(srv)
+			}
+			start := time.Now()
+			r := finish(t, cmd, cmd.Run(), rep, stdout, stderr)
+			el := time.Since(start)
+			r.expect(t, tc.code)
+			if r.report["partial"] != false {
+				t.Fatalf("report partial = %v", r.report["partial"])
+			}
+			if tc.class != "" {
+				if n, _ := errorsOf(r)[tc.class].(float64); n == 0 {
+					t.Fatalf("errors %v: no %s", errorsOf(r), tc.class)
+				}
+			}
+			rss := maxRSS(cmd)
+			t.Logf("%v, peak RSS %d MiB, errors %v", el.Round(time.Millisecond), rss>>20, errorsOf(r))
+			if el > tc.maxTime {
+				t.Fatalf("took %v, want < %v", el, tc.maxTime)
+			}
+			if rss > 150<<20 {
+				t.Fatalf("peak RSS %d MiB", rss>>20)
+			}
+		})
+	}
+}
+
+// TestTLSPreflightThroughBinary (row 4): a self-signed target fails the
+// preflight (exit 3) naming the target and the class; nothing is sent.
+func TestTLSPreflightThroughBinary(t *testing.T) {
+	srv, _, err := faults.NewTLS(faults.SelfSigned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	r := run(t, "run", faultScenario(t, srv.URL, "/ok", shortLoad, ""), "--quiet")
+	r.expect(t, exitPreflightFailed)
+	if !strings.Contains(r.stderr, strings.TrimPrefix(srv.URL, "https://")) || !strings.Contains(r.stderr, "tls") {
+		t.Fatalf("stderr does not name the target and class:\n%s", r.stderr)
+	}
+	if srv.Requests() != 0 {
+		t.Fatalf("%d requests sent", srv.Requests())
+	}
+}
+
+// TestFDLimitPreflight (row 11): a hard open-files limit below
+// max_in_flight fails the preflight with a hint; nothing is sent.
+func TestFDLimitPreflight(t *testing.T) {
+	srv := newFaults(t)
+	sc := faultScenario(t, srv.URL, "/ok", "  rate: 10\n  duration: 1s\n  max_in_flight: 1000\n", "")
+	rep := filepath.Join(t.TempDir(), "r.json")
+	cmd := exec.Command("bash", "-c", `ulimit -n 256 && exec "$0" "$@"`, binary, "run", sc, "--quiet", "-o", "json="+rep)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	cmd.Run()
+	r := result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+	r.expect(t, exitPreflightFailed)
+	if !strings.Contains(r.stderr, "RLIMIT_NOFILE") || !strings.Contains(r.stderr, "max_in_flight") {
+		t.Fatalf("no hint on stderr:\n%s", r.stderr)
+	}
+	if srv.Requests() != 0 {
+		t.Fatalf("%d requests sent", srv.Requests())
+	}
+}
+
+// TestGeneratorBlock (row 13): the generator block sets the tolerances. A
+// starved generator (1 in flight, overload drop) is inconclusive by
+// default, and passes when the scenario accepts it.
+func TestGeneratorBlock(t *testing.T) {
+	srv := newFaults(t)
+	load := "  rate: 50\n  duration: 1s\n  max_in_flight: 1\n  overload: drop\n"
+	run(t, "run", faultScenario(t, srv.URL, "/delay/100ms", load, ""), "--quiet").expect(t, exitInconclusive)
+	gen := "generator:\n  min_achieved_ratio: 0.05\n  max_schedule_lag_p99: 10s\n"
+	run(t, "run", faultScenario(t, srv.URL, "/delay/100ms", load, gen), "--quiet").expect(t, exitPassed)
+}
+
+// TestLiveGeneratorWarning (row 13): the console warns while the run goes
+// on, not only at the end, as soon as the generator falls behind.
+func TestLiveGeneratorWarning(t *testing.T) {
+	srv := newFaults(t)
+	// 1 in flight at 50 ms each starts 20 of the 50 arrivals due per
+	// second; the 100 arrivals take 5 s, and the warning must come by 3 s.
+	sc := faultScenario(t, srv.URL, "/delay/50ms", "  rate: 50\n  duration: 2s\n  max_in_flight: 1\n", "")
+	cmd, rep, stdout, _ := startCmd(t, "run", sc, "--quiet")
+	cmd.Stderr = nil
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var warnAt time.Duration
+	var lines []string
+	sc2 := bufio.NewScanner(pipe)
+	for sc2.Scan() {
+		lines = append(lines, sc2.Text())
+		if warnAt == 0 && strings.Contains(sc2.Text(), "loadgate: warning") && strings.Contains(sc2.Text(), "fell behind") {
+			warnAt = time.Since(start)
+		}
+	}
+	r := finish(t, cmd, cmd.Wait(), rep, stdout, &bytes.Buffer{})
+	el := time.Since(start)
+	r.expect(t, exitInconclusive)
+	if warnAt == 0 || warnAt > 3*time.Second || warnAt > el-time.Second {
+		t.Fatalf("warning at %v of %v (want by 3 s, well before the end); stderr:\n%s", warnAt, el, strings.Join(lines, "\n"))
+	}
+}
+
+// TestBrokenStdout (row 31): a reader that goes away (| head) must not
+// change the exit code or the reports: the end summary's write fails with
+// EPIPE, not a SIGPIPE death.
+func TestBrokenStdout(t *testing.T) {
+	srv := newFaults(t)
+	sc := faultScenario(t, srv.URL, "/ok", shortLoad, "thresholds:\n  http_req_failed: [\"rate < 1%\"]\n")
+	cmd, rep, _, stderr := startCmd(t, "run", sc, "-o", "text=-")
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd.Close() // the reader is gone before the first byte
+	cmd.Stdout = wr
+	err = cmd.Run()
+	wr.Close()
+	r := finish(t, cmd, err, rep, &bytes.Buffer{}, stderr)
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		t.Fatalf("killed by %v", ws.Signal())
+	}
+	r.expect(t, exitPassed)
+	if r.report == nil || r.report["partial"] != false {
+		t.Fatalf("json report missing or partial: %v", r.report["partial"])
+	}
+}
+
+// TestHugePlanStartsAtOnce (row 24): 1e9 planned arrivals (1000/s for
+// 10^6 s) start at once in bounded memory: nothing is allocated in
+// proportion to the plan. SIGINT ends it after 1.5 s.
+func TestHugePlanStartsAtOnce(t *testing.T) {
+	srv := newFaults(t)
+	sc := faultScenario(t, srv.URL, "/ok", "  rate: 1000\n  duration: 1000000s\n", "")
+	cmd, rep, stdout, stderr := startCmd(t, "run", sc, "--quiet")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	r := finish(t, cmd, cmd.Wait(), rep, stdout, stderr)
+	r.expect(t, exitInterrupted)
+	gen := r.report["generator"].(map[string]any)
+	if gen["planned_total"] != float64(1e9) {
+		t.Fatalf("planned_total %v, want 1e9", gen["planned_total"])
+	}
+	if started, _ := gen["started"].(float64); started < 1000 || srv.Requests() < 1000 {
+		t.Fatalf("started %v, target saw %d: the run did not start at once", started, srv.Requests())
+	}
+	if rss := maxRSS(cmd); rss > 100<<20 {
+		t.Fatalf("peak RSS %d MiB for a 1e9-arrival plan", rss>>20)
+	}
+}
