@@ -93,7 +93,7 @@ func (r *run) user(i int, us *users, want func(int) bool, limiter ratelimit.Limi
 		n := r.n.Add(1) - 1
 		start := r.since()
 		w.shard.recordStart(0)
-		w.iterate(r.flowOf(n), start)
+		w.iterate(n, r.flowOf(n), start)
 		if r.plan.Load.Think > 0 && !w.sleep(r.plan.Load.Think) {
 			return
 		}

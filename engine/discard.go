@@ -47,6 +47,12 @@ const maxTrailerLines = 64
 // response head into resp, discarding the body. The connection's deadlines
 // are the request's: nothing here waits past timeout.
 func roundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) error {
+	return exchange(hc, req, resp, timeout, nil)
+}
+
+// exchange is roundTrip keeping the start of the body in k (nil keeps
+// nothing; see body.go).
+func exchange(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration, k *keeper) error {
 	deadline := time.Now().Add(timeout)
 	resp.Reset()
 	cc, err := hc.AcquireConn(timeout, req.ConnectionClose())
@@ -69,7 +75,7 @@ func roundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Re
 		return err
 	}
 	br := hc.AcquireReader(conn)
-	keep, err := readResponse(br, resp, req.Header.IsHead())
+	keep, err := readResponse(br, resp, req.Header.IsHead(), k)
 	hc.ReleaseReader(br)
 	if err != nil || !keep || req.ConnectionClose() {
 		hc.CloseConn(cc)
@@ -80,8 +86,9 @@ func roundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Re
 }
 
 // readResponse reads one response from br: the head into resp, the body
-// discarded. keep reports whether the connection may carry another request.
-func readResponse(br *bufio.Reader, resp *fasthttp.Response, head bool) (keep bool, err error) {
+// discarded (but for what k keeps). keep reports whether the connection
+// may carry another request.
+func readResponse(br *bufio.Reader, resp *fasthttp.Response, head bool, k *keeper) (keep bool, err error) {
 	h := &resp.Header
 	if err := h.Read(br); err != nil {
 		if err == io.EOF {
@@ -103,16 +110,15 @@ func readResponse(br *bufio.Reader, resp *fasthttp.Response, head bool) (keep bo
 	}
 	switch n := h.ContentLength(); {
 	case n >= 0:
-		if err := discardN(br, int64(n)); err != nil {
+		if err := k.drain(br, int64(n)); err != nil {
 			return false, err
 		}
 	case n == -1: // chunked
-		if err := discardChunked(br); err != nil {
+		if err := discardChunked(br, k); err != nil {
 			return false, err
 		}
 	default: // -2: the body ends when the server closes the connection
-		_, err := br.WriteTo(io.Discard)
-		return false, err
+		return false, k.drainAll(br)
 	}
 	return !h.ConnectionClose(), nil
 }
@@ -145,8 +151,9 @@ func discardN(br *bufio.Reader, n int64) error {
 	return nil
 }
 
-// discardChunked drops a chunked body and its trailer section.
-func discardChunked(br *bufio.Reader) error {
+// discardChunked drops a chunked body (but for what k keeps) and its
+// trailer section.
+func discardChunked(br *bufio.Reader, k *keeper) error {
 	for {
 		line, err := readLine(br)
 		if err != nil {
@@ -159,7 +166,7 @@ func discardChunked(br *bufio.Reader) error {
 		if size == 0 {
 			break
 		}
-		if err := discardN(br, size); err != nil {
+		if err := k.drain(br, size); err != nil {
 			return err
 		}
 		crlf, err := readLine(br)

@@ -54,6 +54,6 @@ func (r *run) openWorker(id int) {
 			return
 		}
 		w.shard.recordStart(r.since() - at)
-		w.iterate(r.flowOf(n), at)
+		w.iterate(n, r.flowOf(n), at)
 	}
 }

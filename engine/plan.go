@@ -101,20 +101,37 @@ type Header struct {
 	Key, Value string
 }
 
-// Step is one HTTP request of a flow. Everything in it is resolved: the URL
-// is absolute and the body is final.
+// Step is one HTTP request of a flow. The URL is absolute; the URL's path
+// and query, header values and the body may hold {{ ... }} templates
+// (template.go), kept here as written so that reports show the template,
+// never a value. A step without templates is built once and reused.
 type Step struct {
 	Name    string
 	Method  string // GET, POST, ...
-	URL     string // absolute http:// or https:// URL
+	URL     string // absolute http:// or https:// URL; no template in scheme or host
 	Headers []Header
 	Body    []byte
-	Timeout time.Duration // total deadline of the request
+	// BodyEscape is how template values are escaped in Body: EscapeNone for
+	// raw bodies, EscapeJSON for json: bodies, EscapeForm for form: bodies.
+	BodyEscape Escape
+	Timeout    time.Duration // total deadline of the request (of all its redirects)
 	// Accept lists the statuses that count as success. Empty means any status
 	// below 400.
 	Accept []int
-	// Think is the pause after this step, before the next one.
-	Think time.Duration
+	// Think is the pause after this step, before the next one; with
+	// ThinkMax > Think it is drawn uniformly from [Think, ThinkMax].
+	Think, ThinkMax time.Duration
+	// Captures take values from the response for later steps' templates.
+	Captures []Capture
+	// Checks are judged on the response and counted in the checks metric.
+	Checks []Check
+	// MaxBody caps the bytes of the body kept for checks and captures
+	// (DefaultMaxBody when 0); the rest is counted and discarded. Bodies of
+	// steps without body checks or captures are never kept.
+	MaxBody int
+	// MaxRedirects is how many redirects are followed; 0 follows none (the
+	// 3xx is the step's answer). Scenarios default to DefaultMaxRedirects.
+	MaxRedirects int
 }
 
 // Accepts reports whether status counts as a success for this step.
@@ -165,6 +182,10 @@ type Plan struct {
 	// Grace is how long in-flight requests may finish after the load stops
 	// early (interrupt, abort). Default 5 s.
 	Grace time.Duration
+	// Data are the feeders that templates read ({{ name.column }}).
+	Data []Feeder
+	// NoCookies turns off the per-iteration cookie jar.
+	NoCookies bool
 	// HTTPVersion is the protocol spoken to every target: HTTP/1.1 (the
 	// zero value), HTTP/2 over TLS, or h2c.
 	HTTPVersion HTTPVersion
@@ -176,6 +197,10 @@ const (
 	DefaultMaxInFlight = 1000
 	DefaultTimeout     = 10 * time.Second
 	DefaultGrace       = 5 * time.Second
+	// DefaultMaxBody is the body kept for checks and captures.
+	DefaultMaxBody = 1 << 20
+	// DefaultMaxRedirects is what scenarios follow unless told otherwise.
+	DefaultMaxRedirects = 10
 )
 
 // withDefaults returns a copy of p with zero fields defaulted.
@@ -225,6 +250,14 @@ func (p *Plan) Validate() error {
 	}
 	if p.Segment.Count > 1 && (p.Segment.Index < 0 || p.Segment.Index >= p.Segment.Count) {
 		return fmt.Errorf("engine: segment %s out of range", p.Segment)
+	}
+	if err := p.validateData(); err != nil {
+		return err
+	}
+	for fi := range p.Flows {
+		if _, err := compileFlow(&p.Flows[fi], p.Data); err != nil {
+			return err
+		}
 	}
 	return nil
 }

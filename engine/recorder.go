@@ -88,6 +88,8 @@ type sample struct {
 	status         int
 	kind           Kind
 	failed         bool
+	// checks judged on the response, and how many held
+	checksTotal, checksPassed int64
 }
 
 func (sh *shard) record(s *sample) {
@@ -107,6 +109,8 @@ func (sh *shard) record(s *sample) {
 		st.FailedByClass[class]++
 	}
 	st.Errors[s.kind]++
+	st.ChecksTotal += s.checksTotal
+	st.ChecksPassed += s.checksPassed
 	sh.mu.Unlock()
 }
 

@@ -38,6 +38,10 @@ type Result struct {
 	// Stopped is why the run ended before its profile did: the cause of the
 	// context's cancellation. Nil when the profile completed.
 	Stopped error
+	// Exhausted is set when the plan ran out of data before its profile
+	// ended (a *DataExhaustedError): the run stopped scheduling but is
+	// complete, not partial.
+	Exhausted error
 }
 
 // run is the state of one Run call.
@@ -62,6 +66,7 @@ type run struct {
 	// cancel stops the run with a cause (a recovered panic).
 	cancel       context.CancelCauseFunc
 	goTimersOnly bool
+	journeys     // journey.go: compiled flows, feeders, redirect clients
 }
 
 func (r *run) since() time.Duration { return time.Since(r.start) }
@@ -117,7 +122,11 @@ func (e *Engine) Run(ctx context.Context, p *Plan, obs ...Observer) (*Result, er
 	close(workDone)
 	final := <-collectorDone
 	r.conns.closeAll()
-	return &Result{Start: r.start, Elapsed: final.Total.End, Final: final, Stopped: stopped}, nil
+	res := &Result{Start: r.start, Elapsed: final.Total.End, Final: final, Stopped: stopped}
+	if e := r.exhausted.Load(); e != nil {
+		res.Exhausted = e
+	}
+	return res, nil
 }
 
 // supervise waits for the load to finish by itself or for ctx; on ctx it
@@ -190,7 +199,12 @@ func (r *run) prepare(e *Engine) error {
 		}
 	}
 	r.flowTable = weightTable(r.plan.Flows)
-	return nil
+	return r.prepareJourneys(doers, func(target string) (Doer, error) {
+		if e.NewDoer != nil {
+			return e.NewDoer(target)
+		}
+		return newHostClient(target, cfg)
+	})
 }
 
 func newStepExec(st *Step, d Doer, userAgent string) stepExec {

@@ -29,12 +29,15 @@ const (
 	KindTruncated           // the connection ended inside the body its head announced
 	KindHeaderTooLarge      // the response head did not fit the read buffer (8 KiB)
 	KindProtocol            // a malformed response (chunk framing, endless 1xx, trailers)
+	KindCapture             // a capture found nothing in the response; the iteration stopped
+	KindRedirectLimit       // more redirects than the step's max_redirects
 	NumKinds
 )
 
 var kindNames = [NumKinds]string{
 	"ok", "refused", "reset", "timeout", "dns", "tls", "no_free_conn", "closed",
 	"local_port", "fd", "4xx", "5xx", "status", "other", "truncated", "header_too_large", "protocol",
+	"capture", "redirect_limit",
 }
 
 // String is the kind's name in reports.

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -16,29 +17,49 @@ type stepExec struct {
 
 // worker is one goroutine's private state: a shard to record into, request
 // objects copied from the templates on first use and reused for every
-// request after that, one response and one timer. Nothing here is shared.
+// request after that, one response and one timer, and the journey state of
+// the iteration it runs (template values, cookie jar, body buffers).
+// Nothing here is shared.
 type worker struct {
 	r     *run
+	id    int
 	shard *shard
 	reqs  [][]*fasthttp.Request
-	resp  *fasthttp.Response
-	timer *time.Timer
+	// cookied marks requests that carry jar cookies from their last use.
+	cookied [][]bool
+	resp    *fasthttp.Response
+	timer   *time.Timer
 	// precise is nil where the platform or the fd budget has none.
 	precise *preciseTimer
+
+	v     vars
+	jar   jar
+	rng   rng
+	buf   []byte // rendering scratch
+	body  []byte // kept body of the last response
+	gz    []byte // inflated body
+	redir *fasthttp.Request
+	uri   fasthttp.URI
 }
 
 func (r *run) newWorker(id int) *worker {
 	w := &worker{
-		r:     r,
-		shard: r.rec.shards[id%len(r.rec.shards)],
-		reqs:  make([][]*fasthttp.Request, len(r.steps)),
-		resp:  &fasthttp.Response{},
-		timer: time.NewTimer(time.Hour),
+		r:       r,
+		id:      id,
+		shard:   r.rec.shards[id%len(r.rec.shards)],
+		reqs:    make([][]*fasthttp.Request, len(r.steps)),
+		cookied: make([][]bool, len(r.steps)),
+		resp:    &fasthttp.Response{},
+		timer:   time.NewTimer(time.Hour),
+		rng:     rng{s: uint64(id)*0x2545f4914f6cdd1d + uint64(r.start.UnixNano())},
 	}
 	w.timer.Stop()
 	for fi := range r.steps {
 		w.reqs[fi] = make([]*fasthttp.Request, len(r.steps[fi]))
+		w.cookied[fi] = make([]bool, len(r.steps[fi]))
 	}
+	w.v = vars{captures: make([][]byte, r.maxSlots), rows: make([]int, len(r.plan.Data)),
+		feeders: r.plan.Data, vu: id, rng: &w.rng}
 	return w
 }
 
@@ -81,22 +102,30 @@ func (w *worker) goSleep(d time.Duration) bool {
 	}
 }
 
-// iterate runs flow fi once. intended is when the iteration should have
-// started; the first request's latency is measured from it, so any wait for
-// a free worker counts. Later steps are due when the previous one ended plus
-// its think time.
-func (w *worker) iterate(fi int, intended time.Duration) {
+// iterate runs flow fi once as arrival n. intended is when the iteration
+// should have started; the first request's latency is measured from it, so
+// any wait for a free worker counts. Later steps are due when the previous
+// one ended plus its think time. A step whose captures found nothing ends
+// the iteration: later steps would use a missing value.
+func (w *worker) iterate(n int64, fi int, intended time.Duration) {
 	r := w.r
 	r.inFlight.Add(1)
 	defer r.inFlight.Add(-1)
+	if !w.begin(n, fi) {
+		return
+	}
 	due := intended
 	end := intended
 	for si := range r.steps[fi] {
 		if si > 0 && r.stopping() {
 			return // a stopped run starts no new requests
 		}
-		end = w.send(fi, si, due)
-		think := r.steps[fi][si].step.Think
+		var more bool
+		end, more = w.send(fi, si, due)
+		if !more {
+			break
+		}
+		think := w.think(r.steps[fi][si].step)
 		if think > 0 && si < len(r.steps[fi])-1 {
 			if !w.sleep(think) {
 				return
@@ -109,34 +138,168 @@ func (w *worker) iterate(fi int, intended time.Duration) {
 	}
 }
 
-// send performs one request due at the given offset and records it. It
-// returns the completion offset.
-func (w *worker) send(fi, si int, due time.Duration) time.Duration {
+// begin sets up the iteration's values: its number, a row of each feeder
+// the flow reads, an empty cookie jar. It reports false when a unique
+// feeder has no row left, which ends the run's scheduling.
+func (w *worker) begin(n int64, fi int) bool {
 	r := w.r
-	ex := &r.steps[fi][si]
+	w.v.iter = n
+	w.jar.reset()
+	for _, di := range r.flows[fi].feeders {
+		f := &r.plan.Data[di]
+		row, ok := r.cursors.pick(f, di, &w.rng)
+		if !ok {
+			r.exhaust(f)
+			return false
+		}
+		w.v.rows[di] = row
+	}
+	return true
+}
+
+// think is the pause after st: fixed, or drawn from [Think, ThinkMax].
+func (w *worker) think(st *Step) time.Duration {
+	if st.ThinkMax > st.Think {
+		return st.Think + time.Duration(w.rng.uint64n(uint64(st.ThinkMax-st.Think)+1))
+	}
+	return st.Think
+}
+
+// request returns the worker's request for step (fi, si), ready to send:
+// built from the step's template on first use; after that, only the
+// templated parts are rendered again and jar cookies added. A step without
+// templates and cookies is sent as it is, without any work.
+func (w *worker) request(fi, si int, ex *stepExec, sp *stepPlan) *fasthttp.Request {
 	req := w.reqs[fi][si]
 	if req == nil {
 		req = &fasthttp.Request{}
 		ex.tmpl.CopyTo(req)
+		if sp.url != nil {
+			req.Header.SetHost(sp.host)
+		}
 		w.reqs[fi][si] = req
 	}
+	if w.cookied[fi][si] {
+		req.Header.DelAllCookies()
+		for _, h := range ex.step.Headers {
+			if strings.EqualFold(h.Key, "Cookie") {
+				req.Header.Set(h.Key, h.Value)
+			}
+		}
+		w.cookied[fi][si] = false
+	}
+	if sp.url != nil {
+		w.buf = sp.url.render(w.buf[:0], &w.v)
+		req.SetRequestURIBytes(w.buf)
+	}
+	for i := range sp.headers {
+		h := &sp.headers[i]
+		w.buf = h.t.render(w.buf[:0], &w.v)
+		req.Header.SetBytesV(h.key, w.buf)
+	}
+	if sp.body != nil {
+		w.buf = sp.body.render(w.buf[:0], &w.v)
+		req.SetBody(w.buf)
+	}
+	if !w.r.plan.NoCookies && w.jar.apply(sp.hostB, req) {
+		w.cookied[fi][si] = true
+	}
+	return req
+}
+
+// send performs one request due at the given offset (following redirects),
+// judges its checks, runs its captures and records it. It returns the
+// completion offset and whether the iteration may go on.
+func (w *worker) send(fi, si int, due time.Duration) (time.Duration, bool) {
+	r := w.r
+	ex := &r.steps[fi][si]
+	sp := &r.flows[fi].steps[si]
+	req := w.request(fi, si, ex, sp)
 	sent := r.since()
-	err := ex.doer.Do(req, w.resp, ex.step.Timeout)
+	body, cut, err := w.do(ex.doer, req, ex.step.Timeout, sp, maxBody(ex.step))
+	kind := KindNone
+	if err == nil && !r.plan.NoCookies {
+		w.jar.store(sp.hostB, w.resp)
+	}
+	if err == nil && ex.step.MaxRedirects > 0 && isRedirect(w.resp.StatusCode()) {
+		body, cut, kind, err = w.follow(ex, sp, req, sent)
+	}
 	end := r.since()
 	if r.hardStopped() {
-		return end // cut off by our own hard stop: not the target's doing
+		return end, false // cut off by our own hard stop: not the target's doing
 	}
 	s := sample{flow: fi, step: si, intended: due, sent: sent, end: end}
-	if err != nil {
+	switch {
+	case err != nil && kind == KindNone:
 		s.kind = classify(err)
 		r.rec.noteError(s.kind, err)
-	} else {
+	case err != nil:
+		s.kind = kind
+		r.rec.noteError(kind, err)
+	default:
 		s.status = w.resp.StatusCode()
 		if !ex.step.Accepts(s.status) {
 			s.kind = statusKind(s.status)
 		}
 	}
+	more := true
+	if len(sp.checks) > 0 || len(sp.captures) > 0 {
+		if sp.needBody && err == nil {
+			body, w.gz = decodeBody(w.resp, body, w.gz, maxBody(ex.step))
+		}
+		s.checksTotal = int64(len(sp.checks))
+		s.checksPassed = sp.judge(w.resp, body, end-sent, err == nil)
+		more = w.captured(sp, ex.step.Name, body, cut, err == nil, &s)
+	}
 	s.failed = s.kind != KindNone
 	w.shard.record(&s)
-	return end
+	return end, more
+}
+
+// captured runs the step's captures and reports whether the iteration may
+// go on: not when the request failed or a capture found nothing.
+func (w *worker) captured(sp *stepPlan, step string, body []byte, cut, got bool, s *sample) bool {
+	if len(sp.captures) == 0 {
+		return true
+	}
+	if !got {
+		return false
+	}
+	miss := sp.capture(w.resp, body, &w.v)
+	if miss == nil {
+		return true
+	}
+	if s.kind == KindNone {
+		s.kind = KindCapture
+		if w.r.rec.samples[KindCapture].Load() == nil {
+			w.r.rec.noteError(KindCapture, captureError(step, miss, s.status, len(body), cut))
+		}
+	}
+	return false
+}
+
+func maxBody(st *Step) int {
+	if st.MaxBody > 0 {
+		return st.MaxBody
+	}
+	return DefaultMaxBody
+}
+
+// do sends req through d, keeping the body when the step's checks or
+// captures read it.
+func (w *worker) do(d Doer, req *fasthttp.Request, timeout time.Duration, sp *stepPlan, limit int) ([]byte, bool, error) {
+	if !sp.needBody {
+		return nil, false, d.Do(req, w.resp, timeout)
+	}
+	if bd, ok := d.(BodyDoer); ok {
+		var cut bool
+		var err error
+		w.body, cut, err = bd.DoBody(req, w.resp, timeout, w.body[:0], limit)
+		return w.body, cut, err
+	}
+	err := d.Do(req, w.resp, timeout)
+	b := w.resp.Body()
+	cut := len(b) > limit
+	w.body = append(w.body[:0], b[:min(len(b), limit)]...)
+	return w.body, cut, err
 }

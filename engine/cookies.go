@@ -1,0 +1,104 @@
+package engine
+
+import (
+	"bytes"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// jar is one worker's cookie jar, emptied at the start of every iteration:
+// Set-Cookie from a response is sent with the later requests of the same
+// iteration to the same host (or the cookie's Domain and its subdomains).
+// Paths are not matched: a journey talks to one application. The jar's
+// buffers are reused, so a journey that sets the same cookies every
+// iteration does not allocate for them.
+type jar struct {
+	cs  []jarCookie
+	n   int
+	tmp fasthttp.Cookie
+}
+
+type jarCookie struct {
+	domain      []byte // host, or Domain attribute (without leading dot)
+	sub         bool   // Domain attribute given: subdomains match too
+	name, value []byte
+}
+
+func (j *jar) reset() { j.n = 0 }
+
+// store takes the Set-Cookie headers of resp, received from host.
+func (j *jar) store(host []byte, resp *fasthttp.Response) {
+	for _, v := range resp.Header.Cookies() {
+		if err := j.tmp.ParseBytes(v); err != nil {
+			continue
+		}
+		domain, sub := host, false
+		if d := bytes.TrimPrefix(j.tmp.Domain(), []byte(".")); len(d) > 0 {
+			domain, sub = d, true
+		}
+		expired := j.tmp.MaxAge() < 0 || !j.tmp.Expire().Equal(fasthttp.CookieExpireUnlimited) && j.tmp.Expire().Before(time.Now())
+		j.set(domain, sub, j.tmp.Key(), j.tmp.Value(), expired)
+	}
+}
+
+func (j *jar) set(domain []byte, sub bool, name, value []byte, expired bool) {
+	for i := 0; i < j.n; i++ {
+		c := &j.cs[i]
+		if bytes.Equal(c.name, name) && bytes.Equal(c.domain, domain) {
+			if expired {
+				j.n--
+				j.cs[i], j.cs[j.n] = j.cs[j.n], j.cs[i]
+				return
+			}
+			c.value = append(c.value[:0], value...)
+			c.sub = sub
+			return
+		}
+	}
+	if expired {
+		return
+	}
+	if j.n == len(j.cs) {
+		j.cs = append(j.cs, jarCookie{})
+	}
+	c := &j.cs[j.n]
+	j.n++
+	c.domain = append(c.domain[:0], domain...)
+	c.name = append(c.name[:0], name...)
+	c.value = append(c.value[:0], value...)
+	c.sub = sub
+}
+
+// apply adds the cookies for host to req and reports whether it added any.
+func (j *jar) apply(host []byte, req *fasthttp.Request) bool {
+	if j.n == 0 {
+		return false
+	}
+	host = stripPort(host)
+	added := false
+	for i := 0; i < j.n; i++ {
+		c := &j.cs[i]
+		if domainMatch(stripPort(c.domain), host, c.sub) {
+			req.Header.SetCookieBytesKV(c.name, c.value)
+			added = true
+		}
+	}
+	return added
+}
+
+func domainMatch(domain, host []byte, sub bool) bool {
+	if bytes.EqualFold(domain, host) {
+		return true
+	}
+	return sub && len(host) > len(domain) && host[len(host)-len(domain)-1] == '.' &&
+		bytes.EqualFold(host[len(host)-len(domain):], domain)
+}
+
+// stripPort drops :port from host (cookies do not depend on ports).
+func stripPort(host []byte) []byte {
+	if i := bytes.LastIndexByte(host, ':'); i >= 0 && bytes.IndexByte(host[i:], ']') < 0 {
+		return host[:i]
+	}
+	return host
+}
