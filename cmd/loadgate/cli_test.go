@@ -108,6 +108,7 @@ func finish(t *testing.T, cmd *exec.Cmd, err error, rep string, stdout, stderr *
 		if err := json.Unmarshal(b, &r.report); err != nil {
 			t.Fatalf("report is not JSON: %v", err)
 		}
+		validateReport(t, rep)
 	}
 	return r
 }

@@ -56,7 +56,7 @@ func mergeCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	v := mergeVerdict(m)
 	sum := m.Summary
-	decide := func() { sum.Status, sum.ExitCode, sum.Reasons = v.status(), v.code(), v.reasons }
+	decide := func() { sum.Status, sum.ExitCode, sum.Reasons = v.status(), v.code(), append([]string{}, v.reasons...) }
 	decide()
 	wroteText := false
 	for _, o := range outputs {

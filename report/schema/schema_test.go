@@ -1,0 +1,59 @@
+package schema_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/loadgate/loadgate/report/schema"
+)
+
+// TestGoldenReports: the golden JSON reports of package report validate.
+// (The CLI tests validate every report a real run writes.)
+func TestGoldenReports(t *testing.T) {
+	paths, err := filepath.Glob("../../testdata/report/*.json")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no golden reports: %v", err)
+	}
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := schema.Validate(b); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+}
+
+// TestRejects: the schema catches what a reader would trip on.
+func TestRejects(t *testing.T) {
+	good, err := os.ReadFile("../../testdata/report/summary.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, old, new string
+		want           string // a substring of the error
+	}{
+		{"status and exit code disagree", `"exit_code": 1`, `"exit_code": 0`, "exit_code"},
+		{"unknown status", `"status": "failed"`, `"status": "fine"`, "status"},
+		{"other schema", `"loadgate.report/v1"`, `"loadgate.report/v2"`, "schema"},
+		{"bad time", `"started_at": "2026-11-22T10:00:00Z"`, `"started_at": "22/11/2026"`, "started_at"},
+		{"trend field on a rate", `"type": "rate",`, `"type": "rate", "p99": 1,`, "metrics"},
+		{"missing field", `"duration_s": 50,`, ``, "duration_s"},
+		{"negative count", `"count": 4997`, `"count": -1`, "count"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if !strings.Contains(string(good), tc.old) {
+				t.Fatalf("the golden report lacks %s", tc.old)
+			}
+			bad := strings.Replace(string(good), tc.old, tc.new, 1)
+			err := schema.Validate([]byte(bad))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one about %s", err, tc.want)
+			}
+		})
+	}
+}
