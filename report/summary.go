@@ -47,6 +47,9 @@ type Run struct {
 	Extra []*engine.Selection
 	// Redactor scrubs secrets from free text; nil redacts nothing.
 	Redactor *Redactor
+	// TLSInsecure records that certificates were not verified
+	// (tls.insecure_skip_verify): plan.tls_insecure in the report.
+	TLSInsecure bool
 }
 
 // Summary is the report of one run: the JSON document of DESIGN §6, and the
@@ -127,6 +130,11 @@ type PlanInfo struct {
 	// count); {0, 1} is the whole schedule.
 	Segment SegmentInfo `json:"segment"`
 	Flows   []FlowInfo  `json:"flows"`
+	// HTTPVersion is "2" or "h2c" when the run spoke HTTP/2; absent for
+	// HTTP/1.1.
+	HTTPVersion string `json:"http_version,omitempty"`
+	// TLSInsecure is true when certificates were not verified.
+	TLSInsecure bool `json:"tls_insecure,omitempty"`
 }
 
 // StageInfo is one stage of the load profile.
@@ -176,6 +184,9 @@ func Build(r Run) *Summary {
 	}
 	if s.DurationS < 0 {
 		s.DurationS = 0
+	}
+	if s.Plan != nil {
+		s.Plan.TLSInsecure = r.TLSInsecure
 	}
 	if r.Timeline != nil {
 		s.Timeseries = r.Timeline.Points()
@@ -292,6 +303,9 @@ func planInfo(p *engine.Plan) *PlanInfo {
 	}
 	if p.Segment.Whole() {
 		pi.Segment = SegmentInfo{Index: 0, Count: 1}
+	}
+	if p.HTTPVersion != engine.HTTP1 {
+		pi.HTTPVersion = p.HTTPVersion.String()
 	}
 	for _, st := range p.Load.Stages {
 		pi.Stages = append(pi.Stages, StageInfo{DurationS: st.Duration.Seconds(), Target: st.Target})

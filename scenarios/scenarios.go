@@ -78,6 +78,7 @@ func Parse(name string, data []byte, lookup func(string) (string, bool)) (*Scena
 	checkHTTPVersion(el, spec.HTTP, &plan)
 	planOK := spec.planErrs == 0 && el.count() == decoded
 	d.resolveThresholds(&plan, spec.Thresholds, planOK)
+	el.redact(c.secrets) // errors may quote substituted values
 	if err := el.result(); err != nil {
 		return nil, err
 	}
