@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -41,6 +42,9 @@ type session struct {
 	stderr    io.Writer
 	baseline  baselineFunc // --baseline; nil without it
 	metrics   metricsFlags // --metrics-addr, --metrics-linger (metrics.go)
+	// warnings are known before the run (tls.insecure_skip_verify) and go
+	// into every report.
+	warnings []string
 
 	started  time.Time
 	eval     *slo.Evaluator
@@ -208,6 +212,7 @@ func (s *session) finish(v *verdict, final *engine.Snapshot, partial bool) error
 		Scenario: report.Scenario{Name: s.sc.Name, Path: s.sc.Path, SHA256: s.sc.SHA256},
 		Plan:     &s.sc.Plan, Started: s.started, Ended: time.Now(), Final: final,
 		Timeline: s.timeline, Redactor: report.NewRedactor(s.sc.Secrets),
+		Warnings: slices.Clone(s.warnings), TLSInsecure: s.sc.TLSInsecure(),
 	}
 	if s.eval != nil {
 		run.Thresholds = s.eval.Results()
@@ -258,6 +263,9 @@ func writeFormat(w io.Writer, format string, sum *report.Summary, color bool) er
 
 // isTerminal reports whether w is a character device (a TTY).
 func isTerminal(w io.Writer) bool {
+	if rw, ok := w.(*redactWriter); ok {
+		w = rw.w
+	}
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

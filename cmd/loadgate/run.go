@@ -28,6 +28,7 @@ type runFlags struct {
 	segment   string       // --segment I/N
 	seg       engine.Segment
 	metrics   metricsFlags // --metrics-addr and friends (metrics.go)
+	quick     quickFlags   // --url and friends: quick mode (quick.go)
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet, withScenarioFlags bool) {
@@ -42,6 +43,7 @@ func (f *runFlags) register(fs *pflag.FlagSet, withScenarioFlags bool) {
 		fs.Float64Var(&f.rate, "rate", 0, "override: run a constant profile at this rate (users, for a closed model)")
 		fs.StringVar(&f.baseline, "baseline", "", "a previous run's json report, for thresholds such as p(95) < baseline + 10%")
 		fs.StringVar(&f.segment, "segment", "", "run only share I of N of the arrivals (arrival n when n mod N = I; 0-based), e.g. 0/4")
+		f.quick.register(fs)
 	}
 }
 
@@ -88,11 +90,15 @@ func (f *runFlags) apply(l *engine.Load) {
 	l.Stages = []engine.Stage{{Duration: d, Target: rate}}
 }
 
+// session prepares the run of sc. Everything it prints goes through a
+// redactor of the scenario's secrets (secure.go).
 func (f *runFlags) session(sc *scenarios.Scenario, stdout, stderr io.Writer) *session {
+	color := !f.noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == ""
+	stdout, stderr = redacting(stdout, sc.Secrets), redacting(stderr, sc.Secrets)
 	return &session{
-		sc: sc, outputs: f.outputs, quiet: f.quiet, color: !f.noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == "",
-		preflight: !f.noPre, eng: &engine.Engine{UserAgent: userAgent()}, stdout: stdout, stderr: stderr,
-		baseline: f.base, metrics: f.metrics,
+		sc: sc, outputs: f.outputs, quiet: f.quiet, color: color,
+		preflight: !f.noPre, eng: &engine.Engine{UserAgent: userAgent(), TLS: sc.TLSConfig()}, stdout: stdout, stderr: stderr,
+		baseline: f.base, metrics: f.metrics, warnings: transportWarnings(sc, stderr),
 	}
 }
 
@@ -106,10 +112,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if err := f.resolve(stderr); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return usagef("want one scenario file: loadgate run SCENARIO.yaml")
-	}
-	sc, err := loadScenario(fs.Arg(0), f.overrides, stderr)
+	sc, err := f.scenario(fs, stderr)
 	if err != nil {
 		return err
 	}
