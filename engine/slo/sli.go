@@ -136,7 +136,9 @@ func (e *Evaluator) observeSLI(r SLIReading, final bool) (abort Result, aborting
 			c.sli.err = r.Err.Error()
 		}
 		c.recordWhole(o, r.At)
-		c.res.NoData = r.NoData
+		// A failed query has no data either: reports show its reason, not an
+		// observed 0.
+		c.res.NoData = r.Err != nil
 		c.sli.final = final
 		if o.verdict == fail && !final && e.mayAbort(c, r.At) {
 			c.res.Aborted, e.aborted = true, true

@@ -54,7 +54,7 @@ func TestSLI(t *testing.T) {
 			// A failing query is a reason, never a silent pass.
 			name: "query failed", th: sliTh("cpu", "value < 0.8"),
 			final:  SLIReading{Name: "cpu", Err: errDown},
-			failed: true, noData: false, limit: 0.8, reason: errDown.Error(),
+			failed: true, noData: true, limit: 0.8, reason: errDown.Error(),
 		},
 		{
 			name: "empty result", th: sliTh("cpu", "value < 0.8"),
