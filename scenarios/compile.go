@@ -25,10 +25,12 @@ type compiler struct {
 func (c *compiler) plan() engine.Plan {
 	s := c.spec
 	p := engine.Plan{
-		Name:     s.Name,
-		Load:     s.Load.Load,
-		Interval: s.Load.Interval,
-		Grace:    engine.DefaultGrace,
+		Name:      s.Name,
+		Load:      s.Load.Load,
+		Interval:  s.Load.Interval,
+		Grace:     engine.DefaultGrace,
+		Data:      c.feeders(),
+		NoCookies: !s.Cookies,
 	}
 	c.checkBase()
 	seen := map[string]Pos{}
@@ -37,6 +39,7 @@ func (c *compiler) plan() engine.Plan {
 			c.el.at(f.Pos.Line, f.Pos.Col, "duplicate flow name %q (first at line %d)", f.Name, first.Line)
 		}
 		seen[f.Name] = f.Pos
+		c.checkRefs(f)
 		p.Flows = append(p.Flows, engine.Flow{Name: f.Name, Weight: f.Weight, Steps: c.steps(f)})
 	}
 	return p
@@ -77,14 +80,20 @@ func (c *compiler) steps(f FlowSpec) []engine.Step {
 			timeout = engine.DefaultTimeout
 		}
 		out = append(out, engine.Step{
-			Name:    st.Name,
-			Method:  st.Method,
-			URL:     c.url(st),
-			Headers: c.headers(st),
-			Body:    st.Body,
-			Timeout: timeout,
-			Accept:  st.Accept,
-			Think:   st.Think,
+			Name:         st.Name,
+			Method:       st.Method,
+			URL:          c.url(st),
+			Headers:      c.headers(st),
+			Body:         st.Body,
+			BodyEscape:   st.BodyEscape,
+			Timeout:      timeout,
+			Accept:       st.Accept,
+			Think:        st.Think,
+			ThinkMax:     st.ThinkMax,
+			Captures:     st.Captures,
+			Checks:       st.Checks,
+			MaxBody:      orDefault(0, nonZero(st.MaxBody), nonZero(c.spec.Defaults.MaxBody)),
+			MaxRedirects: orDefault(engine.DefaultMaxRedirects, st.MaxRedirects, c.spec.Defaults.MaxRedirects),
 		})
 	}
 	return out
@@ -106,13 +115,17 @@ func (c *compiler) url(st StepSpec) string {
 		case c.base == "":
 			return "" // base_url is invalid, and reported
 		}
-		if strings.ContainsAny(t, " \t\r\n") {
+		if strings.ContainsAny(plainTemplate(t), " \t\r\n") {
 			c.el.node(n, "invalid URL path %q: encode spaces as %%20", t)
 			return ""
 		}
 		return c.base + t
 	case strings.HasPrefix(t, "http://") || strings.HasPrefix(t, "https://"):
-		if msg := checkAbsURL(t); msg != "" {
+		if msg := checkTemplatedURL(t); msg != "" {
+			c.el.node(n, "%s", msg)
+			return ""
+		}
+		if msg := checkAbsURL(plainTemplate(t)); msg != "" {
 			c.el.node(n, "%s", msg)
 			return ""
 		}
@@ -153,10 +166,15 @@ func (c *compiler) headers(st StepSpec) []engine.Header {
 	if _, ok := byName["content-type"]; st.JSON && !ok {
 		byName["content-type"] = engine.Header{Key: "Content-Type", Value: "application/json"}
 	}
+	if _, ok := byName["content-type"]; st.BodyEscape == engine.EscapeForm && !ok {
+		byName["content-type"] = engine.Header{Key: "Content-Type", Value: "application/x-www-form-urlencoded"}
+	}
 	out := make([]engine.Header, 0, len(byName))
 	for name, h := range byName {
 		out = append(out, h)
-		if h.Value != "" && slices.Contains(sensitiveHeaders, name) {
+		// A templated value is not known here; the template text is what
+		// reports show, and is no secret.
+		if h.Value != "" && slices.Contains(sensitiveHeaders, name) && !engine.HasTemplate(h.Value) {
 			c.addSecret(h.Value)
 		}
 	}

@@ -25,6 +25,11 @@ type decoder struct {
 	// sliSpec is the decoded sli section, for the sli{name:X} thresholds; nil
 	// without one.
 	sliSpec *SLISpec
+	// dir is the scenario file's directory, for body_file and data files.
+	dir string
+	// refs collects the templates of the step being decoded; nil outside
+	// steps.
+	refs *[]tmplRef
 }
 
 // hint explains a type error on a quoted ${...}.
@@ -257,17 +262,6 @@ func (d *decoder) duration(n *yaml.Node, what string, lo time.Duration) (time.Du
 		return 0, false
 	}
 	return v, true
-}
-
-// noTemplate reports {{ ... }}, which the engine cannot resolve yet.
-func (d *decoder) noTemplate(n *yaml.Node) bool {
-	i := strings.Index(n.Value, "{{")
-	if i < 0 {
-		return true
-	}
-	line, col := d.src.at(n, i)
-	d.el.at(line, col, "templates ({{ ... }}) are not supported yet")
-	return false
 }
 
 // orList formats a, b or c.

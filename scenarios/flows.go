@@ -13,11 +13,9 @@ import (
 var (
 	flowKeys   = []string{"name", "weight", "steps"}
 	methodKeys = []string{"get", "post", "put", "patch", "delete", "head", "options"}
-	stepKeys   = append([]string{"name", "headers", "body", "json", "timeout", "think", "check"}, methodKeys...)
-	// stepLater and checkLater are DESIGN §3 keys the engine cannot run yet.
-	stepLater  = []string{"capture"}
-	checkKeys  = []string{"status"}
-	checkLater = []string{"body_contains", "json", "header", "max_duration", "capture"}
+	stepKeys   = append([]string{"name", "headers", "body", "json", "form", "body_file", "timeout", "think", "check",
+		"capture", "max_body", "max_redirects"}, methodKeys...)
+	checkKeys = []string{"status", "body_contains", "json", "header", "max_duration"}
 )
 
 func itoa(i int) string { return strconv.Itoa(i) }
@@ -77,9 +75,11 @@ func (d *decoder) steps(n *yaml.Node, flow string) []StepSpec {
 
 func (d *decoder) step(n *yaml.Node, path string) StepSpec {
 	where := "in " + path
-	fs := d.fields(n, where, stepKeys, stepLater)
+	fs := d.fields(n, where, stepKeys, nil)
 	d.require(n, fs, where, "name")
-	s := StepSpec{Pos: posOf(n)}
+	s := StepSpec{Pos: posOf(n), MaxRedirects: -1}
+	d.refs = &s.refs
+	defer func() { d.refs = nil }()
 	if f, ok := fs["name"]; ok {
 		s.Name = d.name(f.val, "step name")
 		s.Pos = posOf(f.val)
@@ -93,11 +93,16 @@ func (d *decoder) step(n *yaml.Node, path string) StepSpec {
 		s.Timeout, _ = d.duration(f.val, "timeout", time.Millisecond)
 	}
 	if f, ok := fs["think"]; ok {
-		s.Think, _ = d.duration(f.val, "think", 0)
+		s.Think, s.ThinkMax = d.think(f.val)
 	}
 	if f, ok := fs["check"]; ok {
-		s.Accept = d.check(f.val, path+".check")
+		s.Accept, s.Checks = d.check(f.val, path+".check")
 	}
+	if f, ok := fs["capture"]; ok {
+		s.Captures = d.captures(f.val, path+".capture")
+		s.captureNode = f.val
+	}
+	d.limits(fs, &s.MaxBody, &s.MaxRedirects)
 	return s
 }
 
@@ -116,7 +121,7 @@ func (d *decoder) request(n *yaml.Node, fs map[string]field, s *StepSpec, where 
 		first = k
 		s.Method = strings.ToUpper(k.Value)
 		s.targetNode = n.Content[i+1]
-		if t, ok := d.str(s.targetNode, k.Value+" URL"); ok && d.noTemplate(s.targetNode) {
+		if t, ok := d.str(s.targetNode, k.Value+" URL"); ok && d.template(s.targetNode) {
 			s.Target = t
 		}
 	}
@@ -126,44 +131,51 @@ func (d *decoder) request(n *yaml.Node, fs map[string]field, s *StepSpec, where 
 }
 
 func (d *decoder) body(fs map[string]field, s *StepSpec) {
-	b, hasBody := fs["body"]
-	j, hasJSON := fs["json"]
-	switch {
-	case hasBody && hasJSON:
-		d.el.node(j.key, "a step has body or json, not both")
-	case hasBody:
-		if d.noTemplate(b.val) {
+	var given []*yaml.Node
+	for _, k := range []string{"body", "json", "form", "body_file"} {
+		if f, ok := fs[k]; ok {
+			given = append(given, f.key)
+		}
+	}
+	if len(given) > 1 {
+		d.el.node(given[1], "a step has one of body, json, form or body_file, not both %s and %s", given[0].Value, given[1].Value)
+		return
+	}
+	if b, ok := fs["body"]; ok {
+		if d.template(b.val) {
 			s.Body = []byte(d.text(b.val, "body"))
 		}
-	case hasJSON:
+	}
+	if j, ok := fs["json"]; ok {
 		var w strings.Builder
 		if d.jsonValue(&w, j.val) {
-			s.Body, s.JSON = []byte(w.String()), true
+			s.Body, s.JSON, s.BodyEscape = []byte(w.String()), true, engine.EscapeJSON
+		}
+	}
+	if f, ok := fs["form"]; ok {
+		if b, ok := d.form(f.val); ok {
+			s.Body, s.BodyEscape = b, engine.EscapeForm
+		}
+	}
+	if f, ok := fs["body_file"]; ok {
+		if b, ok := d.bodyFile(f.val); ok {
+			s.Body = b
 		}
 	}
 }
 
-// check decodes check: {status: ...} into the accepted statuses.
-func (d *decoder) check(n *yaml.Node, path string) []int {
-	fs := d.fields(n, "in "+path, checkKeys, checkLater)
-	f, ok := fs["status"]
-	if !ok {
-		return nil
-	}
-	items := []*yaml.Node{f.val}
-	if f.val.Kind == yaml.SequenceNode {
-		items = f.val.Content
-		if len(items) == 0 {
-			d.el.node(f.val, "check status must not be an empty list")
+// limits decodes max_body and max_redirects (of a step or of defaults).
+func (d *decoder) limits(fs map[string]field, maxBody, maxRedirects *int) {
+	if f, ok := fs["max_body"]; ok {
+		if v, ok := d.integer(f.val, "max_body (bytes)", 1, 1<<30); ok {
+			*maxBody = int(v)
 		}
 	}
-	var out []int
-	for _, it := range items {
-		if v, ok := d.integer(it, "check status", 100, 599); ok {
-			out = append(out, int(v))
+	if f, ok := fs["max_redirects"]; ok {
+		if v, ok := d.integer(f.val, "max_redirects", 0, 100); ok {
+			*maxRedirects = int(v)
 		}
 	}
-	return out
 }
 
 // headers decodes a mapping of header names to values.
@@ -191,7 +203,7 @@ func (d *decoder) headers(n *yaml.Node, path string) []engine.Header {
 			d.el.node(v, "header %s contains a line break", k.Value)
 			continue
 		}
-		if d.noTemplate(v) {
+		if d.template(v) {
 			out = append(out, engine.Header{Key: k.Value, Value: val})
 		}
 	}

@@ -52,7 +52,7 @@ func (d *decoder) jsonObject(w *strings.Builder, n *yaml.Node) bool {
 			continue
 		}
 		seen[k.Value] = true
-		ok = d.noTemplate(k) && ok
+		ok = d.noTemplate(k, "a JSON key") && ok
 		if i > 0 {
 			w.WriteByte(',')
 		}
@@ -89,7 +89,7 @@ func (d *decoder) jsonScalar(w *strings.Builder, n *yaml.Node) bool {
 		}
 		w.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
 	default:
-		if !d.noTemplate(n) {
+		if !d.template(n) {
 			return false
 		}
 		writeJSONString(w, n.Value)

@@ -51,6 +51,8 @@ func TestCheckoutPlan(t *testing.T) {
 		Headers: []engine.Header{{Key: "accept", Value: "text/html"}, {Key: "X-Client", Value: "loadgate"}},
 		Timeout: 5 * time.Second,
 		Think:   100 * time.Millisecond,
+		// redirects are followed by default (RELIABILITY row 10)
+		MaxRedirects: engine.DefaultMaxRedirects,
 	}
 	if !reflect.DeepEqual(search, wantSearch) {
 		t.Errorf("search step = %+v\nwant %+v", search, wantSearch)

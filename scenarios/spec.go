@@ -12,10 +12,13 @@ import (
 // compiled into an engine.Plan. It also holds the sections that are parsed
 // and checked but not run yet (data).
 type Spec struct {
-	Version    int
-	Name       string
-	BaseURL    string
-	Defaults   Defaults
+	Version  int
+	Name     string
+	BaseURL  string
+	Defaults Defaults
+	// Cookies is the per-iteration cookie jar (cookies: false turns it off,
+	// at the top level or in defaults).
+	Cookies    bool
 	Load       LoadSpec
 	Flows      []FlowSpec
 	Thresholds []ThresholdSpec
@@ -37,6 +40,12 @@ type Spec struct {
 type Defaults struct {
 	Timeout time.Duration // 0: engine.DefaultTimeout
 	Headers []engine.Header
+	// MaxBody caps the body kept for checks and captures (0: engine
+	// default); MaxRedirects is how many redirects are followed (-1: the
+	// default, engine.DefaultMaxRedirects).
+	MaxBody      int
+	MaxRedirects int
+	cookies      *bool
 }
 
 // LoadSpec is the load profile with defaults applied and the quick forms
@@ -65,10 +74,22 @@ type StepSpec struct {
 	JSON    bool          // Body came from json: and is JSON
 	Timeout time.Duration // 0: the default
 	Think   time.Duration
-	Accept  []int
-	Pos     Pos
+	// ThinkMax > Think makes think a range (think: 100ms..300ms).
+	ThinkMax time.Duration
+	Accept   []int
+	Checks   []engine.Check
+	Captures []engine.Capture
+	// BodyEscape is how template values are escaped in Body.
+	BodyEscape   engine.Escape
+	MaxBody      int // 0: the default
+	MaxRedirects int // -1: the default
+	Pos          Pos
 	// targetNode locates Target for URL errors.
 	targetNode *yaml.Node
+	// refs are the templated scalars of the step, in file order.
+	refs []tmplRef
+	// captureNode locates the capture mapping.
+	captureNode *yaml.Node
 }
 
 // ThresholdSpec is one threshold expression with its options and where its
@@ -89,13 +110,16 @@ type DataSpec struct {
 	Path  string // File resolved against the scenario's directory
 	Order string // sequential, random or unique
 	Pos   Pos
+	// Feeder is the loaded data; nil when the file could not be read.
+	Feeder *engine.Feeder
 }
 
-var topKeys = []string{"version", "name", "base_url", "defaults", "load", "flows", "thresholds", "data", "sli", "generator", "tls", "http"}
+var topKeys = []string{"version", "name", "base_url", "defaults", "load", "flows", "thresholds", "data", "sli", "cookies", "generator", "tls", "http"}
 
 // decodeSpec decodes the root mapping of a scenario file.
 func (d *decoder) decodeSpec(root *yaml.Node, dir string) *Spec {
-	s := &Spec{Version: 1, Generator: engine.DefaultTolerances()}
+	d.dir = dir
+	s := &Spec{Cookies: true, Version: 1, Generator: engine.DefaultTolerances()}
 	fs := d.fields(root, "at top level", topKeys, nil)
 	d.require(root, fs, "at top level", "name", "load", "flows")
 	if f, ok := fs["version"]; ok {
@@ -111,10 +135,17 @@ func (d *decoder) decodeSpec(root *yaml.Node, dir string) *Spec {
 	if f, ok := fs["base_url"]; ok {
 		s.BaseURL, _ = d.str(f.val, "base_url")
 		s.baseURLNode = f.val
-		d.noTemplate(f.val)
+		d.noTemplate(f.val, "base_url")
 	}
+	s.Defaults.MaxRedirects = -1
 	if f, ok := fs["defaults"]; ok {
 		s.Defaults = d.defaults(f.val)
+	}
+	if f, ok := fs["cookies"]; ok {
+		s.Cookies = d.boolean(f.val, "cookies")
+	}
+	if c := s.Defaults.cookies; c != nil {
+		s.Cookies = s.Cookies && *c
 	}
 	if f, ok := fs["load"]; ok {
 		s.Load = d.load(f.val)
@@ -145,8 +176,13 @@ func (d *decoder) decodeSpec(root *yaml.Node, dir string) *Spec {
 }
 
 func (d *decoder) defaults(n *yaml.Node) Defaults {
-	var out Defaults
-	fs := d.fields(n, "in defaults", []string{"timeout", "headers"}, nil)
+	out := Defaults{MaxRedirects: -1}
+	fs := d.fields(n, "in defaults", []string{"timeout", "headers", "cookies", "max_body", "max_redirects"}, nil)
+	d.limits(fs, &out.MaxBody, &out.MaxRedirects)
+	if f, ok := fs["cookies"]; ok {
+		c := d.boolean(f.val, "defaults.cookies")
+		out.cookies = &c
+	}
 	if f, ok := fs["timeout"]; ok {
 		out.Timeout, _ = d.duration(f.val, "defaults.timeout", time.Millisecond)
 	}
