@@ -172,6 +172,11 @@ func (s *session) judge(res *engine.Result) *verdict {
 		}
 		v.add(code, fmt.Sprintf("threshold %s %q %s: %s", r.Key, r.Threshold.Expr, what, thresholdDetail(r)))
 	}
+	if res.Exhausted != nil {
+		// The plan ran out of data (a unique feeder): the run is complete
+		// but shorter than planned; the thresholds decide pass or fail.
+		v.add(exitPassed, res.Exhausted.Error()+"; the run ended early")
+	}
 	for _, h := range s.healthProblems(res.Final) {
 		v.add(exitInconclusive, h)
 	}
