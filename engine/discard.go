@@ -75,7 +75,7 @@ func exchange(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Res
 		return err
 	}
 	br := hc.AcquireReader(conn)
-	keep, err := readResponse(br, resp, req.Header.IsHead(), k)
+	keep, err := readResponseKeep(br, resp, req.Header.IsHead(), k)
 	hc.ReleaseReader(br)
 	if err != nil || !keep || req.ConnectionClose() {
 		hc.CloseConn(cc)
@@ -86,9 +86,13 @@ func exchange(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Res
 }
 
 // readResponse reads one response from br: the head into resp, the body
-// discarded (but for what k keeps). keep reports whether the connection
-// may carry another request.
-func readResponse(br *bufio.Reader, resp *fasthttp.Response, head bool, k *keeper) (keep bool, err error) {
+// discarded. keep reports whether the connection may carry another request.
+func readResponse(br *bufio.Reader, resp *fasthttp.Response, head bool) (keep bool, err error) {
+	return readResponseKeep(br, resp, head, nil)
+}
+
+// readResponseKeep is readResponse keeping the start of the body in k.
+func readResponseKeep(br *bufio.Reader, resp *fasthttp.Response, head bool, k *keeper) (keep bool, err error) {
 	h := &resp.Header
 	if err := h.Read(br); err != nil {
 		if err == io.EOF {
