@@ -67,8 +67,10 @@ func settled(base int, grace time.Duration) bool {
 
 // benign are goroutines that end by themselves later and are not leaks:
 // fasthttp's idle-connection cleaner of a HostClient exits on its next
-// tick (MaxIdleConnDuration) after the engine closed the connections.
-var benign = []string{"fasthttp.(*HostClient).connsCleaner"}
+// tick (MaxIdleConnDuration) after the engine closed the connections; the
+// os/signal loop starts on the first signal.Notify (the fuzzing engine's
+// too) and lives as long as the process.
+var benign = []string{"fasthttp.(*HostClient).connsCleaner", "os/signal.loop"}
 
 // goroutines counts the goroutines, not counting benign ones.
 func goroutines() int {
