@@ -30,6 +30,13 @@ func (j *jar) reset() { j.n = 0 }
 // store takes the Set-Cookie headers of resp, received from host.
 func (j *jar) store(host []byte, resp *fasthttp.Response) {
 	for _, v := range resp.Header.Cookies() {
+		if deletes(v) {
+			// fasthttp's parser rejects a negative Max-Age: remove by name
+			if i := bytes.IndexByte(v, '='); i > 0 {
+				j.remove(bytes.TrimSpace(v[:i]))
+			}
+			continue
+		}
 		if err := j.tmp.ParseBytes(v); err != nil {
 			continue
 		}
@@ -37,7 +44,7 @@ func (j *jar) store(host []byte, resp *fasthttp.Response) {
 		if d := bytes.TrimPrefix(j.tmp.Domain(), []byte(".")); len(d) > 0 {
 			domain, sub = d, true
 		}
-		expired := j.tmp.MaxAge() < 0 || !j.tmp.Expire().Equal(fasthttp.CookieExpireUnlimited) && j.tmp.Expire().Before(time.Now())
+		expired := !j.tmp.Expire().Equal(fasthttp.CookieExpireUnlimited) && j.tmp.Expire().Before(time.Now())
 		j.set(domain, sub, j.tmp.Key(), j.tmp.Value(), expired)
 	}
 }
@@ -101,4 +108,28 @@ func stripPort(host []byte) []byte {
 		return host[:i]
 	}
 	return host
+}
+
+// deletes reports a Set-Cookie value with Max-Age zero or negative, which
+// removes the cookie (fasthttp's parser reads neither).
+func deletes(v []byte) bool {
+	for i := 0; i+8 < len(v); i++ {
+		if (v[i] == 'm' || v[i] == 'M') && bytes.EqualFold(v[i:i+8], []byte("max-age=")) {
+			c := v[i+8]
+			return c == '-' || c == '0' && (i+9 == len(v) || v[i+9] == ';' || v[i+9] == ' ')
+		}
+	}
+	return false
+}
+
+// remove drops every cookie called name.
+func (j *jar) remove(name []byte) {
+	for i := 0; i < j.n; {
+		if bytes.Equal(j.cs[i].name, name) {
+			j.n--
+			j.cs[i], j.cs[j.n] = j.cs[j.n], j.cs[i]
+			continue
+		}
+		i++
+	}
 }
