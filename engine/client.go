@@ -220,7 +220,7 @@ func classify(err error) Kind {
 	case errors.As(err, &dnsErr):
 		return KindDNS
 	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr),
-		errors.As(err, &invalid), errors.As(err, &recErr), errors.As(err, &alertErr):
+		errors.As(err, &invalid), errors.As(err, &recErr), errors.As(err, &alertErr), isRemoteTLSAlert(err):
 		return KindTLS
 	case errors.Is(err, fasthttp.ErrConnectionClosed), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return KindClosed

@@ -21,6 +21,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -161,18 +162,28 @@ func dialH2TLS(ctx context.Context, rawDial func(context.Context, string, string
 // resp with the status and headers; the body is read to its end and
 // dropped, as on the HTTP/1.1 path.
 func (c *h2Client) Do(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) error {
+	_, _, err := c.DoBody(req, resp, timeout, nil, 0)
+	return err
+}
+
+// DoBody is Do keeping at most max bytes of the body in buf[:0], for the
+// checks and captures that read it (the BodyDoer of the HTTP/1.1 client);
+// the rest is counted and discarded. It returns the extended buf and
+// whether the body was longer than max.
+func (c *h2Client) DoBody(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration, buf []byte, max int) ([]byte, bool, error) {
 	resp.Reset()
+	buf = buf[:0]
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	hr, err := c.request(ctx, req)
 	if err != nil {
-		return err
+		return buf, false, err
 	}
 	// RoundTrip, not http.Client.Do: no redirects, no cookie jar, and
 	// errors that do not quote the URL (which may carry a secret).
 	r, err := c.tr.RoundTrip(hr)
 	if err != nil {
-		return err
+		return buf, false, err
 	}
 	defer r.Body.Close()
 	resp.SetStatusCode(r.StatusCode)
@@ -181,13 +192,27 @@ func (c *h2Client) Do(req *fasthttp.Request, resp *fasthttp.Response, timeout ti
 			resp.Header.Add(k, v)
 		}
 	}
+	if max > 0 {
+		buf = slices.Grow(buf, max)
+		for err == nil && len(buf) < max {
+			var n int
+			n, err = r.Body.Read(buf[len(buf):max])
+			buf = buf[:len(buf)+n]
+		}
+		switch {
+		case err == io.EOF:
+			return buf, false, nil
+		case err != nil:
+			return buf, false, bodyError{err}
+		}
+	}
 	bp := discardBufs.Get().(*[]byte)
-	_, err = io.CopyBuffer(io.Discard, r.Body, *bp)
+	n, err := io.CopyBuffer(io.Discard, r.Body, *bp)
 	discardBufs.Put(bp)
 	if err != nil {
-		return bodyError{err}
+		return buf, false, bodyError{err}
 	}
-	return nil
+	return buf, max > 0 && n > 0, nil
 }
 
 // request builds the http.Request of req. Headers that HTTP/2 forbids or
@@ -233,4 +258,12 @@ func (e bodyError) Unwrap() []error {
 		return []error{e.err}
 	}
 	return []error{errTruncated, e.err}
+}
+
+// isRemoteTLSAlert reports whether err is an alert the TLS peer sent
+// ("remote error: tls: certificate required"): crypto/tls wraps its
+// unexported alert type in a net.OpError with this Op.
+func isRemoteTLSAlert(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "remote error"
 }
