@@ -237,8 +237,10 @@ func compileStep(st *Step, rs *resolver) (*stepPlan, error) {
 			sp.headers = append(sp.headers, headerTmpl{key: h.Key, t: t})
 		}
 	}
-	if sp.body, err = compileTemplate(string(st.Body), st.BodyEscape, rs); err != nil {
-		return nil, fmt.Errorf("body: %w", err)
+	if !st.BodyVerbatim {
+		if sp.body, err = compileTemplate(string(st.Body), st.BodyEscape, rs); err != nil {
+			return nil, fmt.Errorf("body: %w", err)
+		}
 	}
 	for i := range st.Captures {
 		c := &st.Captures[i]

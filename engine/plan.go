@@ -114,7 +114,9 @@ type Step struct {
 	// BodyEscape is how template values are escaped in Body: EscapeNone for
 	// raw bodies, EscapeJSON for json: bodies, EscapeForm for form: bodies.
 	BodyEscape Escape
-	Timeout    time.Duration // total deadline of the request (of all its redirects)
+	// BodyVerbatim sends Body as it is, {{ included (body_file).
+	BodyVerbatim bool
+	Timeout      time.Duration // total deadline of the request (of all its redirects)
 	// Accept lists the statuses that count as success. Empty means any status
 	// below 400.
 	Accept []int

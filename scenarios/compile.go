@@ -86,6 +86,7 @@ func (c *compiler) steps(f FlowSpec) []engine.Step {
 			Headers:      c.headers(st),
 			Body:         st.Body,
 			BodyEscape:   st.BodyEscape,
+			BodyVerbatim: st.BodyVerbatim,
 			Timeout:      timeout,
 			Accept:       st.Accept,
 			Think:        st.Think,

@@ -159,7 +159,7 @@ func (d *decoder) body(fs map[string]field, s *StepSpec) {
 	}
 	if f, ok := fs["body_file"]; ok {
 		if b, ok := d.bodyFile(f.val); ok {
-			s.Body = b
+			s.Body, s.BodyVerbatim = b, true
 		}
 	}
 }

@@ -81,8 +81,9 @@ type StepSpec struct {
 	Captures []engine.Capture
 	// BodyEscape is how template values are escaped in Body.
 	BodyEscape   engine.Escape
-	MaxBody      int // 0: the default
-	MaxRedirects int // -1: the default
+	BodyVerbatim bool // body_file: sent as it is
+	MaxBody      int  // 0: the default
+	MaxRedirects int  // -1: the default
 	Pos          Pos
 	// targetNode locates Target for URL errors.
 	targetNode *yaml.Node
