@@ -147,6 +147,10 @@ func TestMergeThresholds(t *testing.T) {
 	winFailed.Passed, winFailed.Observed, winFailed.Reason = false, 40, "breached in window ending at 5s"
 	abort := th("http_req_duration", "p(99) < 10ms")
 	abort.Passed, abort.Aborted, abort.Observed = false, true, 50
+	sli := th("sli{name:p99}", "value < 300ms")
+	sli.Unit, sli.Observed = "s", 0.2
+	sliFailed := sli
+	sliFailed.Passed, sliFailed.Observed, sliFailed.Reason = false, 0.4, "observed 0.4s, limit < 0.3s"
 	minS := th("http_req_duration", "p(50) < 10ms")
 	minS.MinSamples = 5
 	for _, tc := range []struct {
@@ -236,6 +240,14 @@ func TestMergeThresholds(t *testing.T) {
 				run(Metrics{"http_req_duration": trend(1 * ms)}, win),
 			},
 			passed: true,
+		},
+		{
+			name: "an sli is carried over",
+			in: []*Summary{
+				run(Metrics{}, sli),
+				run(Metrics{}, sliFailed),
+			},
+			obs: 0.4, reason: "sli threshold failed in input 2 (observed 0.4s, limit < 0.3s)",
 		},
 		{
 			name: "a live abort stands",

@@ -31,6 +31,10 @@ type found struct {
 //     passes if it passed in every one. A window of the merged load has more
 //     samples than any shard's window, so this is close but not exact; the
 //     reason (or a warning, when it passed) says so.
+//   - a server-side SLI threshold (metric sli{name:...}): the report keeps
+//     the query's result, not its data. Each input queried the same server,
+//     whose view covers every shard's load, so it is carried over like a
+//     window threshold.
 //   - a threshold that aborted an input's run: that run stopped early on a
 //     live decision, which stands.
 //   - a threshold skipped in every input (a baseline without the metric).
@@ -71,8 +75,8 @@ func mergeThresholds(in []*Summary, names []string, out *Summary, hists map[stri
 			if a.t.Reason != "" {
 				t.Reason += ": " + a.t.Reason
 			}
-		case t.WindowS > 0:
-			if carryWindow(&t, live) {
+		case t.WindowS > 0 || isSLI(t.Metric):
+			if carry(&t, live) {
 				windows = append(windows, fmt.Sprintf("%s %q", t.Metric, t.Expr))
 			}
 		default:
@@ -87,7 +91,7 @@ func mergeThresholds(in []*Summary, names []string, out *Summary, hists map[stri
 		res = append(res, t)
 	}
 	if len(windows) > 0 {
-		out.Warnings = append(out.Warnings, "window thresholds passed in every input but were not re-evaluated on the merged data (reports keep no per-window histograms): "+strings.Join(windows, ", "))
+		out.Warnings = append(out.Warnings, "window and sli thresholds passed in every input but were not re-evaluated on the merged data (reports keep no per-window histograms nor query data): "+strings.Join(windows, ", "))
 	}
 	return res, nil
 }
@@ -102,9 +106,15 @@ func aborted(fs []found) *found {
 	return nil
 }
 
-// carryWindow decides a window threshold from its inputs (see
+// isSLI reports whether key selects a server-side SLI.
+func isSLI(key string) bool {
+	name, _, _ := strings.Cut(key, "{")
+	return name == slo.SLIMetric
+}
+
+// carry decides a window or SLI threshold from its inputs (see
 // mergeThresholds) and reports whether it passed.
-func carryWindow(t *ThresholdResult, fs []found) (passed bool) {
+func carry(t *ThresholdResult, fs []found) (passed bool) {
 	e, err := slo.ParseExpr(t.Expr)
 	var failed []string
 	worst := fs[0].t
@@ -122,11 +132,15 @@ func carryWindow(t *ThresholdResult, fs []found) (passed bool) {
 	t.Observed, t.Limit, t.NoData = worst.Observed, worst.Limit, worst.NoData
 	t.Passed = len(failed) == 0
 	if !t.Passed {
-		t.Reason = fmt.Sprintf("window threshold failed in %s", strings.Join(failed, ", "))
+		what := "window threshold"
+		if isSLI(t.Metric) {
+			what = "sli threshold"
+		}
+		t.Reason = fmt.Sprintf("%s failed in %s", what, strings.Join(failed, ", "))
 		if worst.Reason != "" {
 			t.Reason += " (" + worst.Reason + ")"
 		}
-		t.Reason += "; windows are not re-evaluated on merged data"
+		t.Reason += "; not re-evaluated on merged data"
 	}
 	return t.Passed
 }
