@@ -31,3 +31,22 @@ flows:
 		t.Fatalf("nothing redacted; is the error still about the value?\n%s", msg)
 	}
 }
+
+// TestErrorsRedactFragments: a parser that quotes part of a value (the
+// port of a URL) does not print that part of the secret either.
+func TestErrorsRedactFragments(t *testing.T) {
+	src := "name: t\nbase_url: \"http://h:${API_TOKEN}\"\nload: { rate: 1, duration: 1s }\nflows:\n  - name: f\n    steps:\n      - { name: s, get: / }\n"
+	_, err := Parse("s.yaml", []byte(src), testEnv(map[string]string{"API_TOKEN": "tok-5f1e9a7c/rest"}))
+	if err == nil || strings.Contains(err.Error(), "5f1e9a7c") || !strings.Contains(err.Error(), "invalid port") {
+		t.Fatalf("err = %v", err)
+	}
+	for _, tc := range []struct{ msg, secret, want string }{
+		{`port ":tok-5f1e9a7c" bad`, "tok-5f1e9a7c/rest", `port ":***" bad`},
+		{"short tok-5f1 stays", "tok-5f1e9a7c/rest", "short tok-5f1 stays"}, // 7 bytes: too short to tell
+		{"abc", "ab", "abc"}, // short secrets are replaced whole elsewhere
+	} {
+		if got := redactFragments(tc.msg, tc.secret); got != tc.want {
+			t.Errorf("redactFragments(%q) = %q, want %q", tc.msg, got, tc.want)
+		}
+	}
+}
