@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"compress/gzip"
 	"fmt"
 	"net"
 	"net/http"
@@ -381,5 +382,24 @@ func readAll(r *http.Request) string {
 		if err != nil {
 			return b.String()
 		}
+	}
+}
+
+// TestDecodeBodyCapped: a gzip body read for a check is inflated up to the
+// cap only (a bomb costs max_body, not its ratio).
+func TestDecodeBodyCapped(t *testing.T) {
+	var zb strings.Builder
+	zw := gzip.NewWriter(&zb)
+	zw.Write([]byte("ok " + strings.Repeat("0", 1<<20)))
+	zw.Close()
+	resp := &fasthttp.Response{}
+	resp.Header.Set("Content-Encoding", "gzip")
+	body, _ := decodeBody(resp, []byte(zb.String()), nil, 4096)
+	if len(body) != 4096 || !strings.HasPrefix(string(body), "ok 000") {
+		t.Fatalf("inflated %d bytes: %.10q", len(body), body)
+	}
+	resp.Header.Del("Content-Encoding")
+	if body, _ := decodeBody(resp, []byte("plain"), nil, 4096); string(body) != "plain" {
+		t.Fatalf("identity body %q", body)
 	}
 }

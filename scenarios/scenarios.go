@@ -35,7 +35,7 @@ type Scenario struct {
 	// Generator are the generator-health tolerances of the generator block
 	// (defaults when it is absent).
 	Generator engine.Tolerances
-	// Spec is the decoded file, including sections not run yet (data) and the
+	// Spec is the decoded file, including the data files as loaded and the
 	// sli section, which the CLI runs.
 	Spec *Spec
 }

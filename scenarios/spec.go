@@ -10,7 +10,7 @@ import (
 
 // Spec is a scenario file decoded into typed values, before the flows are
 // compiled into an engine.Plan. It also holds the sections that are parsed
-// and checked but not run yet (data).
+// and checked for the CLI (sli).
 type Spec struct {
 	Version  int
 	Name     string
@@ -104,7 +104,7 @@ type ThresholdSpec struct {
 	exprNode *yaml.Node
 }
 
-// DataSpec is a feeder (DESIGN §3, data:). Feeders are not run yet.
+// DataSpec is a feeder (DESIGN §3, data:), loaded at parse time (data.go).
 type DataSpec struct {
 	Name  string
 	File  string // as written
