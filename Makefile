@@ -27,7 +27,7 @@ fmt-check: ## fail when a Go file is not gofmt'ed
 	if [ -n "$$files" ]; then echo "not gofmt'ed (run gofmt -w):"; echo "$$files"; exit 1; fi
 
 test: vet fmt-check ## vet, gofmt check, every test with -race, then the timing tests without it
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -p 1 -timeout 20m ./...
 	@# The race detector slows loopback requests several-fold; timing tests
 	@# skip under it and run here on their own, without it.
 	$(GO) test -count=1 -timeout 5m -run 'TestStall|TestSendDoesNotAllocate' ./engine/
