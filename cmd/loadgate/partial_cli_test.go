@@ -15,7 +15,7 @@ import (
 // marked partial with what was measured until then (RELIABILITY row 18).
 func TestPartialSurvivesSIGKILL(t *testing.T) {
 	tg := newTarget(t, nil)
-	cmd, rep, _, _ := startCmd(t, "run", scenario(t, tg.URL, "  rate: 20\n  duration: 30s\n", "  http_req_duration: [\"p(95) < 2s\"]\n"+tolerant), "--quiet")
+	cmd, rep, _, _ := startCmd(t, "run", scenario(t, tg.URL, "  rate: 20\n  duration: 30s\n", "  http_req_duration: [\"p(95) < 2s\"]\n"), "--quiet")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestPartialSurvivesSIGKILL(t *testing.T) {
 // once the final report is written.
 func TestPartialRemoved(t *testing.T) {
 	tg := newTarget(t, nil)
-	cmd, rep, stdout, stderr := startCmd(t, "run", scenario(t, tg.URL, "  rate: 20\n  duration: 2s\n", "  http_reqs: [\"count > 0\"]\n"+tolerant), "--quiet")
+	cmd, rep, stdout, stderr := startCmd(t, "run", scenario(t, tg.URL, "  rate: 20\n  duration: 2s\n", "  http_reqs: [\"count > 0\"]\n"), "--quiet")
 	cmd.Env = append(cmd.Env, "LOADGATE_DEBUG_PARTIAL_EVERY=300ms")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

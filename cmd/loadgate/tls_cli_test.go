@@ -9,6 +9,8 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -113,7 +115,7 @@ func newTLSTarget(t *testing.T, cert tls.Certificate, clientCA *testCA, h2 bool)
 		pool.AddCert(clientCA.cert)
 		tt.TLS.ClientCAs, tt.TLS.ClientAuth = pool, tls.RequireAndVerifyClientCert
 	}
-	tt.Config.ErrorLog = nil
+	tt.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are the point
 	tt.EnableHTTP2 = h2
 	tt.StartTLS()
 	t.Cleanup(tt.Close)
