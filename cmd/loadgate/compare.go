@@ -17,6 +17,8 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 		"checks:rate=-1pp (a drop), p99=off; repeatable")
 	asJSON := fs.Bool("json", false, "print the result as JSON: {\"regressions\":[...],\"rows\":[...],...}")
 	noColor := fs.Bool("no-color", false, "no ANSI colors")
+	var fc failCode
+	fc.register(fs)
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
@@ -54,7 +56,7 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 		return &exitError{code: exitIO, err: errReported}
 	}
 	if !c.Passed {
-		return &exitError{code: exitFailed}
+		return fc.remap(&exitError{code: exitFailed}, stderr)
 	}
 	return nil
 }

@@ -48,7 +48,7 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "loadgate demo: %s report written to %s\n", o.format, o.path)
 		}
 	}
-	return err
+	return f.failCode.remap(err, stderr)
 }
 
 // targetCmd serves the built-in target until SIGINT or SIGTERM.

@@ -32,6 +32,8 @@ func mergeCmd(args []string, stdout, stderr io.Writer) error {
 	out := fs.StringArrayP("out", "o", nil, "write the merged report: FORMAT=PATH (json, junit, html, text; PATH - is stdout); repeatable")
 	force := fs.Bool("force", false, "merge runs of different scenarios or inconsistent segments, with a warning")
 	noColor := fs.Bool("no-color", false, "no ANSI colors in the text summary on stdout")
+	var fc failCode
+	fc.register(fs)
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
@@ -75,7 +77,7 @@ func mergeCmd(args []string, stdout, stderr io.Writer) error {
 	if !wroteText {
 		_ = report.WriteText(stdout, sum, !*noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == "")
 	}
-	return &exitError{code: v.code(), err: errReported}
+	return fc.remap(&exitError{code: v.code(), err: errReported}, stderr)
 }
 
 // codeOfStatus maps a report status back to its exit code.

@@ -29,6 +29,7 @@ type runFlags struct {
 	seg       engine.Segment
 	metrics   metricsFlags // --metrics-addr and friends (metrics.go)
 	quick     quickFlags   // --url and friends: quick mode (quick.go)
+	failCode  failCode     // --exit-code-on-fail (failcode.go)
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet, withScenarioFlags bool) {
@@ -37,6 +38,7 @@ func (f *runFlags) register(fs *pflag.FlagSet, withScenarioFlags bool) {
 	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colors")
 	fs.BoolVar(&f.noPre, "no-preflight", false, "skip the DNS/TCP/TLS check of every target before the run")
 	f.metrics.register(fs)
+	f.failCode.register(fs)
 	if withScenarioFlags {
 		fs.StringArrayVarP(&f.env, "env", "e", nil, "KEY=VALUE for ${KEY} in the scenario; repeatable")
 		fs.DurationVar(&f.duration, "duration", 0, "override: run a constant profile this long")
@@ -121,7 +123,7 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if err := sc.Plan.Validate(); err != nil {
 		return usagef(err.Error())
 	}
-	return f.session(sc, stdout, stderr).execute()
+	return f.failCode.remap(f.session(sc, stdout, stderr).execute(), stderr)
 }
 
 // loadScenario loads a file and prints every error it has, each on its own
