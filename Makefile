@@ -5,7 +5,7 @@ VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 20s
 
-.PHONY: all build demo test vet fmt-check bench soak fuzz clean help
+.PHONY: all build demo test vet fmt-check bench soak fuzz clean help image
 
 all: build
 
@@ -52,6 +52,17 @@ fuzz: ## every Fuzz target for $(FUZZTIME) each
 			$(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) "$$pkg"; \
 		done; \
 	done
+
+IMAGE ?= loadgate:$(VERSION)
+
+image: ## build the container image (Dockerfile) where a Docker engine runs; the static build itself is tested in make test
+	@if ! command -v docker >/dev/null 2>&1 || ! docker info >/dev/null 2>&1; then \
+		echo "make image: no Docker engine here: skipping (the static build is checked by TestStaticBuild in make test)"; \
+		exit 0; \
+	fi; \
+	docker build --build-arg VERSION=$(VERSION) -t $(IMAGE) . && \
+	docker build --build-arg VERSION=$(VERSION) --target ci -t $(IMAGE)-ci . && \
+	docker run --rm $(IMAGE) version
 
 clean: ## remove build and run outputs
 	rm -rf bin out
