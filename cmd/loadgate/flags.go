@@ -16,6 +16,7 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *pflag.FlagSet {
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: loadgate %s\n\nflags:\n%s", synopsis, fs.FlagUsages())
+		printExamples(stderr, name)
 	}
 	return fs
 }

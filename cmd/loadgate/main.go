@@ -104,9 +104,11 @@ func usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\n'loadgate COMMAND --help' lists the command's flags.")
+	printExamples(w, "")
+	fmt.Fprintln(w, exitCodesHelp)
+	fmt.Fprintln(w, "\n'loadgate COMMAND --help' lists the command's flags, with examples.")
 }
 
 func versionCmd(args []string, stdout, _ io.Writer) error {
