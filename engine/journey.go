@@ -51,6 +51,36 @@ const (
 	CheckMaxDuration                   // the response took at most MaxDuration (service time)
 )
 
+// checkKindNames are the check tag values of each kind.
+var checkKindNames = [...]string{
+	CheckStatus: "status", CheckBodyContains: "body_contains", CheckJSONEquals: "json",
+	CheckJSONExists: "json", CheckHeaderEquals: "header", CheckMaxDuration: "max_duration",
+}
+
+// MaxChecks bounds the checks of one step (their results travel as a bit
+// set on the hot path).
+const MaxChecks = 64
+
+// CheckNames names a step's checks for the check tag of the checks metric:
+// the kind ("status", "body_contains", "json", "header", "max_duration"),
+// and for a kind that repeats in the step, its ordinal ("json#2").
+func (s *Step) CheckNames() []string {
+	names := make([]string, len(s.Checks))
+	seen := map[string]int{}
+	for i, c := range s.Checks {
+		n := "check"
+		if int(c.Kind) < len(checkKindNames) {
+			n = checkKindNames[c.Kind]
+		}
+		seen[n]++
+		if k := seen[n]; k > 1 {
+			n = fmt.Sprintf("%s#%d", n, k)
+		}
+		names[i] = n
+	}
+	return names
+}
+
 // Check is one assertion on a response. Each counts once per request in
 // the checks metric of its step.
 type Check struct {
@@ -285,18 +315,18 @@ func compileStep(st *Step, rs *resolver) (*stepPlan, error) {
 	return sp, nil
 }
 
-// judge runs the step's checks and returns how many held. A response that
-// never came (err) holds none.
-func (sp *stepPlan) judge(resp *fasthttp.Response, body []byte, service time.Duration, got bool) (passed int64) {
+// judge runs the step's checks and returns the set of those that held (bit
+// i for check i). A response that never came (err) holds none.
+func (sp *stepPlan) judge(resp *fasthttp.Response, body []byte, service time.Duration, got bool) (held uint64) {
 	if !got {
 		return 0
 	}
 	for i := range sp.checks {
 		if sp.checks[i].holds(resp, body, service) {
-			passed++
+			held |= 1 << i
 		}
 	}
-	return passed
+	return held
 }
 
 func (ce *checkExec) holds(resp *fasthttp.Response, body []byte, service time.Duration) bool {

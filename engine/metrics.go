@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -54,7 +55,7 @@ var Metrics = []Metric{
 	{Name: "iteration_duration", Type: Trend, Tags: flowTags},
 	{Name: "dropped_iterations", Type: Counter},
 	{Name: "schedule_lag", Type: Trend},
-	{Name: "checks", Type: Rate, Tags: reqTags[:2]},
+	{Name: "checks", Type: Rate, Tags: []string{"flow", "step", "check"}},
 	{Name: "data_sent", Type: Counter, Bytes: true},
 	{Name: "data_received", Type: Counter, Bytes: true},
 }
@@ -75,7 +76,9 @@ type Tag struct {
 }
 
 // stepRef addresses Plan.Flows[flow].Steps[step].
-type stepRef struct{ flow, step int }
+// stepRef addresses Plan.Flows[flow].Steps[step], and with a check tag
+// the index of the check in the step (else -1).
+type stepRef struct{ flow, step, check int }
 
 // Selection is a metric restricted by tags, resolved against a plan once so
 // that reading it from a Period does no string work.
@@ -126,7 +129,7 @@ func Select(p *Plan, metric string, tags []Tag) (*Selection, error) {
 	}
 	s := &Selection{Metric: m, Tags: append([]Tag(nil), tags...), class: -1}
 	sort.Slice(s.Tags, func(i, j int) bool { return s.Tags[i].Key < s.Tags[j].Key })
-	var flow, step, method string
+	var flow, step, method, check string
 	for _, t := range s.Tags {
 		if !contains(m.Tags, t.Key) {
 			if len(m.Tags) == 0 {
@@ -141,6 +144,8 @@ func Select(p *Plan, metric string, tags []Tag) (*Selection, error) {
 			step = t.Value
 		case "method":
 			method = strings.ToUpper(t.Value)
+		case "check":
+			check = t.Value
 		case "status":
 			c := statusClassOf(t.Value)
 			if c < 0 {
@@ -156,11 +161,17 @@ func Select(p *Plan, metric string, tags []Tag) (*Selection, error) {
 		s.flows = append(s.flows, fi)
 		for si, st := range f.Steps {
 			if (step == "" || st.Name == step) && (method == "" || st.Method == method) {
-				s.steps = append(s.steps, stepRef{fi, si})
+				ci := -1
+				if check != "" {
+					if ci = slices.Index(st.CheckNames(), check); ci < 0 {
+						continue
+					}
+				}
+				s.steps = append(s.steps, stepRef{fi, si, ci})
 			}
 		}
 	}
-	if step == "" && method == "" {
+	if step == "" && method == "" && check == "" {
 		s.cover = coverAll
 		if flow != "" {
 			s.cover = coverFlows
@@ -169,7 +180,7 @@ func Select(p *Plan, metric string, tags []Tag) (*Selection, error) {
 	switch {
 	case flow != "" && len(s.flows) == 0:
 		return nil, fmt.Errorf("no flow named %q", flow)
-	case (step != "" || method != "") && len(s.steps) == 0:
+	case (step != "" || method != "" || check != "") && len(s.steps) == 0:
 		return nil, fmt.Errorf("no step matches %s", s.Key())
 	}
 	return s, nil
@@ -245,6 +256,12 @@ func (s *Selection) Read(p *Period) Value {
 		if v.Type == Trend {
 			v.Hist = mergeAll(hs)
 		}
+	case "checks":
+		if s.cover == coverSteps && len(s.steps) > 0 && s.steps[0].check >= 0 {
+			s.readChecks(p, &v)
+			break
+		}
+		s.readSteps(p, &v)
 	default:
 		s.readSteps(p, &v)
 	}
@@ -272,6 +289,17 @@ func (s *Selection) sources(p *Period) []*StepStats {
 		}
 	}
 	return out
+}
+
+// readChecks reads a check-tagged checks selection: one check per step.
+func (s *Selection) readChecks(p *Period, v *Value) {
+	for _, r := range s.steps {
+		if r.flow < len(p.Steps) && r.step < len(p.Steps[r.flow]) && r.check < len(p.Steps[r.flow][r.step].Checks) {
+			c := p.Steps[r.flow][r.step].Checks[r.check]
+			v.Hits += c.Passed
+			v.Total += c.Total
+		}
+	}
 }
 
 func (s *Selection) readSteps(p *Period, v *Value) {

@@ -89,3 +89,46 @@ func TestSelectErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckTag: checks{check:NAME} reads one check of every step that has
+// it; names repeat kinds with an ordinal; the whole-step figure still sums
+// them all.
+func TestCheckTag(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := twoFlowPlan()
+		p.Flows[0].Steps[1].Checks = []Check{
+			{Kind: CheckStatus, Statuses: []int{200}},
+			{Kind: CheckStatus, Statuses: []int{404}}, // never holds
+		}
+		p.Flows[1].Steps[0].Checks = []Check{{Kind: CheckMaxDuration, MaxDuration: time.Second}}
+		if got := p.Flows[0].Steps[1].CheckNames(); got[0] != "status" || got[1] != "status#2" {
+			t.Fatalf("check names %v", got)
+		}
+		res, err := fakeEngine(&sleepDoer{d: 5 * time.Millisecond}).Run(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tot := res.Final.Total
+		for _, tc := range []struct {
+			tags        []Tag
+			hits, total int64
+		}{
+			{nil, 75 + 25, 150 + 25},
+			{[]Tag{{"check", "status"}}, 75, 75},
+			{[]Tag{{"check", "status#2"}}, 0, 75},
+			{[]Tag{{"step", "login"}, {"check", "max_duration"}}, 25, 25},
+			{[]Tag{{"flow", "browse"}}, 75, 150},
+		} {
+			sel, err := Select(p, "checks", tc.tags)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v := sel.Read(tot); v.Hits != tc.hits || v.Total != tc.total {
+				t.Errorf("%s: %d of %d, want %d of %d", sel.Key(), v.Hits, v.Total, tc.hits, tc.total)
+			}
+		}
+		if _, err := Select(p, "checks", []Tag{{"check", "header"}}); err == nil {
+			t.Fatal("a check no step has was accepted")
+		}
+	})
+}

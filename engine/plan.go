@@ -245,6 +245,11 @@ func (p *Plan) Validate() error {
 		if len(f.Steps) == 0 {
 			return fmt.Errorf("engine: flow %q has no steps", f.Name)
 		}
+		for _, st := range f.Steps {
+			if len(st.Checks) > MaxChecks {
+				return fmt.Errorf("engine: flow %q step %q: %d checks, limit %d", f.Name, st.Name, len(st.Checks), MaxChecks)
+			}
+		}
 		total += f.Weight
 	}
 	if total > 1_000_000 {

@@ -37,6 +37,7 @@ func newAcc(p *Plan) *acc {
 			s := &a.steps[fi][si]
 			s.Duration = histogram.New()
 			s.ServiceTime = histogram.New()
+			s.Checks = make([]CheckCount, len(f.Steps[si].Checks))
 			if p.StatusTrends {
 				for c := range s.ByClass {
 					s.ByClass[c] = histogram.New()
@@ -59,7 +60,8 @@ func (a *acc) reset() {
 					h.Reset()
 				}
 			}
-			*s = StepStats{Duration: hs[0], ServiceTime: hs[1], ByClass: s.ByClass}
+			clear(s.Checks)
+			*s = StepStats{Duration: hs[0], ServiceTime: hs[1], ByClass: s.ByClass, Checks: s.Checks}
 		}
 		a.flows[fi].iterations = 0
 		a.flows[fi].duration.Reset()
@@ -88,8 +90,9 @@ type sample struct {
 	status         int
 	kind           Kind
 	failed         bool
-	// checks judged on the response, and how many held
-	checksTotal, checksPassed int64
+	// checks judged on the response, and the set of those that held
+	checks     int
+	checksHeld uint64
 }
 
 func (sh *shard) record(s *sample) {
@@ -109,8 +112,13 @@ func (sh *shard) record(s *sample) {
 		st.FailedByClass[class]++
 	}
 	st.Errors[s.kind]++
-	st.ChecksTotal += s.checksTotal
-	st.ChecksPassed += s.checksPassed
+	for i := 0; i < s.checks; i++ {
+		held := int64(s.checksHeld >> i & 1)
+		st.Checks[i].Total++
+		st.Checks[i].Passed += held
+		st.ChecksTotal++
+		st.ChecksPassed += held
+	}
 	sh.mu.Unlock()
 }
 
@@ -348,6 +356,7 @@ func (p *Period) frozen() *Period {
 
 func freezeStep(s *StepStats) StepStats {
 	c := *s
+	c.Checks = append([]CheckCount(nil), s.Checks...) // s is written again
 	c.Duration = freeze(s.Duration)
 	c.ServiceTime = freeze(s.ServiceTime)
 	for cl := range c.ByClass {
@@ -371,6 +380,22 @@ func addStep(dst, src *StepStats) {
 		dst.ByClass[c] = mergeInto(dst.ByClass[c], src.ByClass[c])
 	}
 	addCounters(dst, src)
+	addChecks(dst, src)
+}
+
+// addChecks adds the per-check counts of src, a measurement of the same
+// step, into dst.
+func addChecks(dst, src *StepStats) {
+	if len(src.Checks) == 0 {
+		return
+	}
+	if len(dst.Checks) < len(src.Checks) {
+		dst.Checks = append(dst.Checks, make([]CheckCount, len(src.Checks)-len(dst.Checks))...)
+	}
+	for i, c := range src.Checks {
+		dst.Checks[i].Passed += c.Passed
+		dst.Checks[i].Total += c.Total
+	}
 }
 
 // addCounters adds src's counters (not its histograms) into dst.

@@ -86,6 +86,14 @@ type StepStats struct {
 	Errors        [NumKinds]int64         // requests per outcome kind
 	ChecksPassed  int64
 	ChecksTotal   int64
+	// Checks counts each check of the step (as Step.Checks); nil in
+	// FlowTotals and All, which sum steps with different checks.
+	Checks []CheckCount
+}
+
+// CheckCount is how often one check held.
+type CheckCount struct {
+	Passed, Total int64
 }
 
 // FlowStats is what was measured for one flow over a period.

@@ -247,8 +247,8 @@ func (w *worker) send(fi, si int, due time.Duration) (time.Duration, bool) {
 		if sp.needBody && err == nil {
 			body, w.gz = decodeBody(w.resp, body, w.gz, maxBody(ex.step))
 		}
-		s.checksTotal = int64(len(sp.checks))
-		s.checksPassed = sp.judge(w.resp, body, end-sent, err == nil)
+		s.checks = len(sp.checks)
+		s.checksHeld = sp.judge(w.resp, body, end-sent, err == nil)
 		more = w.captured(sp, ex.step.Name, body, cut, err == nil, &s)
 	}
 	s.failed = s.kind != KindNone

@@ -281,6 +281,9 @@ func selections(p *engine.Plan, total *engine.Period, ths []slo.Result, extra []
 			add(s, nil)
 		}
 	}
+	for _, tags := range checkTags(p, stepTags) {
+		add(engine.Select(p, "checks", tags))
+	}
 	for _, r := range ths {
 		add(engine.Select(p, r.Threshold.Metric, r.Threshold.Tags))
 	}
@@ -307,6 +310,44 @@ func applies(p *engine.Plan, m engine.Metric, v engine.Value) bool {
 // subMetricTags returns the tag sets of the per-step sub-metrics ({step:S},
 // or {flow:F,step:S} when S names steps in several flows) and of the
 // per-flow ones (only when there are several flows).
+// checkTags lists checks{step,check} for every check of the steps that
+// have more than one (with one, it equals the step's own checks line).
+func checkTags(p *engine.Plan, stepTags [][]engine.Tag) [][]engine.Tag {
+	var out [][]engine.Tag
+	for _, f := range p.Flows {
+		for si := range f.Steps {
+			st := &f.Steps[si]
+			if len(st.Checks) < 2 {
+				continue
+			}
+			for _, tags := range stepTags {
+				if !tagsName(tags, f.Name, st.Name) {
+					continue
+				}
+				for _, n := range st.CheckNames() {
+					out = append(out, append(append([]engine.Tag(nil), tags...), engine.Tag{Key: "check", Value: n}))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// tagsName reports whether step tags (step, or flow and step) name the
+// given step.
+func tagsName(tags []engine.Tag, flow, step string) bool {
+	ok := false
+	for _, t := range tags {
+		switch {
+		case t.Key == "step":
+			ok = t.Value == step
+		case t.Key == "flow" && t.Value != flow:
+			return false
+		}
+	}
+	return ok
+}
+
 func subMetricTags(p *engine.Plan) (steps, flows [][]engine.Tag) {
 	flowsOf := map[string]map[string]bool{}
 	for _, f := range p.Flows {
