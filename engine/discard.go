@@ -18,6 +18,7 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"runtime"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -74,6 +75,12 @@ func exchange(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Res
 		hc.CloseConn(cc)
 		return err
 	}
+	// Let the other workers write their requests before this one reads:
+	// the response has usually arrived by then, so the read finds it at once
+	// instead of returning EAGAIN and parking on the netpoller (one syscall
+	// and one wake-up fewer per request in a busy closed model; a no-op
+	// when no other worker is runnable).
+	runtime.Gosched()
 	br := hc.AcquireReader(conn)
 	keep, err := readResponseKeep(br, resp, req.Header.IsHead(), k)
 	hc.ReleaseReader(br)
