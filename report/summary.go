@@ -26,9 +26,17 @@ type Run struct {
 	Tool, Version string
 	Scenario      Scenario
 	Plan          *engine.Plan
-	// Started and Ended are the wall-clock bounds of the run.
+	// Started and Ended are the wall-clock bounds of the run (preflight,
+	// grace and the post-run SLI wait included): started_at and ended_at,
+	// and duration_s only of a run without a snapshot.
 	Started, Ended time.Time
-	// Final is the last snapshot; its Total covers the whole run.
+	// MeasureStart is the wall-clock time the engine's offsets count from
+	// (the start of the measured run, after preflight): first_failed_at is
+	// MeasureStart plus the threshold's offset. Zero means Started.
+	MeasureStart time.Time
+	// Final is the last snapshot; its Total covers the whole run, and its
+	// span (Total.End) is the run's duration_s and the denominator of every
+	// counter rate, as the threshold evaluator uses.
 	Final *engine.Snapshot
 	// Timeline holds the per-interval rows; nil reports an empty series.
 	Timeline   *Timeline
@@ -97,7 +105,8 @@ type ThresholdResult struct {
 	WindowS    float64 `json:"window_s,omitempty"`
 	MinSamples int64   `json:"min_samples,omitempty"`
 	// FirstFailedAt is the wall-clock time of the first failing evaluation
-	// (UTC RFC 3339), null if it never failed.
+	// (Run.MeasureStart plus its offset, UTC RFC 3339), null if it never
+	// failed.
 	FirstFailedAt *string `json:"first_failed_at"`
 	Reason        string  `json:"reason"`
 }
@@ -174,9 +183,9 @@ func Build(r Run) *Summary {
 		Scenario:     Scenario{Name: red.String(r.Scenario.Name), Path: red.String(r.Scenario.Path), SHA256: r.Scenario.SHA256},
 		StartedAt:    rfc3339(r.Started),
 		EndedAt:      rfc3339(r.Ended),
-		DurationS:    round(r.Ended.Sub(r.Started).Seconds(), 3),
+		DurationS:    round(duration(r).Seconds(), 3),
 		Metrics:      Metrics{},
-		Thresholds:   thresholdResults(r.Thresholds, r.Started, red),
+		Thresholds:   thresholdResults(r.Thresholds, measureStart(r), red),
 		Timeseries:   []Point{},
 		Errors:       map[string]int64{},
 		ErrorSamples: map[string]string{},
@@ -202,6 +211,24 @@ func Build(r Run) *Summary {
 		errorsOf(total, r.Final, red, s)
 	}
 	return s
+}
+
+// duration is the measured span of r: the final snapshot's Total when there
+// is one, the same span the evaluator's counter rates use. Without a
+// snapshot (invalid or preflight-failed runs) it is the wall-clock span.
+func duration(r Run) time.Duration {
+	if r.Final != nil && r.Final.Total != nil {
+		return r.Final.Total.End - r.Final.Total.Start
+	}
+	return r.Ended.Sub(r.Started)
+}
+
+// measureStart is the wall-clock time the engine's offsets count from.
+func measureStart(r Run) time.Time {
+	if r.MeasureStart.IsZero() {
+		return r.Started
+	}
+	return r.MeasureStart
 }
 
 func rfc3339(t time.Time) string {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/loadgate/loadgate/engine"
+	"github.com/loadgate/loadgate/engine/slo"
 )
 
 func TestGolden(t *testing.T) {
@@ -210,4 +211,73 @@ func TestBuildNoSamples(t *testing.T) {
 	if err := WriteText(&b, s, true); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestBuildMeasuredDuration: duration_s and counter rates come from the
+// measured span (Final.Total), not the wall-clock bounds, which include
+// preflight, grace and the post-run SLI wait; first_failed_at counts from
+// the measurement start. merge re-judges counter rates on the same span.
+func TestBuildMeasuredDuration(t *testing.T) {
+	r := testRun(t) // Final.Total.End = 50 s
+	measured := r.Final.Total.End.Seconds()
+	if measured != 50 {
+		t.Fatalf("fixture measured span %v s, want 50", measured)
+	}
+	r.Started = t0.Add(-5 * time.Second)              // preflight
+	r.MeasureStart = t0                               // the engine's offsets count from here
+	r.Ended = t0.Add(50*time.Second + 20*time.Second) // grace + SLI wait
+	r.Thresholds = append(r.Thresholds, slo.Result{
+		Threshold: slo.Threshold{Metric: "http_reqs", Expr: "rate > 90"},
+		Key:       "http_reqs", Observed: 99.5, Limit: 90, Passed: true, Evaluations: 50,
+	})
+	s := Build(r)
+	if s.DurationS != 50 {
+		t.Errorf("duration_s = %v, want the measured 50", s.DurationS)
+	}
+	if s.StartedAt != rfc3339(r.Started) || s.EndedAt != rfc3339(r.Ended) {
+		t.Errorf("started_at..ended_at = %s..%s, want the wall-clock bounds", s.StartedAt, s.EndedAt)
+	}
+	reqs := s.Metrics["http_reqs"]
+	if reqs.Count == 0 {
+		t.Fatal("fixture has no http_reqs")
+	}
+	if want := round(float64(reqs.Count)/measured, 3); reqs.Rate != want {
+		t.Errorf("http_reqs rate = %v, want %v (count %d over %v s)", reqs.Rate, want, reqs.Count, measured)
+	}
+	for _, th := range s.Thresholds {
+		if th.Metric == "http_req_duration{step:pay}" {
+			if want := rfc3339(t0.Add(21 * time.Second)); th.FirstFailedAt == nil || *th.FirstFailedAt != want {
+				t.Errorf("first_failed_at = %v, want %s (measurement start + 21s)", deref(th.FirstFailedAt), want)
+			}
+		}
+	}
+	m, err := Merge([]*Summary{s}, MergeOptions{Tool: "loadgate", Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Summary.DurationS != 50 || m.Summary.Metrics["http_reqs"].Rate != reqs.Rate {
+		t.Errorf("merged duration_s %v, http_reqs rate %v; want 50, %v", m.Summary.DurationS, m.Summary.Metrics["http_reqs"].Rate, reqs.Rate)
+	}
+	for _, th := range m.Summary.Thresholds {
+		if th.Metric == "http_reqs" && th.Observed != round(float64(reqs.Count)/measured, 6) {
+			t.Errorf("merged http_reqs rate threshold observed %v, want %v", th.Observed, round(float64(reqs.Count)/measured, 6))
+		}
+	}
+
+	// Without MeasureStart, offsets count from Started.
+	r.MeasureStart = time.Time{}
+	for _, th := range Build(r).Thresholds {
+		if th.Metric == "http_req_duration{step:pay}" {
+			if want := rfc3339(r.Started.Add(21 * time.Second)); th.FirstFailedAt == nil || *th.FirstFailedAt != want {
+				t.Errorf("no MeasureStart: first_failed_at = %v, want %s", deref(th.FirstFailedAt), want)
+			}
+		}
+	}
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return "null"
+	}
+	return *p
 }
