@@ -52,9 +52,13 @@ type session struct {
 	latest   atomic.Pointer[engine.Snapshot]
 	abortRes atomic.Pointer[slo.Result]
 	partials *partials // rewrites <json>.partial during the run (partial.go)
-	// writeMu makes report writing happen once.
+	// writeMu makes report writing happen once; code is the exit code that
+	// writing decided, for a second signal that arrives during or after it.
 	writeMu sync.Mutex
 	written bool
+	code    int
+	// interrupted is closed by the first SIGINT/SIGTERM.
+	interrupted chan struct{}
 }
 
 // execute runs the session's scenario and returns an exitError with the
@@ -107,13 +111,17 @@ func (s *session) execute() (err error) {
 			}
 		}))
 	}
+	s.interrupted = make(chan struct{})
 	stopSignals := s.handleSignals(cancel)
 	defer stopSignals()
 	res, err := s.eng.Run(ctx, plan, obs...)
 	if err != nil {
 		return s.fail(exitInvalid, err)
 	}
-	x.afterRun(res) // final SLI queries, before the verdict
+	x.afterRun(ctx, res) // final SLI queries, before the verdict
+	if res.Stopped == nil && errors.Is(context.Cause(ctx), errInterrupted) {
+		res.Stopped = errInterrupted // interrupted after the load, during the SLI wait
+	}
 	// A run stopped by a signal or a bug is partial; one stopped by a
 	// threshold has its verdict and is not.
 	partial := res.Stopped != nil && !errors.Is(res.Stopped, errAborted)
@@ -134,6 +142,7 @@ func (s *session) handleSignals(cancel context.CancelCauseFunc) (stop func()) {
 		}
 		fmt.Fprintln(s.stderr, "\nloadgate: interrupted: stopping, writing reports (again to exit at once)")
 		cancel(errInterrupted)
+		close(s.interrupted)
 		select {
 		case <-ch:
 		case <-done:
@@ -208,9 +217,8 @@ func (s *session) finish(v *verdict, final *engine.Snapshot, partial bool) error
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	if s.written {
-		return &exitError{code: v.code()}
+		return &exitError{code: s.code, err: errReported}
 	}
-	s.written = true
 	s.partials.stop()
 	run := report.Run{
 		Tool: "loadgate", Version: version,
@@ -226,27 +234,53 @@ func (s *session) finish(v *verdict, final *engine.Snapshot, partial bool) error
 	run.Aborted = s.abortRes.Load() != nil
 	run.Partial = partial || v.codes[exitInterrupted] || (final != nil && !final.Final)
 	sum := s.summarize(run, v)
-	wroteText := false
-	for _, o := range s.outputs {
+	s.writeReports(run, v, sum)
+	s.written, s.code = true, v.code()
+	return &exitError{code: s.code, err: errReported}
+}
+
+// writeReports writes every -o output. Files come first: a failed write
+// makes the run an io_error (74), and every report must carry the final
+// status, so the files already written are written again with it. The end
+// summary goes to stdout unless an output is stdout itself (-o json=- must
+// stay valid JSON); a closed stdout (| head) must not change the outcome, so
+// stdout errors are ignored.
+func (s *session) writeReports(run report.Run, v *verdict, sum *report.Summary) {
+	write := func(o output) error {
+		return report.WriteFileAtomic(o.path, func(w io.Writer) error { return writeFormat(w, o.format, sum, false) })
+	}
+	errs := make([]error, len(s.outputs))
+	failed := false
+	for i, o := range s.outputs {
 		if o.path == "-" {
-			wroteText = wroteText || o.format == "text"
+			continue
+		}
+		if errs[i] = write(o); errs[i] != nil {
+			fmt.Fprintf(s.stderr, "loadgate: cannot write %s report: %v\n", o.format, errs[i])
+			v.add(exitIO, fmt.Sprintf("cannot write %s: %v", o.path, errs[i]))
+			failed = true
+		}
+	}
+	if failed {
+		*sum = *s.summarize(run, v)
+		for i, o := range s.outputs {
+			if o.path != "-" && errs[i] == nil {
+				errs[i] = write(o)
+			}
+		}
+	}
+	toStdout := false
+	for i, o := range s.outputs {
+		if o.path == "-" {
+			toStdout = true
 			_ = writeFormat(s.stdout, o.format, sum, false)
 			continue
 		}
-		err := report.WriteFileAtomic(o.path, func(w io.Writer) error { return writeFormat(w, o.format, sum, false) })
-		s.partials.written(o, err)
-		if err != nil {
-			fmt.Fprintf(s.stderr, "loadgate: cannot write %s report: %v\n", o.format, err)
-			v.add(exitIO, fmt.Sprintf("cannot write %s: %v", o.path, err))
-			sum = s.summarize(run, v)
-		}
+		s.partials.written(o, errs[i])
 	}
-	if !wroteText {
-		// The end summary goes to stdout; a closed stdout (| head) must not
-		// change the outcome, so its error is ignored.
+	if !toStdout {
 		_ = report.WriteText(s.stdout, sum, s.color)
 	}
-	return &exitError{code: v.code(), err: errReported}
 }
 
 func (s *session) summarize(run report.Run, v *verdict) *report.Summary {

@@ -137,7 +137,7 @@ func (x *extras) live() {
 // reading: after waiting one scrape interval, the queries over the whole
 // run. An interrupted run is not queried (nobody waits for it); its SLIs
 // fail with that reason and the exit code is the interrupt's.
-func (x *extras) afterRun(res *engine.Result) {
+func (x *extras) afterRun(ctx context.Context, res *engine.Result) {
 	x.stopLive()
 	if x.sli == nil || res == nil {
 		return
@@ -146,18 +146,30 @@ func (x *extras) afterRun(res *engine.Result) {
 	if res.Final != nil && res.Final.Total != nil {
 		at = res.Final.Total.End
 	}
-	if errors.Is(res.Stopped, errInterrupted) {
+	interrupted := func() bool {
+		if !errors.Is(res.Stopped, errInterrupted) && !errors.Is(context.Cause(ctx), errInterrupted) {
+			return false
+		}
 		for _, n := range x.names {
 			x.s.eval.ObserveSLI(slo.SLIReading{Name: n, At: at, Err: fmt.Errorf("sli %s: not queried: the run was interrupted", n)}, true)
 		}
+		return true
+	}
+	if interrupted() {
 		return
 	}
 	w := sli.Window{Start: res.Start, End: res.Start.Add(res.Elapsed)}
 	if !x.s.quiet && x.wait > 0 {
 		fmt.Fprintf(x.s.stderr, "loadgate: waiting %v for Prometheus to scrape the last values, then querying %d SLI(s)\n", x.wait, len(x.names))
 	}
-	time.Sleep(x.wait)
-	for _, r := range x.sli.ReadAll(context.Background(), x.names, w, at) {
+	select { // a signal during the wait ends it (an abort does not)
+	case <-time.After(x.wait):
+	case <-x.s.interrupted:
+	}
+	if interrupted() {
+		return
+	}
+	for _, r := range x.sli.ReadAll(context.Background(), x.names, w, at) { // each query has its timeout
 		x.s.eval.ObserveSLI(r, true)
 	}
 }
