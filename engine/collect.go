@@ -27,7 +27,7 @@ func (r *run) collect(obs []Observer, done <-chan struct{}) *Snapshot {
 		now := r.since()
 		iv, total := r.rec.collect(prev, now, func(per *Period) {
 			if r.plan.Load.Model == Open {
-				per.Planned = r.curve.count(now, r.plan.Segment) - r.curve.count(prev, r.plan.Segment)
+				per.Planned = r.curve.count(r.plannedUntil(now), r.plan.Segment) - r.curve.count(r.plannedUntil(prev), r.plan.Segment)
 			} else {
 				per.Planned = per.Started
 			}

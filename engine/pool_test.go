@@ -128,6 +128,11 @@ func TestCancelStopsAndGraces(t *testing.T) {
 		if got := res.Final.Total.Steps[0][0].Requests; got != 100 {
 			t.Fatalf("requests %d, want the 100 started in the first second", got)
 		}
+		// The plan ends with the stop: the 0.3 s spent draining the last
+		// requests is not 30 arrivals the generator failed to start.
+		if got := res.Final.Total.Planned; got != 100 {
+			t.Fatalf("planned %d, want 100", got)
+		}
 	})
 }
 

@@ -55,14 +55,15 @@ type run struct {
 	src       arrivals
 	conns     *conns
 	// stop is closed when no new iteration or step may start.
-	stop     chan struct{}
-	stopOnce sync.Once
-	hard     atomic.Bool // set when in-flight requests were cut off
-	inFlight atomic.Int64
-	workers  atomic.Int64 // open model: worker goroutines started
-	waiting  atomic.Int64 // open model: workers claiming or waiting for an arrival
-	n        atomic.Int64 // closed model: iteration counter for flow picks
-	wg       sync.WaitGroup
+	stop      chan struct{}
+	stopOnce  sync.Once
+	stoppedAt atomic.Int64 // offset at which halt was called; 0 before
+	hard      atomic.Bool  // set when in-flight requests were cut off
+	inFlight  atomic.Int64
+	workers   atomic.Int64 // open model: worker goroutines started
+	waiting   atomic.Int64 // open model: workers claiming or waiting for an arrival
+	n         atomic.Int64 // closed model: iteration counter for flow picks
+	wg        sync.WaitGroup
 	// cancel stops the run with a cause (a recovered panic).
 	cancel       context.CancelCauseFunc
 	goTimersOnly bool
@@ -82,7 +83,23 @@ func (r *run) stopping() bool {
 
 func (r *run) hardStopped() bool { return r.hard.Load() }
 
-func (r *run) halt() { r.stopOnce.Do(func() { close(r.stop) }) }
+// halt stops the load: no new iteration or step starts. The arrivals
+// planned end at this moment too (stoppedAt), so that requests draining
+// after a stop do not count as arrivals the generator failed to start.
+func (r *run) halt() {
+	r.stopOnce.Do(func() {
+		r.stoppedAt.Store(int64(r.since()))
+		close(r.stop)
+	})
+}
+
+// plannedUntil is the end of the planned span at offset now.
+func (r *run) plannedUntil(now time.Duration) time.Duration {
+	if s := time.Duration(r.stoppedAt.Load()); s > 0 && s < now {
+		return s
+	}
+	return now
+}
 
 // Run executes p until its profile ends or ctx is cancelled, publishing a
 // snapshot to every observer once per interval and a final one at the end.
