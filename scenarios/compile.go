@@ -187,10 +187,14 @@ func (c *compiler) headers(st StepSpec) []engine.Header {
 }
 
 // addSecret records a credential; for "Scheme credentials" the credentials
-// alone are recorded too, since they may show up without the scheme.
+// alone are recorded too, since they may show up without the scheme. Pieces
+// shorter than minSecret bytes are not recorded: redacting them would wreck
+// every output.
 func (c *compiler) addSecret(v string) {
-	c.secrets[v] = true
-	if _, cred, ok := strings.Cut(v, " "); ok && strings.TrimSpace(cred) != "" {
+	if len(v) >= minSecret {
+		c.secrets[v] = true
+	}
+	if _, cred, ok := strings.Cut(v, " "); ok && len(strings.TrimSpace(cred)) >= minSecret {
 		c.secrets[strings.TrimSpace(cred)] = true
 	}
 }

@@ -22,6 +22,29 @@ func EnvLookup(overrides map[string]string) func(string) (string, bool) {
 // secretWords mark variables whose values must be redacted from every output.
 var secretWords = []string{"PASSWORD", "SECRET", "TOKEN", "KEY", "AUTH", "CREDENTIAL"}
 
+// minSecret is the shortest value that is redacted as a secret. Shorter
+// values ("10", "true", "dev") occur all over any output, so replacing them
+// would wreck it (invalid JSON on stdout) while hiding next to nothing.
+const minSecret = 8
+
+// isSecretValue reports whether v, the value of a secret-looking variable,
+// is redacted: at least minSecret bytes, and not a number or a boolean
+// (${AUTH_RATE:-10}, ${USE_AUTH:-true}, ${KEY_TIMEOUT_MS:-30000000}).
+func isSecretValue(v string) bool {
+	if len(v) < minSecret {
+		return false
+	}
+	t := strings.TrimSpace(v)
+	if _, err := strconv.ParseFloat(t, 64); err == nil {
+		return false
+	}
+	switch strings.ToLower(t) {
+	case "true", "false", "yes", "no", "on", "off":
+		return false
+	}
+	return true
+}
+
 func isSecretName(name string) bool {
 	up := strings.ToUpper(name)
 	for _, w := range secretWords {
@@ -96,7 +119,7 @@ type expandError struct {
 // expand resolves ${NAME} and ${NAME:-default} in v; $$ is a literal $ and a
 // $ before anything else stays as written (JSONPath such as $.token). As in
 // the shell, the default applies when NAME is unset or empty. Values of
-// secret-looking names are added to secrets.
+// secret-looking names are added to secrets (see isSecretValue).
 func expand(v string, lookup func(string) (string, bool), secrets map[string]bool) (string, []expandError) {
 	var b strings.Builder
 	var errs []expandError
@@ -142,7 +165,7 @@ func resolveVar(body string, lookup func(string) (string, bool), secrets map[str
 	case !ok:
 		return "", "${" + name + "} is not set: pass -e " + name + "=VALUE, set it in the environment, or give a default with ${" + name + ":-VALUE}"
 	}
-	if val != "" && isSecretName(name) {
+	if isSecretName(name) && isSecretValue(val) {
 		secrets[val] = true
 	}
 	return val, ""

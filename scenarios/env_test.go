@@ -8,7 +8,7 @@ import (
 
 // TestExpand covers ${VAR} substitution on one scalar.
 func TestExpand(t *testing.T) {
-	env := map[string]string{"HOST": "h", "EMPTY": "", "API_KEY": "k-1", "DB_PASSWORD": "pw"}
+	env := map[string]string{"HOST": "h", "EMPTY": "", "API_KEY": "k-1f5e9a7c", "DB_PASSWORD": "pw-hunter2", "SHORT_TOKEN": "t-1"}
 	tests := []struct {
 		name    string
 		in      string
@@ -31,8 +31,13 @@ func TestExpand(t *testing.T) {
 		{name: "two errors", in: "${A1}${B1}", want: "", errAt: []int{0, 5}},
 		{name: "bad name", in: "x${9X}", want: "x", errAt: []int{1}},
 		{name: "unterminated", in: "ab${HOST", want: "ab${HOST", errAt: []int{2}},
-		{name: "secret names", in: "${API_KEY}/${DB_PASSWORD}/${HOST}", want: "k-1/pw/h", secrets: []string{"k-1", "pw"}},
-		{name: "secret default", in: "${MY_TOKEN:-t0}", want: "t0", secrets: []string{"t0"}},
+		{name: "secret names", in: "${API_KEY}/${DB_PASSWORD}/${HOST}", want: "k-1f5e9a7c/pw-hunter2/h", secrets: []string{"k-1f5e9a7c", "pw-hunter2"}},
+		{name: "secret default", in: "${MY_TOKEN:-t0-5f1e9a7c}", want: "t0-5f1e9a7c", secrets: []string{"t0-5f1e9a7c"}},
+		// Values under 8 bytes, numbers and booleans are no secrets: they
+		// occur everywhere, and redacting them would wreck every output.
+		{name: "short secret", in: "${SHORT_TOKEN}", want: "t-1"},
+		{name: "numeric secret", in: "${AUTH_RATE:-10} ${KEY_TIMEOUT_MS:-30000000} ${TOKEN_RATIO:-0.500000}", want: "10 30000000 0.500000"},
+		{name: "boolean secret", in: "${USE_AUTH:-true} ${AUTH_ENABLED:-false}", want: "true false"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,7 +159,7 @@ func TestSecrets(t *testing.T) {
 	src := `name: s
 base_url: ${BASE_URL}
 defaults:
-  headers: { X-Api-Key: "${SERVICE_KEY}", Cookie: "sid=abc" }
+  headers: { X-Api-Key: "${SERVICE_KEY}", Cookie: "sid=abc", X-Auth-Token: "${SHORT_TOKEN:-t-1}" }
 load: { rate: 1, duration: 1s }
 flows:
   - name: f
@@ -162,14 +167,48 @@ flows:
       - name: a
         get: /
         headers: { Authorization: "Basic dXNlcjpwdw==", X-Trace: "${TRACE:-on}" }
+      - name: b
+        get: /
+        headers: { Authorization: "Bearer k1", Cookie: "session=5f1e9a7c" }
 `
-	env := map[string]string{"BASE_URL": "http://h", "SERVICE_KEY": "k-42"}
+	env := map[string]string{"BASE_URL": "http://h", "SERVICE_KEY": "k-42-5f1e9a7c"}
 	sc, err := Parse("s.yaml", []byte(src), testEnv(env))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"Basic dXNlcjpwdw==", "dXNlcjpwdw==", "sid=abc", "k-42"}
+	// Pieces under 8 bytes are left out: "sid=abc", "k1" of "Bearer k1"
+	// (the header value as a whole is long enough), the short variable.
+	want := []string{"Basic dXNlcjpwdw==", "session=5f1e9a7c", "k-42-5f1e9a7c", "dXNlcjpwdw==", "Bearer k1"}
 	if !reflect.DeepEqual(sc.Secrets, want) {
 		t.Errorf("Secrets = %q, want %q (longest first)", sc.Secrets, want)
+	}
+}
+
+// TestSecretsShortOrCommon: a secret-looking variable holding a number, a
+// boolean or a short value is no secret (redacting every "10" and "true"
+// of every output would make stdout invalid JSON); a real token still is.
+func TestSecretsShortOrCommon(t *testing.T) {
+	const token = "5f1e9a7c0b3d4e2f8a6c1b9d7e0f2a4c" // 32 bytes
+	src := `name: s
+base_url: http://h
+load:
+  rate: ${AUTH_RATE:-10}
+  duration: 1s
+flows:
+  - name: f
+    steps:
+      - name: a
+        get: /
+        headers: { X-Use-Auth: "${USE_AUTH:-true}", X-Token: "${API_TOKEN}" }
+`
+	sc, err := Parse("s.yaml", []byte(src), testEnv(map[string]string{"API_TOKEN": token}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{token}; !reflect.DeepEqual(sc.Secrets, want) {
+		t.Errorf("Secrets = %q, want %q", sc.Secrets, want)
+	}
+	if st := sc.Plan.Load.Stages; len(st) != 1 || st[0].Target != 10 {
+		t.Errorf("rate: ${AUTH_RATE:-10} did not give 10: %+v", sc.Plan.Load)
 	}
 }

@@ -28,7 +28,9 @@ type Scenario struct {
 	Thresholds []slo.Threshold
 	// Secrets are values to redact from every output: values of ${...}
 	// variables whose names look secret (PASSWORD, SECRET, TOKEN, KEY, AUTH,
-	// CREDENTIAL) and credential headers (Authorization, Cookie, X-Api-Key).
+	// CREDENTIAL) and credential headers (Authorization, Cookie, X-Api-Key);
+	// values under 8 bytes, and variables' numbers and booleans, are left
+	// out (isSecretValue).
 	// Longest first, so that a redactor replacing them in order never leaves
 	// the tail of a longer secret behind.
 	Secrets []string
