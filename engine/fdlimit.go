@@ -11,8 +11,8 @@ const fdReserve = 64
 
 // peakInFlight is the most iterations p can run at once: MaxInFlight in
 // the open model, the most users in the closed one. Each holds at most one
-// connection at a time (and, in the open model, a timer fd when the budget
-// allows; without one it falls back to Go timers).
+// connection at a time, and an open-model worker also a timer fd
+// (fdsPerWorker).
 func peakInFlight(p *Plan) int {
 	if p.Load.Model == Closed {
 		peak := p.Load.StartRate
@@ -31,12 +31,22 @@ func peakInFlight(p *Plan) int {
 // hold the connections of p (RELIABILITY row 11). The soft limit does not
 // matter: the Go runtime raises it to the hard one at startup.
 func fdShortfall(p *Plan, hard uint64) error {
-	need := uint64(peakInFlight(p)) + fdReserve
+	per := uint64(fdsPerWorker(p))
+	need := uint64(peakInFlight(p))*per + fdReserve
 	if hard >= need {
 		return nil
 	}
 	return fmt.Errorf("%d in flight need about %d open files, but the hard limit (RLIMIT_NOFILE) is %d: raise it (ulimit -Hn %d, LimitNOFILE= in systemd, --ulimit nofile= in docker) or lower max_in_flight to %d",
-		peakInFlight(p), need, hard, need, max(int64(hard)-fdReserve, 1))
+		peakInFlight(p), need, hard, need, max((int64(hard)-fdReserve)/int64(per), 1))
+}
+
+// fdsPerWorker is a connection, plus in the open model the worker's timer
+// fd (ptimer_linux.go).
+func fdsPerWorker(p *Plan) int {
+	if p.Load.Model == Closed {
+		return 1
+	}
+	return 2
 }
 
 // CheckFDLimit compares the process's hard open-files limit with what p

@@ -168,9 +168,10 @@ type captureExec struct {
 
 // checkExec is a compiled check.
 type checkExec struct {
-	c    *Check
-	path string // gjson path
-	want gjson.Result
+	c      *Check
+	path   string // gjson path
+	want   gjson.Result
+	needle []byte // body_contains value, converted once
 }
 
 // headerTmpl is a header whose value is a template.
@@ -308,6 +309,7 @@ func compileStep(st *Step, rs *resolver) (*stepPlan, error) {
 			}
 			sp.needBody = true
 		case CheckBodyContains:
+			ce.needle = []byte(c.Value)
 			sp.needBody = true
 		}
 		sp.checks = append(sp.checks, ce)
@@ -341,7 +343,7 @@ func (ce *checkExec) holds(resp *fasthttp.Response, body []byte, service time.Du
 		}
 		return false
 	case CheckBodyContains:
-		return bytes.Contains(body, []byte(c.Value))
+		return bytes.Contains(body, ce.needle)
 	case CheckJSONExists:
 		return gjson.GetBytes(body, ce.path).Exists()
 	case CheckJSONEquals:

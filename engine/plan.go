@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -205,8 +206,14 @@ const (
 	DefaultMaxRedirects = 10
 )
 
-// withDefaults returns a copy of p with zero fields defaulted.
+// withDefaults returns a copy of p with zero fields defaulted. Flows and
+// steps are copied too: the engine fills step defaults, and the caller's
+// plan stays untouched (a plan may run twice, or concurrently).
 func (p Plan) withDefaults() Plan {
+	p.Flows = slices.Clone(p.Flows)
+	for i := range p.Flows {
+		p.Flows[i].Steps = slices.Clone(p.Flows[i].Steps)
+	}
 	if p.Interval <= 0 {
 		p.Interval = DefaultInterval
 	}

@@ -185,7 +185,7 @@ func (r *run) supervise(ctx context.Context) error {
 // prepare builds one client per target and one request template per step.
 func (r *run) prepare(e *Engine) error {
 	doers := map[string]Doer{}
-	cfg := clientConfig{maxConns: r.plan.Load.MaxInFlight, dial: e.Dial, tls: e.TLS, name: e.UserAgent, conns: r.conns}
+	cfg := clientConfig{maxConns: peakInFlight(r.plan), dial: e.Dial, tls: e.TLS, name: e.UserAgent, conns: r.conns}
 	r.steps = make([][]stepExec, len(r.plan.Flows))
 	for fi := range r.plan.Flows {
 		f := &r.plan.Flows[fi]
