@@ -16,7 +16,8 @@ func (r *run) collect(obs []Observer, done <-chan struct{}) *Snapshot {
 		plannedAll = r.curve.count(r.plan.Load.Duration()+time.Nanosecond, r.plan.Segment)
 	}
 	var prev time.Duration
-	var sentBefore, recvBefore int64
+	var sentBefore, recvBefore, plannedBefore int64
+	planned := r.plannedCounter()
 	for seq := 1; ; seq++ {
 		final := false
 		select {
@@ -27,7 +28,8 @@ func (r *run) collect(obs []Observer, done <-chan struct{}) *Snapshot {
 		now := r.since()
 		iv, total := r.rec.collect(prev, now, func(per *Period) {
 			if r.plan.Load.Model == Open {
-				per.Planned = r.curve.count(r.plannedUntil(now), r.plan.Segment) - r.curve.count(r.plannedUntil(prev), r.plan.Segment)
+				n := planned(r.plannedUntil(now))
+				per.Planned, plannedBefore = n-plannedBefore, n
 			} else {
 				per.Planned = per.Started
 			}
@@ -63,5 +65,38 @@ func (r *run) collect(obs []Observer, done <-chan struct{}) *Snapshot {
 		// Align to the next boundary so intervals do not drift.
 		next := time.Duration(seq+1) * interval
 		timer.Reset(max(next-r.since(), time.Millisecond))
+	}
+}
+
+// plannedCounter returns the number of arrivals due before an offset, for
+// offsets that only grow. Uniform arrivals are a pure function of the
+// curve; Poisson ones are counted on a replica of the workers' source (same
+// seed, same segment), since the curve gives only their expected number and
+// ordinary Poisson spread would read as a generator falling behind.
+func (r *run) plannedCounter() func(time.Duration) int64 {
+	if r.plan.Load.Arrivals != Poisson {
+		return func(t time.Duration) int64 { return r.curve.count(t, r.plan.Segment) }
+	}
+	src := newPoisson(r.curve, r.plan.Segment, r.plan.Load.Seed)
+	var n int64
+	var next time.Duration
+	pending, exhausted := false, false
+	return func(t time.Duration) int64 {
+		for !exhausted {
+			if !pending {
+				var ok bool
+				if _, next, ok = src.next(); !ok {
+					exhausted = true
+					break
+				}
+				pending = true
+			}
+			if next >= t {
+				break
+			}
+			n++
+			pending = false
+		}
+		return n
 	}
 }
