@@ -43,6 +43,11 @@ type Row struct {
 	Limit      string   `json:"limit,omitempty"`
 	Bound      *float64 `json:"bound,omitempty"`
 	Regression bool     `json:"regression"`
+	// NoData is set when the new run has no data for the stat (the metric
+	// is missing or has no samples) while the base run has: a regression
+	// when a rule covers the stat, as a threshold without data fails. New,
+	// Delta and Change are then meaningless (0, 0, null).
+	NoData bool `json:"no_data,omitempty"`
 	// Message explains a regression in words.
 	Message string `json:"message,omitempty"`
 }
@@ -59,7 +64,9 @@ var statsOf = map[string][]string{
 // an earlier one). Percentiles, min, avg and max of trends come from the
 // stored HDR histograms; rates from the exact hits and totals. It fails
 // only on bad input: a rule naming a metric that is not in both runs, or a
-// histogram that does not decode.
+// histogram that does not decode. A stat covered by a rule that has data
+// in base but none in next (the metric is missing, or has no samples) is a
+// regression: "no data in NEW".
 func Compare(base, next *Summary, rules []Rule) (*Comparison, error) {
 	rules = mergeRules(append(DefaultRules(), rules...))
 	c := &Comparison{Base: refOf(base), New: refOf(next), Passed: true, Regressions: []Row{}, Rows: []Row{}, Notes: []string{}}
@@ -80,7 +87,8 @@ func Compare(base, next *Summary, rules []Rule) (*Comparison, error) {
 		}
 	}
 	for _, r := range rules {
-		if r.Metric != "" && !slices.Contains(both, r.Metric) {
+		// A rule on a metric the new run lacks judges it as no data.
+		if r.Metric != "" && !slices.Contains(both, r.Metric) && !slices.Contains(onlyBase, r.Metric) {
 			return nil, fmt.Errorf("rule %s: %s is not in both runs (%s)", r, r.Metric, where(r.Metric, onlyBase, onlyNew))
 		}
 	}
@@ -92,16 +100,29 @@ func Compare(base, next *Summary, rules []Rule) (*Comparison, error) {
 		if note != "" {
 			c.Notes = append(c.Notes, note)
 		}
-		for _, row := range rows {
-			c.Rows = append(c.Rows, row)
-			if row.Regression {
-				c.Regressions = append(c.Regressions, row)
-				c.Passed = false
-			}
+		c.add(rows)
+	}
+	for _, k := range onlyBase {
+		b := base.Metrics[k]
+		bv, err := newValues(k, b)
+		if err != nil {
+			return nil, fmt.Errorf("base run: %w", err)
 		}
+		c.add(missingRows(k, bv, statsFor(k, b.Type, rules), rules))
 	}
 	c.Notes = append(c.Notes, runNotes(base, next, onlyBase, onlyNew)...)
 	return c, nil
+}
+
+// add appends rows, and the regressions among them.
+func (c *Comparison) add(rows []Row) {
+	for _, row := range rows {
+		c.Rows = append(c.Rows, row)
+		if row.Regression {
+			c.Regressions = append(c.Regressions, row)
+			c.Passed = false
+		}
+	}
 }
 
 func where(key string, onlyBase, onlyNew []string) string {
@@ -156,14 +177,7 @@ func compareMetric(key string, b, n Metric, rules []Rule) ([]Row, string, error)
 	if b.Type != n.Type {
 		return nil, fmt.Sprintf("%s is a %s in the base run and a %s in the new one: not compared", key, b.Type, n.Type), nil
 	}
-	stats := slices.Clone(statsOf[b.Type])
-	for _, r := range rules {
-		if !slices.Contains(stats, r.Stat) && r.Stat != StatErrorRate {
-			if _, ok := ruleFor([]Rule{r}, key, r.Stat); ok {
-				stats = append(stats, r.Stat)
-			}
-		}
-	}
+	stats := statsFor(key, b.Type, rules)
 	bv, err := newValues(key, b)
 	if err != nil {
 		return nil, "", fmt.Errorf("base run: %w", err)
@@ -173,6 +187,12 @@ func compareMetric(key string, b, n Metric, rules []Rule) ([]Row, string, error)
 		return nil, "", fmt.Errorf("new run: %w", err)
 	}
 	if why := noData(bv, nv); why != "" {
+		if !bv.empty() {
+			// Data in the base run only: a stat with a rule regressed.
+			if rows := missingRows(key, bv, stats, rules); len(rows) > 0 {
+				return rows, "", nil
+			}
+		}
 		return nil, key + ": " + why + ": not compared", nil
 	}
 	var rows []Row
@@ -193,6 +213,47 @@ func compareMetric(key string, b, n Metric, rules []Rule) ([]Row, string, error)
 		rows = append(rows, row)
 	}
 	return rows, "", nil
+}
+
+// statsFor lists the stats of a metric of type typ: the type's defaults,
+// then those the rules add for key.
+func statsFor(key, typ string, rules []Rule) []string {
+	stats := slices.Clone(statsOf[typ])
+	for _, r := range rules {
+		if !slices.Contains(stats, r.Stat) && r.Stat != StatErrorRate {
+			if _, ok := ruleFor([]Rule{r}, key, r.Stat); ok {
+				stats = append(stats, r.Stat)
+			}
+		}
+	}
+	return stats
+}
+
+// missingRows are the rows of a metric with data in the base run and none
+// in the new one (missing, or without samples): one regression for each
+// stat a rule (not off) covers, as a threshold without data fails. The
+// other stats have nothing to compare and no row.
+func missingRows(key string, bv values, stats []string, rules []Rule) []Row {
+	if bv.empty() {
+		return nil
+	}
+	var rows []Row
+	for _, st := range stats {
+		r, ok := ruleFor(rules, key, st)
+		if !ok || r.Limit.Off {
+			continue
+		}
+		x, ok := bv.stat(st)
+		if !ok {
+			continue
+		}
+		row := Row{Metric: key, Stat: st, Unit: unitOfStat(bv.m, st), Base: x, Limit: r.Limit.Text, Regression: true, NoData: true}
+		bound := roundFor(r.Limit.Bound(x), typeOfUnit(row.Unit))
+		row.Bound = &bound
+		row.Message = fmt.Sprintf("%s %s: no data in NEW (base %s, limit %s)", key, st, fmtStat(x, row.Unit), r.Limit.Text)
+		rows = append(rows, row)
+	}
+	return rows
 }
 
 // apply judges the row by limit.
@@ -235,23 +296,26 @@ func newValues(key string, m Metric) (values, error) {
 	return v, nil
 }
 
+// empty reports whether the reading has no samples (a counter always has
+// its count).
+func (v values) empty() bool {
+	switch v.m.Type {
+	case TypeTrend:
+		return v.m.Count == 0
+	case TypeRate:
+		return v.m.Total == 0
+	}
+	return false
+}
+
 // noData says why two readings have nothing to compare, or "".
 func noData(b, n values) string {
-	empty := func(v values) bool {
-		switch v.m.Type {
-		case TypeTrend:
-			return v.m.Count == 0
-		case TypeRate:
-			return v.m.Total == 0
-		}
-		return false
-	}
 	switch {
-	case empty(b) && empty(n):
+	case b.empty() && n.empty():
 		return "no samples in either run"
-	case empty(b):
+	case b.empty():
 		return "no samples in the base run"
-	case empty(n):
+	case n.empty():
 		return "no samples in the new run"
 	}
 	return ""

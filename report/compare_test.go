@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -161,7 +162,9 @@ func TestCompareNotesAndErrors(t *testing.T) {
 	next.Metrics["http_req_duration{step:new}"] = trendOf(10, time.Millisecond, time.Millisecond)
 	next.Metrics["http_req_failed"] = rateOf(0, 0)
 	next.Scenario.SHA256, next.Partial, next.Status = "y", true, "interrupted"
-	c, err := Compare(base, next, nil)
+	// Without a rule on it, an empty metric is a note (with one it is a
+	// regression: TestCompareNoDataInNew).
+	c, err := Compare(base, next, mustRules(t, "error_rate=off"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +181,7 @@ func TestCompareNotesAndErrors(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct{ rule, want string }{
-		{"checks:rate=-1pp", "checks is not in both runs (only the base run has it)"},
+		{"http_req_duration{step:new}:p95=+5%", "http_req_duration{step:new} is not in both runs (only the new run has it)"},
 		{"http_req_duration{step:nope}:p95=+5%", "neither run has it"},
 	} {
 		if _, err := Compare(base, next, mustRules(t, tc.rule)); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -191,6 +194,67 @@ func TestCompareNotesAndErrors(t *testing.T) {
 	bad.Metrics["http_req_duration"] = m
 	if _, err := Compare(base, bad, nil); err == nil || !strings.Contains(err.Error(), "new run: http_req_duration: hdr") {
 		t.Errorf("bad hdr: err %v", err)
+	}
+}
+
+// TestCompareNoDataInNew: a NEW run that measured nothing (a preflight
+// failure has no metrics, an interrupted run no samples) regresses on every
+// stat a rule covers, as a threshold without data fails; it never passes.
+func TestCompareNoDataInNew(t *testing.T) {
+	base := runOf(10*time.Millisecond, 20*time.Millisecond, 5)
+	preflight := &Summary{Scenario: base.Scenario, Status: "preflight_failed", Metrics: Metrics{}}
+	empty := &Summary{Scenario: base.Scenario, Status: "interrupted", Partial: true, Metrics: Metrics{
+		"http_req_duration":              trendOf(0, 0, 0),
+		"http_req_duration{step:search}": trendOf(0, 0, 0),
+		"http_req_failed":                rateOf(0, 0),
+		"http_reqs":                      counterOf(0),
+		"checks":                         rateOf(0, 0),
+	}}
+	defaults := []string{"http_req_duration p95", "http_req_duration p99", "http_req_duration{step:search} p95",
+		"http_req_duration{step:search} p99", "http_req_failed rate"}
+	for _, tc := range []struct {
+		name       string
+		base, next *Summary
+		rules      []string
+		want       []string
+	}{
+		{name: "preflight failed", base: base, next: preflight, want: defaults},
+		{name: "no samples", base: base, next: empty, want: defaults},
+		{name: "a --max rule on a missing metric", base: base, next: preflight, rules: []string{"checks:rate=-1pp"},
+			want: append(slices.Clone(defaults), "checks rate")},
+		{name: "a --max rule on an empty metric", base: base, next: empty, rules: []string{"checks:rate=-1pp"},
+			want: append(slices.Clone(defaults), "checks rate")},
+		{name: "rules off", base: base, next: preflight, rules: []string{"p95=off", "p99=off", "error_rate=off"}},
+		{name: "no data in either run", base: empty, next: preflight},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Compare(tc.base, tc.next, mustRules(t, tc.rules...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range c.Regressions {
+				got = append(got, r.Metric+" "+r.Stat)
+				if !r.NoData || !strings.Contains(r.Message, "no data in NEW") || r.Bound == nil {
+					t.Errorf("regression row %+v: want no_data, a bound and the reason \"no data in NEW\"", r)
+				}
+			}
+			slices.Sort(got)
+			want := slices.Sorted(slices.Values(tc.want))
+			if !slices.Equal(got, want) {
+				t.Errorf("regressions %q, want %q", got, want)
+			}
+			if c.Passed != (len(want) == 0) {
+				t.Errorf("Passed = %v, want %v", c.Passed, len(want) == 0)
+			}
+			var b bytes.Buffer
+			if err := WriteCompareText(&b, c, false); err != nil {
+				t.Fatal(err)
+			}
+			if len(want) > 0 && (!strings.Contains(b.String(), "no data") || !strings.Contains(b.String(), "RESULT: REGRESSION")) {
+				t.Errorf("text output:\n%s", b.String())
+			}
+		})
 	}
 }
 

@@ -55,8 +55,12 @@ func WriteCompareText(w io.Writer, c *Comparison, color bool) error {
 		if r.Change != nil {
 			change = signed(trimFloat(*r.Change*100, 1)) + "%"
 		}
-		cells = append(cells, []string{r.Metric, r.Stat, fmtStat(r.Base, r.Unit), fmtStat(r.New, r.Unit),
-			fmtDelta(r.Delta, r.Unit), change, r.Limit, verdictOf(r, color)})
+		next, delta := fmtStat(r.New, r.Unit), fmtDelta(r.Delta, r.Unit)
+		if r.NoData {
+			next, delta = "no data", "n/a"
+		}
+		cells = append(cells, []string{r.Metric, r.Stat, fmtStat(r.Base, r.Unit), next,
+			delta, change, r.Limit, verdictOf(r, color)})
 	}
 	writeTable(bw, cells)
 	bw.WriteString("\n")
