@@ -5,8 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"go.uber.org/ratelimit"
 )
 
 // The closed model: a number of users, each running iterations back to back
@@ -42,9 +40,9 @@ type users struct {
 func (r *run) controlUsers() {
 	defer r.wg.Done()
 	defer r.recoverPanic("worker")
-	var limiter ratelimit.Limiter
+	var limiter *pacer
 	if r.plan.Load.MaxRate > 0 {
-		limiter = ratelimit.New(int(math.Max(1, math.Round(r.plan.Load.MaxRate))))
+		limiter = &pacer{every: time.Duration(float64(time.Second) / r.plan.Load.MaxRate)}
 	}
 	us := &users{}
 	var target atomic.Int64
@@ -74,7 +72,7 @@ func (r *run) controlUsers() {
 	}
 }
 
-func (r *run) user(i int, us *users, want func(int) bool, limiter ratelimit.Limiter) {
+func (r *run) user(i int, us *users, want func(int) bool, limiter *pacer) {
 	defer r.wg.Done()
 	defer r.recoverPanic("worker")
 	defer func() {
@@ -84,11 +82,8 @@ func (r *run) user(i int, us *users, want func(int) bool, limiter ratelimit.Limi
 	}()
 	w := r.newWorker(i)
 	for !r.stopping() && want(i) {
-		if limiter != nil {
-			limiter.Take()
-			if r.stopping() {
-				return
-			}
+		if limiter != nil && !w.sleep(limiter.reserve(r.since())-r.since()) {
+			return
 		}
 		n := r.n.Add(1) - 1
 		start := r.since()
@@ -98,4 +93,26 @@ func (r *run) user(i int, us *users, want func(int) bool, limiter ratelimit.Limi
 			return
 		}
 	}
+}
+
+// pacer spaces the closed model's iterations by every (the max_rate
+// ceiling, as Gatling's throttle). Each user reserves the next free slot and
+// sleeps until it on its own timer, so a stop wakes every waiting user at
+// once; go.uber.org/ratelimit's Take cannot be cancelled, and a thousand
+// users queued in it would hold a stop for users/max_rate seconds. A slot
+// missed while nobody was waiting is not made up later (no burst).
+type pacer struct {
+	every time.Duration
+	mu    sync.Mutex
+	// guarded by mu
+	next time.Duration // the next free slot, as an offset of the run
+}
+
+// reserve returns the slot of the caller: now, or the next free one.
+func (p *pacer) reserve(now time.Duration) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	at := max(p.next, now)
+	p.next = at + p.every
+	return at
 }

@@ -203,3 +203,24 @@ func TestPoissonPlannedIsTheRealisedSchedule(t *testing.T) {
 		}
 	})
 }
+
+// TestClosedMaxRateStopsPromptly: max_rate paces 100 users to 10
+// iterations per second, and a stop wakes the users queued for a slot at
+// once (with an uncancellable limiter the last would wait 10 s).
+func TestClosedMaxRateStopsPromptly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := constPlan("http://127.0.0.1:1/", 100, 2*time.Second)
+		p.Load.Model, p.Load.MaxRate = Closed, 10
+		start := time.Now()
+		res, err := fakeEngine(&sleepDoer{d: time.Millisecond}).Run(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if el := time.Since(start); el > 2100*time.Millisecond {
+			t.Fatalf("the run took %v after a 2 s profile", el)
+		}
+		if got := res.Final.Total.Steps[0][0].Requests; got < 19 || got > 21 {
+			t.Fatalf("%d requests in 2 s at max_rate 10", got)
+		}
+	})
+}
