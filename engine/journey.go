@@ -8,6 +8,7 @@ package engine
 import (
 	"bytes"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"sync"
@@ -465,6 +466,9 @@ func (r *run) prepareJourneys(doers map[string]Doer, mk func(string) (Doer, erro
 // doerFor returns the client of target, creating it on first use (a
 // redirect to a host the plan does not name).
 func (r *run) doerFor(target string) (Doer, error) {
+	if u, err := url.Parse(target); err == nil && u.Host != "" {
+		target = targetKey(u)
+	}
 	r.doersMu.Lock()
 	defer r.doersMu.Unlock()
 	if d, ok := r.doers[target]; ok {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -186,6 +187,18 @@ func (r *run) supervise(ctx context.Context) error {
 func (r *run) prepare(e *Engine) error {
 	doers := map[string]Doer{}
 	cfg := clientConfig{maxConns: peakInFlight(r.plan), dial: e.Dial, tls: e.TLS, name: e.UserAgent, conns: r.conns}
+	// mk is the one place a target gets its client, for the plan's steps
+	// and for hosts a redirect leads to, so both speak the plan's HTTP
+	// version.
+	mk := func(target string) (Doer, error) {
+		switch {
+		case e.NewDoer != nil:
+			return e.NewDoer(target)
+		case r.plan.HTTPVersion != HTTP1:
+			return newH2Client(target, r.plan.HTTPVersion, cfg)
+		}
+		return newHostClient(target, cfg)
+	}
 	r.steps = make([][]stepExec, len(r.plan.Flows))
 	for fi := range r.plan.Flows {
 		f := &r.plan.Flows[fi]
@@ -196,18 +209,10 @@ func (r *run) prepare(e *Engine) error {
 			if err != nil || u.Host == "" {
 				return fmt.Errorf("engine: flow %q step %q: bad url %q", f.Name, st.Name, st.URL)
 			}
-			target := u.Scheme + "://" + u.Host
+			target := targetKey(u)
 			d, ok := doers[target]
 			if !ok {
-				switch {
-				case e.NewDoer != nil:
-					d, err = e.NewDoer(target)
-				case r.plan.HTTPVersion != HTTP1:
-					d, err = newH2Client(st.URL, r.plan.HTTPVersion, cfg)
-				default:
-					d, err = newHostClient(st.URL, cfg)
-				}
-				if err != nil {
+				if d, err = mk(target); err != nil {
 					return err
 				}
 				doers[target] = d
@@ -216,12 +221,14 @@ func (r *run) prepare(e *Engine) error {
 		}
 	}
 	r.flowTable = weightTable(r.plan.Flows)
-	return r.prepareJourneys(doers, func(target string) (Doer, error) {
-		if e.NewDoer != nil {
-			return e.NewDoer(target)
-		}
-		return newHostClient(target, cfg)
-	})
+	return r.prepareJourneys(doers, mk)
+}
+
+// targetKey names a target as scheme://host:port, host in lower case and
+// the default port added, so that one host has one client however its URLs
+// spell it.
+func targetKey(u *url.URL) string {
+	return u.Scheme + "://" + fasthttp.AddMissingPort(strings.ToLower(u.Host), u.Scheme == "https")
 }
 
 func newStepExec(st *Step, d Doer, userAgent string) stepExec {
