@@ -57,6 +57,8 @@ type session struct {
 	writeMu sync.Mutex
 	written bool
 	code    int
+	// measureStart is when the measurement began (report offsets).
+	measureStart time.Time
 	// interrupted is closed by the first SIGINT/SIGTERM.
 	interrupted chan struct{}
 }
@@ -95,6 +97,9 @@ func (s *session) execute() (err error) {
 	}
 	defer x.close()
 	s.timeline = report.NewTimeline(plan)
+	// The engine's offsets count from its start, a moment after this (it
+	// only builds clients first); set once, before anything reads it.
+	s.measureStart = time.Now()
 	s.partials = s.startPartials()
 	obs := []engine.Observer{ev, s.timeline, engine.ObserverFunc(func(sn *engine.Snapshot) { s.latest.Store(sn) })}
 	if !s.quiet {
@@ -223,7 +228,7 @@ func (s *session) finish(v *verdict, final *engine.Snapshot, partial bool) error
 	run := report.Run{
 		Tool: "loadgate", Version: version,
 		Scenario: report.Scenario{Name: s.sc.Name, Path: s.sc.Path, SHA256: s.sc.SHA256},
-		Plan:     &s.sc.Plan, Started: s.started, Ended: time.Now(), Final: final,
+		Plan:     &s.sc.Plan, Started: s.started, MeasureStart: s.measureStart, Ended: time.Now(), Final: final,
 		Timeline: s.timeline, Redactor: report.NewRedactor(s.sc.Secrets),
 		Warnings: slices.Clone(s.warnings), TLSInsecure: s.sc.TLSInsecure(),
 	}

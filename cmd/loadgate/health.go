@@ -60,20 +60,6 @@ func (h *healthWatch) Observe(sn *engine.Snapshot) {
 	}
 }
 
-// healthProblems judges final under the default tolerances. It is kept for
-// callers without a session's scenario at hand; a session's verdicts use
-// s.healthProblems, which applies the scenario's generator block.
-func healthProblems(p *engine.Plan, final *engine.Snapshot) []string {
-	if final == nil {
-		return nil
-	}
-	var out []string
-	for _, h := range engine.DefaultTolerances().Problems(p.Load.Model, final.Total) {
-		out = append(out, h.Message)
-	}
-	return out
-}
-
 // preflightCheck is the whole preflight: the local open-files limit against
 // the plan's peak in flight (RELIABILITY row 11), then every target.
 func (s *session) preflightCheck(ctx context.Context, plan *engine.Plan) error {
