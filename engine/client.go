@@ -125,6 +125,10 @@ func (cs *conns) closeAll() {
 // errStopped is returned by dials after a hard stop.
 var errStopped = errors.New("engine: run stopped")
 
+// ErrDenied is wrapped by a DialFunc that refuses an address (an agent's
+// target allow-list); such requests are counted as KindDenied.
+var ErrDenied = errors.New("target not allowed")
+
 // clientConfig is what every host client shares.
 type clientConfig struct {
 	maxConns int
@@ -197,6 +201,8 @@ func classify(err error) Kind {
 		return KindNone
 	case errors.Is(err, errNoH2):
 		return KindProtocol
+	case errors.Is(err, ErrDenied):
+		return KindDenied
 	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout),
 		errors.Is(err, fasthttp.ErrTLSHandshakeTimeout), errors.Is(err, errHandshakeTimeout),
 		errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):

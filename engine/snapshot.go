@@ -31,13 +31,14 @@ const (
 	KindProtocol            // a malformed response (chunk framing, endless 1xx, trailers)
 	KindCapture             // a capture found nothing in the response; the iteration stopped
 	KindRedirectLimit       // more redirects than the step's max_redirects
+	KindDenied              // the dial was refused by the host's target allow-list (a distributed agent's)
 	NumKinds
 )
 
 var kindNames = [NumKinds]string{
 	"ok", "refused", "reset", "timeout", "dns", "tls", "no_free_conn", "closed",
 	"local_port", "fd", "4xx", "5xx", "status", "other", "truncated", "header_too_large", "protocol",
-	"capture", "redirect_limit",
+	"capture", "redirect_limit", "denied",
 }
 
 // String is the kind's name in reports.

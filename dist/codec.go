@@ -1,0 +1,229 @@
+package dist
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/loadgate/loadgate/engine"
+	"github.com/loadgate/loadgate/histogram"
+)
+
+// maxErrorText caps each error message an agent sends: only a short,
+// classified sample travels, never a response body.
+const maxErrorText = 200
+
+// wirePeriod is an engine.Period on the wire: histograms as HdrHistogram V2
+// base64 text ("" when empty), and only what cannot be derived (the
+// coordinator recomputes FlowTotals and All).
+type wirePeriod struct {
+	Start         time.Duration `json:"start_ns"`
+	End           time.Duration `json:"end_ns"`
+	Steps         [][]wireStep  `json:"steps"`
+	Flows         []wireFlow    `json:"flows"`
+	Lag           string        `json:"lag,omitempty"`
+	Planned       int64         `json:"planned"`
+	Started       int64         `json:"started"`
+	Dropped       int64         `json:"dropped,omitempty"`
+	BytesSent     int64         `json:"bytes_sent"`
+	BytesReceived int64         `json:"bytes_received"`
+}
+
+type wireStep struct {
+	Duration      string              `json:"duration,omitempty"`
+	ServiceTime   string              `json:"service_time,omitempty"`
+	ByClass       []string            `json:"by_class,omitempty"`
+	Requests      int64               `json:"requests"`
+	Failed        int64               `json:"failed"`
+	Status        []int64             `json:"status,omitempty"`
+	FailedByClass []int64             `json:"failed_by_class,omitempty"`
+	Errors        []int64             `json:"errors,omitempty"`
+	ChecksPassed  int64               `json:"checks_passed,omitempty"`
+	ChecksTotal   int64               `json:"checks_total,omitempty"`
+	Checks        []engine.CheckCount `json:"checks,omitempty"`
+}
+
+type wireFlow struct {
+	Iterations int64  `json:"iterations"`
+	Duration   string `json:"duration,omitempty"`
+}
+
+// encodePeriod turns an agent's interval into its wire form.
+func encodePeriod(p *engine.Period) (*wirePeriod, error) {
+	w := &wirePeriod{
+		Start: p.Start, End: p.End, Planned: p.Planned, Started: p.Started, Dropped: p.Dropped,
+		BytesSent: p.BytesSent, BytesReceived: p.BytesReceived,
+		Steps: make([][]wireStep, len(p.Steps)), Flows: make([]wireFlow, len(p.Flows)),
+	}
+	var err error
+	enc := func(h *histogram.Histogram) string {
+		if h == nil || h.Count() == 0 || err != nil {
+			return ""
+		}
+		var s string
+		s, err = h.Encode()
+		return s
+	}
+	for fi := range p.Steps {
+		w.Steps[fi] = make([]wireStep, len(p.Steps[fi]))
+		for si := range p.Steps[fi] {
+			s := &p.Steps[fi][si]
+			ws := wireStep{
+				Duration: enc(s.Duration), ServiceTime: enc(s.ServiceTime),
+				Requests: s.Requests, Failed: s.Failed,
+				Status: s.Status[:], FailedByClass: s.FailedByClass[:], Errors: s.Errors[:],
+				ChecksPassed: s.ChecksPassed, ChecksTotal: s.ChecksTotal, Checks: s.Checks,
+			}
+			for _, h := range s.ByClass {
+				if h != nil {
+					ws.ByClass = make([]string, len(s.ByClass))
+					for c, h := range s.ByClass {
+						ws.ByClass[c] = enc(h)
+					}
+					break
+				}
+			}
+			w.Steps[fi][si] = ws
+		}
+	}
+	for fi, f := range p.Flows {
+		w.Flows[fi] = wireFlow{Iterations: f.Iterations, Duration: enc(f.Duration)}
+	}
+	w.Lag = enc(p.Lag)
+	return w, err
+}
+
+// decodePeriod checks a wire period against the plan and turns it back into
+// an engine.Period. Everything is checked, since an agent may be rogue or
+// broken: the shape, every histogram's geometry, counters that cannot be
+// negative, and arrays of the engine's sizes.
+func decodePeriod(w *wirePeriod, p *engine.Plan) (*engine.Period, error) {
+	if w == nil {
+		return nil, violation("interval without a period")
+	}
+	per := &engine.Period{
+		Start: w.Start, End: w.End, Planned: w.Planned, Started: w.Started, Dropped: w.Dropped,
+		BytesSent: w.BytesSent, BytesReceived: w.BytesReceived,
+		Steps: make([][]engine.StepStats, len(w.Steps)), Flows: make([]engine.FlowStats, len(w.Flows)),
+	}
+	if err := nonNegative(w.Planned, w.Started, w.Dropped, w.BytesSent, w.BytesReceived); err != nil {
+		return nil, err
+	}
+	var err error
+	dec := func(what, s string) *histogram.Histogram {
+		if s == "" || err != nil {
+			return nil
+		}
+		var h *histogram.Histogram
+		if h, err = histogram.Decode(s); err != nil {
+			err = violation("%s histogram: %v", what, err)
+			return nil
+		}
+		return h
+	}
+	for fi := range w.Steps {
+		per.Steps[fi] = make([]engine.StepStats, len(w.Steps[fi]))
+		for si := range w.Steps[fi] {
+			ws := &w.Steps[fi][si]
+			s := engine.StepStats{
+				Duration: dec("duration", ws.Duration), ServiceTime: dec("service time", ws.ServiceTime),
+				Requests: ws.Requests, Failed: ws.Failed, ChecksPassed: ws.ChecksPassed, ChecksTotal: ws.ChecksTotal,
+				Checks: ws.Checks,
+			}
+			if len(ws.ByClass) > len(s.ByClass) {
+				return nil, violation("%d status classes, want at most %d", len(ws.ByClass), len(s.ByClass))
+			}
+			for c, h := range ws.ByClass {
+				s.ByClass[c] = dec("status class", h)
+			}
+			for _, a := range []struct {
+				dst []int64
+				src []int64
+			}{{s.Status[:], ws.Status}, {s.FailedByClass[:], ws.FailedByClass}, {s.Errors[:], ws.Errors}} {
+				if len(a.src) > len(a.dst) {
+					return nil, violation("a counter array of %d entries, want at most %d", len(a.src), len(a.dst))
+				}
+				if err := nonNegative(a.src...); err != nil {
+					return nil, err
+				}
+				copy(a.dst, a.src)
+			}
+			if err := nonNegative(s.Requests, s.Failed, s.ChecksPassed, s.ChecksTotal); err != nil {
+				return nil, err
+			}
+			for _, c := range s.Checks {
+				if c.Passed < 0 || c.Total < c.Passed {
+					return nil, violation("check counts %d of %d", c.Passed, c.Total)
+				}
+			}
+			if s.Failed > s.Requests || s.ChecksPassed > s.ChecksTotal {
+				return nil, violation("more failures than requests or more checks passed than made")
+			}
+			per.Steps[fi][si] = s
+		}
+	}
+	for fi, f := range w.Flows {
+		if err := nonNegative(f.Iterations); err != nil {
+			return nil, err
+		}
+		per.Flows[fi] = engine.FlowStats{Iterations: f.Iterations, Duration: dec("iteration", f.Duration)}
+	}
+	per.Lag = dec("schedule lag", w.Lag)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.CheckShape(per); err != nil {
+		return nil, violation("%v", err)
+	}
+	return per, nil
+}
+
+func nonNegative(vs ...int64) error {
+	for _, v := range vs {
+		if v < 0 {
+			return violation("a negative count (%d)", v)
+		}
+	}
+	return nil
+}
+
+// errorTexts turns a snapshot's error samples into their wire form.
+func errorTexts(s *[engine.NumKinds]string) []string {
+	var out []string
+	for k, m := range s {
+		if m == "" {
+			continue
+		}
+		if out == nil {
+			out = make([]string, engine.NumKinds)
+		}
+		out[k] = shorten(m, maxErrorText)
+	}
+	return out
+}
+
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// checkErrors rejects error samples beyond the engine's kinds or too long.
+func checkErrors(errs []string) error {
+	if len(errs) > int(engine.NumKinds) {
+		return violation("%d error kinds, want at most %d", len(errs), engine.NumKinds)
+	}
+	for _, m := range errs {
+		if len(m) > maxErrorText+len("…") {
+			return violation("an error message of %d bytes", len(m))
+		}
+	}
+	return nil
+}
+
+func describeSeq(got, want int) string {
+	if got < want {
+		return fmt.Sprintf("replayed sequence number %d (expected %d)", got, want)
+	}
+	return fmt.Sprintf("sequence number %d skips ahead (expected %d)", got, want)
+}
