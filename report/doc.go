@@ -7,14 +7,16 @@
 // to its observers. A Timeline keeps a small, bounded row per interval and a
 // Progress draws the console line; both are engine.Observers. When the run
 // ends, the CLI fills a Run (the final snapshot, the timeline, the threshold
-// results, the verdict) and Build turns it into a Summary. Writers render a
-// Summary; ReadJSON reads one back for the report, compare and merge
-// commands, so every format can be re-rendered from a saved run. Report files
-// are written with WriteFileAtomic, so a reader never sees half a file.
+// results, the verdict and, for a distributed run, the coordinator's view of
+// each agent) and Build turns it into a Summary. Writers render a Summary;
+// ReadJSON reads one back for the report, compare and merge commands, so
+// every format can be re-rendered from a saved run. Report files are written
+// with WriteFileAtomic, so a reader never sees half a file.
 //
 // Secrets: every free-text field of a Summary (scenario name, reasons, error
-// samples, threshold reasons) passes through the Run's Redactor. Request
-// headers, URLs and bodies are never part of a report.
+// samples, threshold reasons, agent names and loss reasons) passes through
+// the Run's Redactor. Request headers, URLs and bodies are never part of a
+// report.
 //
 // Concurrency: Timeline and Progress are driven by the engine's collector
 // goroutine through Observe; Timeline.Points may be called from any goroutine

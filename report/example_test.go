@@ -36,3 +36,10 @@ func ExampleWriteFileAtomic() {
 	// <nil>
 	// invalid 2 1 <nil>
 }
+
+func ExampleAgent_Coverage() {
+	lost := report.Agent{Addr: "10.0.0.3:7070", Segment: "1/2", Status: "lost", Planned: 2500, Started: 1997}
+	closed := report.Agent{Addr: "10.0.0.4:7070", Segment: "0/1", Status: "complete"} // closed model: no schedule
+	fmt.Printf("%.2f%% %.0f%%\n", 100*lost.Coverage(), 100*closed.Coverage())
+	// Output: 79.88% 100%
+}

@@ -12,7 +12,7 @@ import (
 	"github.com/loadgate/loadgate/histogram"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/report")
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/report and report/testdata")
 
 // t0 is the fixed wall clock of the synthetic run.
 var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
@@ -186,7 +186,13 @@ func testRun(t testing.TB) Run {
 // golden compares got with testdata/report/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("..", "testdata", "report", name)
+	goldenAt(t, filepath.Join("..", "testdata", "report", name), got)
+}
+
+// goldenAt compares got with the file at path, or rewrites it with -update.
+func goldenAt(t *testing.T, path string, got []byte) {
+	t.Helper()
+	name := filepath.Base(path)
 	if *update {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)

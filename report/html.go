@@ -23,10 +23,10 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 // WriteHTML writes s as one self-contained HTML page for people: the
 // verdict and its reasons, key figures, SVG charts (latency percentiles,
 // planned vs achieved throughput, error rate over time, the percentile
-// spectrum from the HDR data), the thresholds, generator health, errors and
-// every metric. The page loads nothing: styles and charts are inline and
-// no script runs. The output is a pure function of s, so a saved run
-// re-renders to the same bytes.
+// spectrum from the HDR data), the thresholds, generator health, errors,
+// the agents of a distributed run and every metric. The page loads nothing:
+// styles and charts are inline and no script runs. The output is a pure
+// function of s, so a saved run re-renders to the same bytes.
 func WriteHTML(w io.Writer, s *Summary) error {
 	var b strings.Builder
 	if err := htmlTemplate.Execute(&b, htmlPageOf(s)); err != nil {
@@ -52,6 +52,8 @@ type htmlPage struct {
 	Thresholds                []htmlThreshold
 	Health                    []htmlKV
 	Errors                    []htmlError
+	Agents                    []htmlAgent
+	AgentsLost                int
 	Metrics                   []htmlMetric
 	Stages, Flows             []string
 	Footer                    string
@@ -63,6 +65,11 @@ type htmlKPI struct{ Label, Value, Sub, Class string }
 
 type htmlThreshold struct {
 	Mark, Class, Metric, Expr, Observed, Limit, Severity, FirstFailed, Note string
+}
+
+// htmlAgent is one row of the agents table of a distributed run.
+type htmlAgent struct {
+	Addr, Name, Segment, Status, Class, Requests, Coverage, Note string
 }
 
 type htmlError struct {
@@ -106,6 +113,10 @@ func htmlPageOf(s *Summary) htmlPage {
 			p.Errors = append(p.Errors, htmlError{Kind: k, Sample: s.ErrorSamples[k]})
 		}
 	}
+	for _, a := range s.Agents {
+		p.Agents = append(p.Agents, htmlAgentOf(a))
+	}
+	p.AgentsLost = agentsLost(s.Agents)
 	for _, k := range s.Metrics.Keys() {
 		p.Metrics = append(p.Metrics, htmlMetricOf(k, s.Metrics[k]))
 	}
@@ -260,6 +271,20 @@ func htmlHealth(s *Summary) []htmlKV {
 		htmlKV{"dropped", fmtNum(float64(g.Dropped))},
 		htmlKV{"schedule lag p99", fmtMS(g.ScheduleLagP99)},
 		htmlKV{"schedule lag max", fmtMS(g.ScheduleLagMax)})
+	return h
+}
+
+func htmlAgentOf(a Agent) htmlAgent {
+	h := htmlAgent{
+		Addr: a.Addr, Name: a.Name, Segment: a.Segment, Status: a.Status, Class: "ok",
+		Requests: fmtNum(float64(a.Requests)), Coverage: agentCoverage(a), Note: agentLoss(a),
+	}
+	switch {
+	case a.Status == AgentLost:
+		h.Class = "bad"
+	case a.Status != AgentComplete:
+		h.Class = "other"
+	}
 	return h
 }
 

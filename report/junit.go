@@ -15,6 +15,7 @@ const (
 	junitRunClass       = "loadgate.run"
 	junitThresholdClass = "loadgate.thresholds"
 	junitChecksClass    = "loadgate.checks"
+	junitAgentsClass    = "loadgate.agents"
 )
 
 // The JUnit document, as Jenkins (xunit junit-10), GitLab and GitHub test
@@ -89,6 +90,9 @@ type junitMessage struct {
 //     system-out and a property, and a skipped one is <skipped>;
 //   - one test case per step's checks, which never fails (thresholds on
 //     checks gate the run) but says in system-out how many failed;
+//   - one test case per agent of a distributed run, "agent HOST:PORT",
+//     failing with the reason when the agent was lost (the run's status,
+//     decided elsewhere, says what the loss means for the verdict);
 //   - the run's metadata as properties.
 //
 // Times are in seconds. Text is sanitized for XML: control characters and
@@ -132,6 +136,7 @@ func junitSuiteOf(s *Summary) junitSuite {
 		suite.Cases = append(suite.Cases, c)
 	}
 	suite.Cases = append(suite.Cases, checkCases(s)...)
+	suite.Cases = append(suite.Cases, agentCases(s.Agents)...)
 	for _, c := range suite.Cases {
 		suite.Tests++
 		if c.Failure != nil {
@@ -324,6 +329,34 @@ func checkCases(s *Summary) []junitCase {
 		} else {
 			c.SystemOut = newText(held)
 		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// agentCases reports each agent of a distributed run: its coverage in
+// system-out, and a failure whose message is the reason when it was lost.
+func agentCases(as []Agent) []junitCase {
+	out := make([]junitCase, 0, len(as))
+	for _, a := range as {
+		c := junitCase{Name: xmlText("agent " + a.Addr), Classname: junitAgentsClass, Time: "0"}
+		var body strings.Builder
+		if a.Name != "" {
+			fmt.Fprintf(&body, "name %s, ", a.Name)
+		}
+		fmt.Fprintf(&body, "segment %s, %s: %d requests in %d intervals, coverage %s\n",
+			a.Segment, a.Status, a.Requests, a.Intervals, agentCoverage(a))
+		if a.Status != AgentLost {
+			c.SystemOut = newText(body.String())
+			out = append(out, c)
+			continue
+		}
+		body.WriteString(agentLoss(a) + "\n")
+		msg := a.Reason
+		if msg == "" {
+			msg = "lost"
+		}
+		c.Failure = &junitMessage{Message: xmlText(msg), Type: "agent_lost", Text: newText(body.String()).Text}
 		out = append(out, c)
 	}
 	return out

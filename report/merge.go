@@ -55,7 +55,9 @@ type Merged struct {
 //     time get a warning;
 //   - the time series is aligned by interval (mergeTimeseries);
 //   - generator figures and error counts add up;
-//   - thresholds are re-evaluated on the merged metrics (mergeThresholds).
+//   - thresholds are re-evaluated on the merged metrics (mergeThresholds);
+//   - the agents of distributed inputs are listed one after the other, in
+//     the order of the inputs.
 //
 // Merge fails on inputs of different scenarios or inconsistent segments
 // (unless opt.Force) and on trends without a readable HDR histogram, which
@@ -120,6 +122,9 @@ func Merge(in []*Summary, opt MergeOptions) (*Merged, error) {
 				out.Warnings = append(out.Warnings, w)
 			}
 		}
+	}
+	for _, s := range in {
+		out.Agents = append(out.Agents, s.Agents...)
 	}
 	m.Causes = append(m.Causes, inputCauses(in, names, out)...)
 	return m, nil

@@ -28,6 +28,7 @@ func TestSchema(t *testing.T) {
 		{"full run", Build(testRun(t))},
 		{"never started", Build(Run{Tool: "loadgate", Status: "invalid", ExitCode: 2, Reasons: []string{"bad flag"}})},
 		{"merged", merged.Summary},
+		{"distributed, an agent lost", Build(agentsRun(t))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer

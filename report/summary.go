@@ -58,6 +58,9 @@ type Run struct {
 	// TLSInsecure records that certificates were not verified
 	// (tls.insecure_skip_verify): plan.tls_insecure in the report.
 	TLSInsecure bool
+	// Agents lists the agents of a distributed run, in the order the
+	// coordinator dialed them; nil for a single-host run.
+	Agents []Agent
 }
 
 // Summary is the report of one run: the JSON document of DESIGN §6, and the
@@ -80,6 +83,9 @@ type Summary struct {
 	Thresholds []ThresholdResult `json:"thresholds"`
 	Timeseries []Point           `json:"timeseries"`
 	Generator  Generator         `json:"generator"`
+	// Agents is the coverage of each agent of a distributed run; absent
+	// for a single-host run.
+	Agents []Agent `json:"agents,omitempty"`
 	// Errors counts failed requests by kind (engine.Kind names).
 	Errors map[string]int64 `json:"errors"`
 	// ErrorSamples holds the first message seen for each kind, redacted.
@@ -190,6 +196,7 @@ func Build(r Run) *Summary {
 		Errors:       map[string]int64{},
 		ErrorSamples: map[string]string{},
 		Plan:         planInfo(r.Plan),
+		Agents:       agentsOf(r.Agents, red),
 	}
 	if s.DurationS < 0 {
 		s.DurationS = 0

@@ -9,7 +9,8 @@ import (
 
 // WriteText writes the end-of-test summary for people: the run, every metric
 // with its aggregates (sub-metrics indented under their metric), generator
-// health and errors, the thresholds and the verdict. color adds ANSI colors
+// health and errors, the agents of a distributed run, the thresholds and the
+// verdict. color adds ANSI colors
 // and ✓/✗ markers; without it markers are PASS/FAIL words, for logs and
 // files.
 func WriteText(w io.Writer, s *Summary, color bool) error {
@@ -17,6 +18,7 @@ func WriteText(w io.Writer, s *Summary, color bool) error {
 	writeHeader(bw, s)
 	writeMetrics(bw, s)
 	writeHealth(bw, s)
+	writeAgents(bw, s, color)
 	writeThresholds(bw, s, color)
 	writeStatus(bw, s, color)
 	if err := bw.Flush(); err != nil {
@@ -150,6 +152,48 @@ func writeHealth(w *bufio.Writer, s *Summary) {
 			fmt.Fprintf(w, "  e.g. %q", msg)
 		}
 		w.WriteString("\n")
+	}
+	w.WriteString("\n")
+}
+
+// writeAgents writes the agents of a distributed run, one aligned line each
+// (address, segment, status, requests, coverage, and why a lost one was
+// lost):
+//
+//	agents: 2 (1 lost)
+//	  127.0.0.2:7070 (lg-1)  0/2  complete  5000 requests  coverage 100.00% (2500 of 2500)
+//	  127.0.0.3:7070 (lg-2)  1/2  lost      3994 requests  coverage  79.88% (1997 of 2500)  lost at 40.0 s: no heartbeat
+func writeAgents(w *bufio.Writer, s *Summary, color bool) {
+	if len(s.Agents) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "  agents: %d (%d lost)\n", len(s.Agents), agentsLost(s.Agents))
+	type row struct{ label, seg, reqs, cov string }
+	rows := make([]row, len(s.Agents))
+	var lw, sw, rw, cw int
+	for i, a := range s.Agents {
+		r := row{agentLabel(a), a.Segment, fmtNum(float64(a.Requests)), fmtShare(a.Coverage())}
+		lw, sw = max(lw, len([]rune(r.label))), max(sw, len([]rune(r.seg)))
+		rw, cw = max(rw, len(r.reqs)), max(cw, len(r.cov))
+		rows[i] = r
+	}
+	stw := len(AgentComplete)
+	for _, a := range s.Agents {
+		stw = max(stw, len([]rune(a.Status)))
+	}
+	for i, a := range s.Agents {
+		r := rows[i]
+		// Pad the status before coloring it: the codes take no room on screen.
+		status := pad(a.Status, stw)
+		if color && a.Status == AgentLost {
+			status = ansiRed + a.Status + ansiReset + status[len(a.Status):]
+		}
+		line := fmt.Sprintf("    %s  %s  %s  %*s requests  coverage %*s (%d of %d)",
+			pad(r.label, lw), pad(r.seg, sw), status, rw, r.reqs, cw, r.cov, a.Started, a.Planned)
+		if loss := agentLoss(a); loss != "" {
+			line += "  " + loss
+		}
+		w.WriteString(line + "\n")
 	}
 	w.WriteString("\n")
 }

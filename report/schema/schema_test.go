@@ -9,12 +9,17 @@ import (
 	"github.com/loadgate/loadgate/report/schema"
 )
 
-// TestGoldenReports: the golden JSON reports of package report validate.
-// (The CLI tests validate every report a real run writes.)
+// TestGoldenReports: the golden JSON reports of package report validate,
+// the single-host ones and the distributed run's (report/testdata). (The
+// CLI tests validate every report a real run writes.)
 func TestGoldenReports(t *testing.T) {
-	paths, err := filepath.Glob("../../testdata/report/*.json")
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no golden reports: %v", err)
+	var paths []string
+	for _, pattern := range []string{"../../testdata/report/*.json", "../testdata/*.json"} {
+		ps, err := filepath.Glob(pattern)
+		if err != nil || len(ps) == 0 {
+			t.Fatalf("no golden reports match %s: %v", pattern, err)
+		}
+		paths = append(paths, ps...)
 	}
 	for _, p := range paths {
 		b, err := os.ReadFile(p)
