@@ -33,6 +33,7 @@ var commands = map[string]command{
 	"version":  {"print the version", versionCmd},
 	"compare":  {"regression check of two runs: loadgate compare BASE.json NEW.json [--max p95=+10%]...", compareCmd},
 	"merge":    {"exact merge of runs from segments or hosts: loadgate merge A.json B.json ... -o FORMAT=PATH", mergeCmd},
+	"certs":    {"make a CA, coordinator and agent certificates and a token for distributed mode: loadgate certs --out DIR [--agent NAME]...", certsCmd},
 }
 
 func main() {

@@ -52,8 +52,8 @@ const DefaultCoordinatorName = "loadgate-coordinator"
 // clockSkew is how far in the past every certificate's validity starts.
 const clockSkew = time.Hour
 
-// maxDays bounds a validity: more than a century is a typo.
-const maxDays = 36500
+// MaxDays bounds a validity: more than a century is a typo.
+const MaxDays = 36500
 
 // CA is a certificate authority: its certificate and private key.
 type CA struct {
@@ -320,8 +320,8 @@ func writeFile(path string, data []byte, mode os.FileMode, replace bool) error {
 }
 
 func checkDays(days int) error {
-	if days < 1 || days > maxDays {
-		return fmt.Errorf("pki: a validity of %d days: want 1 to %d", days, maxDays)
+	if days < 1 || days > MaxDays {
+		return fmt.Errorf("pki: a validity of %d days: want 1 to %d", days, MaxDays)
 	}
 	return nil
 }
