@@ -58,7 +58,8 @@ func verifyAgent(t *testing.T, dir string, caPEM []byte, names ...string) {
 // TestCertsWritesFiles: `loadgate certs --out DIR` makes DIR 0700 with every
 // file at its mode, a 64-hex-character token, an agent certificate for the
 // loopback names by default and a coordinator client certificate, and
-// prints the files and the agent and coordinator command lines.
+// prints the files and the agent and coordinator command lines, which the
+// real flag sets accept.
 func TestCertsWritesFiles(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "certs")
 	r := run(t, "certs", "--out", dir)
@@ -86,6 +87,11 @@ func TestCertsWritesFiles(t *testing.T) {
 	lines := textCommands(r.stdout)
 	if len(lines) != 2 || lines[0][1] != "agent" || lines[1][1] != "run" {
 		t.Fatalf("want an agent and a coordinator command line in the output, got %q:\n%s", lines, r.stdout)
+	}
+	for _, args := range lines {
+		// The placeholders of the output, as a user fills them in.
+		args = replaceArgs(args, "SCENARIO.yaml", "examples/smoke.yaml")
+		checkDeployLine(t, replaceArgs(args, "TARGET", "127.0.0.1"))
 	}
 }
 

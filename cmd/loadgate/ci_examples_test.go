@@ -208,7 +208,8 @@ func checkCommandLine(t *testing.T, args []string) {
 		scenario = rest[0]
 		env = rest[1:]
 	default:
-		t.Fatalf("%q: this check knows run and validate only: extend checkCommandLine", args)
+		checkFlags(t, args)
+		return
 	}
 	// Scenarios come from the repository (examples/) or a ConfigMap of it.
 	local := filepath.Join("../../examples", filepath.Base(scenario))
@@ -227,5 +228,18 @@ func checkCommandLine(t *testing.T, args []string) {
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%q: loadgate %q: %v\n%s", args, vargs, err, out)
+	}
+}
+
+// checkFlags checks the flags of a command that names no scenario: they
+// parse as the command parses them. With --help after them, pflag parses
+// every flag before it and then stops (pflag.ErrHelp), so the command prints
+// its usage and does nothing else.
+func checkFlags(t *testing.T, args []string) {
+	t.Helper()
+	var usage strings.Builder
+	err := commands[args[1]].run(append(args[2:len(args):len(args)], "--help"), io.Discard, &usage)
+	if err != nil || !strings.Contains(usage.String(), "usage: loadgate "+args[1]) {
+		t.Fatalf("%q: flags: %v\n%s", args, err, usage.String())
 	}
 }
