@@ -114,7 +114,7 @@ func decodePeriod(w *wirePeriod, p *engine.Plan) (*engine.Period, error) {
 			return nil
 		}
 		var h *histogram.Histogram
-		if h, err = histogram.Decode(s); err != nil {
+		if h, err = histogram.DecodeFrozen(s); err != nil {
 			err = violation("%s histogram: %v", what, err)
 			return nil
 		}

@@ -23,6 +23,7 @@ type merger struct {
 	prevEnd time.Duration
 	total   *engine.Sum
 	samples [engine.NumKinds]string
+	free    []*engine.Sum // sums of published slots, reset for reuse
 	last    *engine.Snapshot
 	panic   error
 }
@@ -181,7 +182,7 @@ func (m *merger) add(a *remote, iv *intervalMsg, per *engine.Period) {
 	seq := max(iv.Seq, m.next)
 	s := m.pending[seq]
 	if s == nil {
-		s = &slot{sum: engine.NewSum(m.plan), got: map[*remote]bool{}, first: time.Now()}
+		s = &slot{sum: m.newSum(), got: map[*remote]bool{}, first: time.Now()}
 		m.pending[seq] = s
 	}
 	s.sum.Add(per)
@@ -269,7 +270,7 @@ func (m *merger) flush() *engine.Snapshot {
 		}
 		m.publish(s, false)
 	}
-	return m.publish(&slot{sum: engine.NewSum(m.plan), end: m.prevEnd}, true)
+	return m.publish(&slot{sum: m.newSum(), end: m.prevEnd}, true)
 }
 
 // publish turns a slot into the next snapshot and hands it to every
@@ -277,6 +278,8 @@ func (m *merger) flush() *engine.Snapshot {
 func (m *merger) publish(s *slot, final bool) *engine.Snapshot {
 	end := max(s.end, m.prevEnd)
 	iv := s.sum.Period(m.prevEnd, end)
+	s.sum.Reset()
+	m.free = append(m.free, s.sum)
 	m.total.Add(iv)
 	snap := &engine.Snapshot{
 		Seq: m.next, Time: time.Now(), Interval: iv, Total: m.total.Period(0, end),
@@ -303,6 +306,17 @@ func (m *merger) publish(s *slot, final bool) *engine.Snapshot {
 	m.obs = live
 	m.last = snap
 	return snap
+}
+
+// newSum returns an empty Sum, reusing the memory of a published one: a
+// Sum's writable histograms are large, and every interval needs a set.
+func (m *merger) newSum() *engine.Sum {
+	if n := len(m.free); n > 0 {
+		s := m.free[n-1]
+		m.free = m.free[:n-1]
+		return s
+	}
+	return engine.NewSum(m.plan)
 }
 
 // status is the agents' state for reports.

@@ -158,13 +158,10 @@ type recorder struct {
 	// iv and total are owned by the collector goroutine and never published;
 	// their FlowTotals and All are left empty (see frozen).
 	iv, total *Period
-	// scratch is the collector's one writable histogram for summing steps
-	// into the published per-flow and whole-run totals.
-	scratch *histogram.Histogram
 }
 
 func newRecorder(p *Plan, nShards int) *recorder {
-	r := &recorder{plan: p, shards: make([]*shard, nShards), iv: newPeriod(p), total: newPeriod(p), scratch: histogram.New()}
+	r := &recorder{plan: p, shards: make([]*shard, nShards), iv: newPeriod(p), total: newPeriod(p)}
 	for i := range r.shards {
 		r.shards[i] = &shard{cur: newAcc(p), spare: newAcc(p)}
 	}
@@ -210,8 +207,8 @@ func (r *recorder) collect(from, to time.Duration, fill func(*Period)) (iv, tota
 	r.total.add(r.iv)
 	r.total.End = to
 	iv, total = r.iv.frozen(), r.total.frozen()
-	iv.sumSteps(r.scratch)
-	total.sumSteps(r.scratch)
+	iv.SumSteps()
+	total.SumSteps()
 	return iv, total
 }
 
@@ -233,27 +230,25 @@ func mergeAcc(per *Period, a *acc) {
 // this for every published Period; code that builds a Period by hand (tests,
 // merges of remote data) calls it before publishing the Period. The totals
 // are frozen; a total of a single step shares that step's histograms.
-func (p *Period) SumSteps() { p.sumSteps(histogram.New()) }
-
-func (p *Period) sumSteps(scratch *histogram.Histogram) {
+func (p *Period) SumSteps() {
 	p.FlowTotals = make([]StepStats, len(p.Steps))
 	for fi := range p.Steps {
-		p.FlowTotals[fi] = sumStats(p.Steps[fi], scratch)
+		p.FlowTotals[fi] = sumStats(p.Steps[fi])
 	}
-	all := sumStats(p.FlowTotals, scratch)
+	all := sumStats(p.FlowTotals)
 	p.All = &all
 }
 
 // sumStats adds up ss: counters by addition, each histogram field through
 // sumHists.
-func sumStats(ss []StepStats, scratch *histogram.Histogram) StepStats {
+func sumStats(ss []StepStats) StepStats {
 	var out StepStats
 	hs := make([]*histogram.Histogram, len(ss))
 	field := func(get func(*StepStats) *histogram.Histogram) *histogram.Histogram {
 		for i := range ss {
 			hs[i] = get(&ss[i])
 		}
-		return sumHists(scratch, hs)
+		return sumHists(hs)
 	}
 	out.Duration = field(func(s *StepStats) *histogram.Histogram { return s.Duration })
 	out.ServiceTime = field(func(s *StepStats) *histogram.Histogram { return s.ServiceTime })
@@ -267,8 +262,8 @@ func sumStats(ss []StepStats, scratch *histogram.Histogram) StepStats {
 }
 
 // sumHists returns the merge of hs as a frozen histogram: nil when all are
-// empty, the only non-empty one itself, else a merge built in scratch.
-func sumHists(scratch *histogram.Histogram, hs []*histogram.Histogram) *histogram.Histogram {
+// empty, the only non-empty one itself, else a sparse sum (no dense counts).
+func sumHists(hs []*histogram.Histogram) *histogram.Histogram {
 	var one *histogram.Histogram
 	n := 0
 	for _, h := range hs {
@@ -280,13 +275,11 @@ func sumHists(scratch *histogram.Histogram, hs []*histogram.Histogram) *histogra
 	if n <= 1 {
 		return one
 	}
-	scratch.Reset()
+	sum := histogram.NewSparse()
 	for _, h := range hs {
-		if h != nil {
-			scratch.Merge(h)
-		}
+		sum.AddSparse(h)
 	}
-	return scratch.Freeze()
+	return sum
 }
 
 // add adds every measurement of o into p (whose histograms are writable).

@@ -10,38 +10,98 @@ import (
 // Sum adds up Periods measured elsewhere — by the agents of a distributed
 // run — so that a coordinator can publish their union as its own snapshots.
 // The Periods must be shaped like the plan the Sum was made for (CheckShape).
+// Its histograms are sparse sums (histogram.NewSparse) that it owns: adding
+// fifty agents' intervals touches only their populated buckets, and no
+// dense counts are allocated, cleared or scanned.
 type Sum struct {
-	per     *Period
-	scratch *histogram.Histogram
-	empty   bool
+	plan  *Plan
+	per   *Period
+	empty bool
 }
 
 // NewSum returns an empty Sum for periods of p.
 func NewSum(p *Plan) *Sum {
-	return &Sum{per: newPeriod(p), scratch: histogram.New(), empty: true}
+	return &Sum{plan: p, per: newPeriod(p), empty: true}
 }
 
 // Add adds every measurement of o.
 func (s *Sum) Add(o *Period) {
-	s.per.add(o)
+	p := s.per
+	for fi := range o.Steps {
+		for si := range o.Steps[fi] {
+			dst, src := &p.Steps[fi][si], &o.Steps[fi][si]
+			dst.Duration = addSparse(dst.Duration, src.Duration)
+			dst.ServiceTime = addSparse(dst.ServiceTime, src.ServiceTime)
+			for c := range dst.ByClass {
+				dst.ByClass[c] = addSparse(dst.ByClass[c], src.ByClass[c])
+			}
+			addCounters(dst, src)
+			addChecks(dst, src)
+		}
+		p.Flows[fi].Iterations += o.Flows[fi].Iterations
+		p.Flows[fi].Duration = addSparse(p.Flows[fi].Duration, o.Flows[fi].Duration)
+	}
+	p.Lag = addSparse(p.Lag, o.Lag)
+	p.Planned += o.Planned
+	p.Started += o.Started
+	p.Dropped += o.Dropped
+	p.BytesSent += o.BytesSent
+	p.BytesReceived += o.BytesReceived
 	s.empty = false
+}
+
+func addSparse(dst, src *histogram.Histogram) *histogram.Histogram {
+	if src == nil || src.Count() == 0 {
+		return dst
+	}
+	if dst == nil {
+		dst = histogram.NewSparse()
+	}
+	dst.AddSparse(src)
+	return dst
 }
 
 // Empty reports whether nothing was added since the Sum was made or reset.
 func (s *Sum) Empty() bool { return s.empty }
 
-// Period returns a frozen copy spanning [start, end), with FlowTotals and
-// All, for publication in a Snapshot.
+// Period returns a copy spanning [start, end) for publication in a
+// Snapshot, with FlowTotals and All; the Sum may go on adding.
 func (s *Sum) Period(start, end time.Duration) *Period {
-	p := s.per.frozen()
-	p.Start, p.End = start, end
-	p.sumSteps(s.scratch)
-	return p
+	c := *s.per
+	c.Start, c.End = start, end
+	c.Steps = make([][]StepStats, len(s.per.Steps))
+	for fi := range s.per.Steps {
+		c.Steps[fi] = make([]StepStats, len(s.per.Steps[fi]))
+		for si := range s.per.Steps[fi] {
+			st := s.per.Steps[fi][si]
+			st.Checks = append([]CheckCount(nil), st.Checks...)
+			st.Duration, st.ServiceTime = clone(st.Duration), clone(st.ServiceTime)
+			for cl := range st.ByClass {
+				st.ByClass[cl] = clone(st.ByClass[cl])
+			}
+			c.Steps[fi][si] = st
+		}
+	}
+	c.Flows = make([]FlowStats, len(s.per.Flows))
+	for fi, f := range s.per.Flows {
+		f.Duration = clone(f.Duration)
+		c.Flows[fi] = f
+	}
+	c.Lag = clone(s.per.Lag)
+	c.SumSteps()
+	return &c
 }
 
-// Reset empties the Sum, keeping its memory.
+func clone(h *histogram.Histogram) *histogram.Histogram {
+	if h == nil {
+		return nil
+	}
+	return h.Clone()
+}
+
+// Reset empties the Sum.
 func (s *Sum) Reset() {
-	s.per.reset()
+	s.per = newPeriod(s.plan)
 	s.empty = true
 }
 

@@ -1,10 +1,13 @@
 package histogram
 
 import (
+	"errors"
 	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 func TestQuantiles(t *testing.T) {
@@ -181,7 +184,39 @@ func FuzzDecode(f *testing.F) {
 		if _, err := d.Encode(); err != nil {
 			t.Fatalf("decoded histogram does not encode: %v", err)
 		}
+		// The sparse decoder accepts the same and holds the same counts.
+		f, err := DecodeFrozen(s)
+		if err != nil {
+			t.Fatalf("Decode accepts what DecodeFrozen refuses: %v", err)
+		}
+		if !f.Frozen() || !f.Equal(d) {
+			t.Fatalf("DecodeFrozen differs from Decode: count %d vs %d", f.Count(), d.Count())
+		}
 	})
+}
+
+// TestDecodeFrozen: the sparse decoder round-trips exactly and refuses a
+// foreign geometry like Decode.
+func TestDecodeFrozen(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	h := New()
+	for range 5000 {
+		h.Record(time.Duration(rng.ExpFloat64() * float64(20*time.Millisecond)))
+	}
+	s, err := h.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := DecodeFrozen(s)
+	if err != nil || !f.Frozen() || !f.Equal(h) {
+		t.Fatalf("err %v; frozen %v; equal %v", err, f != nil && f.Frozen(), f != nil && f.Equal(h))
+	}
+	other := hdr.New(1, 3_600_000_000, 2)
+	other.RecordValue(1000)
+	b, _ := other.Encode(hdr.V2CompressedEncodingCookieBase)
+	if _, err := DecodeFrozen(string(b)); !errors.Is(err, ErrGeometry) {
+		t.Fatalf("foreign geometry: err %v", err)
+	}
 }
 
 // TestFreeze: a frozen copy reads, encodes and merges exactly as the
