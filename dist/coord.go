@@ -53,6 +53,9 @@ type Coordinator struct {
 	// DefaultIntervalDeadline.
 	DialTimeout      time.Duration
 	IntervalDeadline time.Duration
+	// OnStart, if set, is called with the agents' common start time before
+	// any load is sent: the offsets of the published periods count from it.
+	OnStart func(time.Time)
 
 	mu     sync.Mutex
 	status []AgentStatus
@@ -171,6 +174,9 @@ func (c *Coordinator) Run(ctx context.Context, p *engine.Plan, obs ...engine.Obs
 	c.status = m.status()
 	c.mu.Unlock()
 	m.start = c.startAll(agents)
+	if c.OnStart != nil {
+		c.OnStart(m.start)
+	}
 	res := m.loop(ctx, c)
 	c.mu.Lock()
 	c.status = m.status()

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/loadgate/loadgate/dist"
 	"github.com/loadgate/loadgate/engine"
 	"github.com/loadgate/loadgate/engine/slo"
 	"github.com/loadgate/loadgate/report"
@@ -57,8 +58,14 @@ type session struct {
 	writeMu sync.Mutex
 	written bool
 	code    int
-	// measureStart is when the measurement began (report offsets).
-	measureStart time.Time
+	// measureStart is when the measurement began (report offsets): set
+	// before the run, and again by a coordinator at the agents' common
+	// start, while the partial reports may read it.
+	measureStart atomic.Pointer[time.Time]
+	// coord runs the plan on agents instead of eng (--agents); a lost
+	// agent makes the run inconclusive unless tolerateLoss.
+	coord        *dist.Coordinator
+	tolerateLoss bool
 	// interrupted is closed by the first SIGINT/SIGTERM.
 	interrupted chan struct{}
 }
@@ -86,7 +93,7 @@ func (s *session) execute() (err error) {
 		return s.fail(exitInvalid, err)
 	}
 	s.eval = ev
-	if s.preflight {
+	if s.preflight && s.coord == nil { // agents check their targets themselves
 		if err := s.preflightCheck(ctx, plan); err != nil { // health.go
 			return s.fail(exitPreflightFailed, fmt.Errorf("preflight: %w", err))
 		}
@@ -99,7 +106,7 @@ func (s *session) execute() (err error) {
 	s.timeline = report.NewTimeline(plan)
 	// The engine's offsets count from its start, a moment after this (it
 	// only builds clients first); set once, before anything reads it.
-	s.measureStart = time.Now()
+	s.setMeasureStart(time.Now())
 	s.partials = s.startPartials()
 	obs := []engine.Observer{ev, s.timeline, engine.ObserverFunc(func(sn *engine.Snapshot) { s.latest.Store(sn) })}
 	if !s.quiet {
@@ -119,7 +126,16 @@ func (s *session) execute() (err error) {
 	s.interrupted = make(chan struct{})
 	stopSignals := s.handleSignals(cancel)
 	defer stopSignals()
-	res, err := s.eng.Run(ctx, plan, obs...)
+	run := s.eng.Run
+	if s.coord != nil {
+		s.coord.OnStart = s.setMeasureStart
+		run = s.coord.Run
+	}
+	res, err := run(ctx, plan, obs...)
+	var pe *dist.PreflightError
+	if errors.As(err, &pe) {
+		return s.failAgents(pe)
+	}
 	if err != nil {
 		return s.fail(exitInvalid, err)
 	}
@@ -131,6 +147,16 @@ func (s *session) execute() (err error) {
 	// threshold has its verdict and is not.
 	partial := res.Stopped != nil && !errors.Is(res.Stopped, errAborted)
 	return s.finish(s.judge(res), res.Final, partial)
+}
+
+func (s *session) setMeasureStart(t time.Time) { s.measureStart.Store(&t) }
+
+// startedMeasuring is when the measurement began; zero before the run.
+func (s *session) startedMeasuring() time.Time {
+	if t := s.measureStart.Load(); t != nil {
+		return *t
+	}
+	return time.Time{}
 }
 
 // handleSignals turns the first SIGINT/SIGTERM into a graceful stop and the
@@ -194,6 +220,7 @@ func (s *session) judge(res *engine.Result) *verdict {
 	for _, h := range s.healthProblems(res.Final) {
 		v.add(exitInconclusive, h)
 	}
+	s.judgeAgents(v)
 	return v
 }
 
@@ -228,7 +255,7 @@ func (s *session) finish(v *verdict, final *engine.Snapshot, partial bool) error
 	run := report.Run{
 		Tool: "loadgate", Version: version,
 		Scenario: report.Scenario{Name: s.sc.Name, Path: s.sc.Path, SHA256: s.sc.SHA256},
-		Plan:     &s.sc.Plan, Started: s.started, MeasureStart: s.measureStart, Ended: time.Now(), Final: final,
+		Plan:     &s.sc.Plan, Started: s.started, MeasureStart: s.startedMeasuring(), Ended: time.Now(), Final: final,
 		Timeline: s.timeline, Redactor: report.NewRedactor(s.sc.Secrets),
 		Warnings: slices.Clone(s.warnings), TLSInsecure: s.sc.TLSInsecure(),
 	}
@@ -237,6 +264,7 @@ func (s *session) finish(v *verdict, final *engine.Snapshot, partial bool) error
 		run.Warnings = append(run.Warnings, skippedWarnings(run.Thresholds)...)
 	}
 	run.Aborted = s.abortRes.Load() != nil
+	run.Agents = agentReports(s.coord)
 	run.Partial = partial || v.codes[exitInterrupted] || (final != nil && !final.Final)
 	sum := s.summarize(run, v)
 	s.writeReports(run, v, sum)

@@ -94,7 +94,7 @@ func (p *partials) write() {
 	run := report.Run{
 		Tool: "loadgate", Version: version,
 		Scenario: report.Scenario{Name: s.sc.Name, Path: s.sc.Path, SHA256: s.sc.SHA256},
-		Plan:     &s.sc.Plan, Started: s.started, MeasureStart: s.measureStart, Ended: time.Now(), Final: latest,
+		Plan:     &s.sc.Plan, Started: s.started, MeasureStart: s.startedMeasuring(), Ended: time.Now(), Final: latest,
 		Timeline: s.timeline, Redactor: report.NewRedactor(s.sc.Secrets),
 		Partial: true, Aborted: s.abortRes.Load() != nil,
 	}

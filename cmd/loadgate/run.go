@@ -30,6 +30,7 @@ type runFlags struct {
 	metrics   metricsFlags // --metrics-addr and friends (metrics.go)
 	quick     quickFlags   // --url and friends: quick mode (quick.go)
 	failCode  failCode     // --exit-code-on-fail (failcode.go)
+	dist      distFlags    // --agents and friends (distributed.go)
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet, withScenarioFlags bool) {
@@ -46,6 +47,7 @@ func (f *runFlags) register(fs *pflag.FlagSet, withScenarioFlags bool) {
 		fs.StringVar(&f.baseline, "baseline", "", "a previous run's json report, for thresholds such as p(95) < baseline + 10%")
 		fs.StringVar(&f.segment, "segment", "", "run only share I of N of the arrivals (arrival n when n mod N = I; 0-based), e.g. 0/4")
 		f.quick.register(fs)
+		f.dist.register(fs)
 	}
 }
 
@@ -123,7 +125,16 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if err := sc.Plan.Validate(); err != nil {
 		return usagef(err.Error())
 	}
-	return f.failCode.remap(f.session(sc, stdout, stderr).execute(), stderr)
+	coord, err := f.dist.coordinator(sc, f.seg)
+	if err != nil {
+		return err
+	}
+	s := f.session(sc, stdout, stderr)
+	if coord != nil {
+		coord.Log = s.stderr
+		s.coord, s.tolerateLoss = coord, f.dist.tolerate
+	}
+	return f.failCode.remap(s.execute(), stderr)
 }
 
 // loadScenario loads a file and prints every error it has, each on its own

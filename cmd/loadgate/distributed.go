@@ -1,0 +1,241 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/loadgate/loadgate/dist"
+	"github.com/loadgate/loadgate/engine"
+	"github.com/loadgate/loadgate/report"
+	"github.com/loadgate/loadgate/scenarios"
+	"github.com/spf13/pflag"
+)
+
+// agentTokenEnv holds the control-channel token when no --token-file is
+// given: a token is never a flag value (it would show in ps and shell
+// history).
+const agentTokenEnv = "LOADGATE_AGENT_TOKEN"
+
+// minTokenLen is 32 characters: 128 bits as hex.
+const minTokenLen = 32
+
+// distFlags are run's flags for coordinating agents (DESIGN §8).
+type distFlags struct {
+	agents    []string
+	tokenFile string
+	tlsCA     string
+	tlsCert   string
+	tlsKey    string
+	tolerate  bool
+}
+
+func (d *distFlags) register(fs *pflag.FlagSet) {
+	fs.StringSliceVar(&d.agents, "agents", nil, "run on these agents (HOST:PORT,...), this process coordinating; agent k runs share k of N")
+	fs.StringVar(&d.tokenFile, "token-file", "", "file holding the agents' token (or set "+agentTokenEnv+")")
+	fs.StringVar(&d.tlsCA, "tls-ca", "", "CA certificate that signed the agents' certificates (mutual TLS)")
+	fs.StringVar(&d.tlsCert, "tls-cert", "", "this coordinator's client certificate (mutual TLS)")
+	fs.StringVar(&d.tlsKey, "tls-key", "", "the key of --tls-cert")
+	fs.BoolVar(&d.tolerate, "tolerate-agent-loss", false, "an agent lost mid-run does not make the run inconclusive (its data until then is kept)")
+}
+
+// coordinator checks the flags and returns the coordinator they describe,
+// or nil without --agents. Every problem is a usage error: nothing is sent.
+func (d *distFlags) coordinator(sc *scenarios.Scenario, seg engine.Segment) (*dist.Coordinator, error) {
+	if len(d.agents) == 0 {
+		if d.tolerate || d.tokenFile != "" || d.tlsCA != "" || d.tlsCert != "" || d.tlsKey != "" {
+			return nil, usagef("--token-file, --tls-* and --tolerate-agent-loss need --agents")
+		}
+		return nil, nil
+	}
+	if !seg.Whole() {
+		return nil, usagef("--segment and --agents do not mix: the coordinator gives each agent its segment")
+	}
+	seen := map[string]bool{}
+	for _, a := range d.agents {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			return nil, usagef(fmt.Sprintf("--agents: %q is not HOST:PORT", a))
+		}
+		if seen[a] {
+			return nil, usagef(fmt.Sprintf("--agents: %s is listed twice", a))
+		}
+		seen[a] = true
+	}
+	token, err := readToken(d.tokenFile)
+	if err != nil {
+		return nil, err
+	}
+	c := &dist.Coordinator{Agents: d.agents, Token: token, Version: version}
+	if c.TLS, err = d.controlTLS(); err != nil {
+		return nil, err
+	}
+	if c.TLS == nil {
+		for _, a := range d.agents {
+			if !loopbackHostPort(a) {
+				return nil, usagef(fmt.Sprintf("agent %s is not on loopback: off loopback the control channel needs mutual TLS (--tls-ca, --tls-cert, --tls-key; make them with `loadgate certs`)", a))
+			}
+		}
+	}
+	if c.Target, err = targetTLS(sc); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// readToken reads the token from path, or from the environment without a
+// path; it is trimmed and must hold at least 128 bits of hex.
+func readToken(path string) (string, error) {
+	var tok string
+	switch {
+	case path != "":
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", usagef(fmt.Sprintf("--token-file: %v", err))
+		}
+		tok = strings.TrimSpace(string(b))
+	default:
+		tok = strings.TrimSpace(os.Getenv(agentTokenEnv))
+		if tok == "" {
+			return "", usagef("--agents needs the agents' token: --token-file FILE or " + agentTokenEnv)
+		}
+	}
+	if len(tok) < minTokenLen {
+		return "", usagef(fmt.Sprintf("the token has %d characters; it needs at least %d (128 random bits): make one with `loadgate certs` or `openssl rand -hex 32`", len(tok), minTokenLen))
+	}
+	return tok, nil
+}
+
+// controlTLS is the coordinator's mutual-TLS client configuration, nil
+// without the flags.
+func (d *distFlags) controlTLS() (*tls.Config, error) {
+	n := 0
+	for _, f := range []string{d.tlsCA, d.tlsCert, d.tlsKey} {
+		if f != "" {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	if n != 3 {
+		return nil, usagef("mutual TLS needs all of --tls-ca, --tls-cert and --tls-key")
+	}
+	pool, err := readPool(d.tlsCA)
+	if err != nil {
+		return nil, usagef("--tls-ca: " + err.Error())
+	}
+	cert, err := tls.LoadX509KeyPair(d.tlsCert, d.tlsKey)
+	if err != nil {
+		return nil, usagef("--tls-cert/--tls-key: " + err.Error())
+	}
+	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
+
+func readPool(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
+}
+
+// targetTLS is the scenario's tls section with its files' contents, for
+// agents that cannot read the coordinator's files.
+func targetTLS(sc *scenarios.Scenario) (*dist.TLSOptions, error) {
+	if sc.Spec == nil || sc.Spec.TLS == nil {
+		return nil, nil
+	}
+	t := sc.Spec.TLS
+	o := &dist.TLSOptions{ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: t.MinVersion}
+	read := func(f string) ([]byte, error) {
+		if f == "" {
+			return nil, nil
+		}
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(filepath.Dir(sc.Path), f)
+		}
+		return os.ReadFile(f)
+	}
+	var err error
+	if o.CAPEM, err = read(t.CAFile); err == nil {
+		if o.CertPEM, err = read(t.CertFile); err == nil {
+			o.KeyPEM, err = read(t.KeyFile)
+		}
+	}
+	if err != nil {
+		return nil, usagef("tls: " + err.Error())
+	}
+	return o, nil
+}
+
+// agentReports turns what the coordinator saw of its agents into the
+// reports' agents section.
+func agentReports(c *dist.Coordinator) []report.Agent {
+	if c == nil {
+		return nil
+	}
+	var out []report.Agent
+	for _, a := range c.Status() {
+		r := report.Agent{
+			Addr: a.Addr, Name: a.Name, Segment: fmt.Sprintf("%d/%d", a.Segment.Index, a.Segment.Count),
+			Status: report.AgentComplete, Intervals: a.Intervals, Requests: a.Requests, Planned: a.Planned, Started: a.Started,
+		}
+		if a.Lost {
+			r.Status, r.Reason, r.LostAtS = report.AgentLost, a.Reason, a.LostAt.Seconds()
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// judgeAgents adds a reason per lost agent: inconclusive (exit 4), or only
+// a note with --tolerate-agent-loss.
+func (s *session) judgeAgents(v *verdict) {
+	if s.coord == nil {
+		return
+	}
+	for _, r := range agentReports(s.coord) {
+		if r.Status != report.AgentLost {
+			continue
+		}
+		what := fmt.Sprintf("agent %s (segment %s) %s at %.1f s; its %d requests until then are kept (coverage %.0f%% of its arrivals)",
+			r.Addr, r.Segment, r.Reason, r.LostAtS, r.Requests, 100*r.Coverage())
+		if s.tolerateLoss {
+			v.add(exitPassed, what+"; tolerated by --tolerate-agent-loss")
+		} else {
+			v.add(exitInconclusive, what)
+		}
+	}
+}
+
+// failAgents ends a run that could not start on every agent: exit 3 with
+// one reason per agent; nothing was sent.
+func (s *session) failAgents(pe *dist.PreflightError) error {
+	v := &verdict{}
+	for _, a := range pe.Agents {
+		msg := fmt.Sprintf("agent %s: %v", a.Addr, a.Err)
+		fmt.Fprintf(s.stderr, "loadgate: %s\n", msg)
+		v.add(exitPreflightFailed, msg)
+	}
+	fmt.Fprintln(s.stderr, "loadgate: nothing was sent")
+	return s.finish(v, nil, false)
+}
+
+// loopbackHostPort reports whether HOST:PORT names this host's loopback:
+// an IP literal in 127.0.0.0/8 or ::1, or localhost.
+func loopbackHostPort(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
