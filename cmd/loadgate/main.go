@@ -33,6 +33,7 @@ var commands = map[string]command{
 	"version":  {"print the version", versionCmd},
 	"compare":  {"regression check of two runs: loadgate compare BASE.json NEW.json [--max p95=+10%]...", compareCmd},
 	"merge":    {"exact merge of runs from segments or hosts: loadgate merge A.json B.json ... -o FORMAT=PATH", mergeCmd},
+	"agent":    {"serve as a load agent for a coordinator: loadgate agent [--listen ADDR] --token-file F [--tls-cert F --tls-key F --client-ca F] [--allow-target CIDR|HOST[:PORT]]...", agentCmd},
 	"certs":    {"make a CA, coordinator and agent certificates and a token for distributed mode: loadgate certs --out DIR [--agent NAME]...", certsCmd},
 }
 
