@@ -43,6 +43,8 @@ const (
 	// maxSessions bounds the connections served at once, most of them
 	// refused quickly; beyond it a connection is closed unread.
 	maxSessions = 64
+	// maxPings bounds the pings before the plan (the coordinator sends 3).
+	maxPings = 100
 )
 
 // Caps are an agent's limits on the plans it accepts (--max-rate, ...).
@@ -179,11 +181,13 @@ func (s *session) serve(ctx context.Context, serverTLS *tls.Config) {
 	stop := context.AfterFunc(ctx, func() { raw.Close() })
 	defer stop()
 	if err := s.handshakeTLS(ctx, serverTLS); err != nil {
-		s.a.logf("connection from %s: TLS handshake: %v", s.peer, err)
+		if !errors.Is(err, io.EOF) && ctx.Err() == nil { // a TCP probe (Kubernetes readiness) says nothing
+			s.a.logf("connection from %s: TLS handshake: %v", s.peer, err)
+		}
 		return
 	}
 	s.fc = newFrameConn(s.conn)
-	if !s.hello() {
+	if !s.hello(ctx) {
 		return
 	}
 	defer s.a.release(s)
@@ -223,10 +227,12 @@ func (s *session) handshakeTLS(ctx context.Context, serverTLS *tls.Config) error
 // hello reads the coordinator's hello and answers welcome, or refuses it
 // (version, token, busy, in that order). It reports whether the session
 // holds the agent's run slot.
-func (s *session) hello() bool {
+func (s *session) hello(ctx context.Context) bool {
 	var h hello
 	if err := s.fc.expect(handshakeTimeout, msgHello, &h); err != nil {
-		s.a.logf("connection from %s: no hello: %v", s.peer, err)
+		if !errors.Is(err, io.EOF) && ctx.Err() == nil {
+			s.a.logf("connection from %s: no hello: %v", s.peer, err)
+		}
 		return false
 	}
 	s.run = sanitize(h.Run, 200)
@@ -294,13 +300,13 @@ func (a *Agent) release(s *session) {
 // caps, allow-list, preflight) and answers ready or refuses it.
 func (s *session) negotiate(ctx context.Context) (*engine.Plan, *engine.Engine, bool) {
 	var pm planMsg
-	for {
+	for pings := 0; ; pings++ {
 		t, payload, err := s.fc.recv(handshakeTimeout)
 		if err != nil {
 			s.a.logf("coordinator %s: run %q: no plan: %v", s.peer, s.run, err)
 			return nil, nil, false
 		}
-		if t == msgPing {
+		if t == msgPing && pings < maxPings {
 			var p ping
 			if decode(t, payload, &p) != nil || s.fc.send(msgPong, p) != nil {
 				return nil, nil, false
@@ -308,7 +314,7 @@ func (s *session) negotiate(ctx context.Context) (*engine.Plan, *engine.Engine, 
 			continue
 		}
 		if t != msgPlan {
-			s.a.logf("coordinator %s: run %q: got %s, want ping or plan", s.peer, s.run, t)
+			s.a.logf("coordinator %s: run %q: got %s, want a plan (after at most %d pings)", s.peer, s.run, t, maxPings)
 			return nil, nil, false
 		}
 		if err := decode(t, payload, &pm); err != nil {

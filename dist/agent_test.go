@@ -778,3 +778,26 @@ func TestAgentTLS(t *testing.T) {
 		t.Fatalf("log:\n%s", a.log.String())
 	}
 }
+
+// TestAgentProbeQuiet: a TCP probe (a Kubernetes readiness check connects
+// and closes) leaves no line in the log, with TLS or without.
+func TestAgentProbeQuiet(t *testing.T) {
+	k := newTestPKI(t)
+	for _, a := range []*testAgent{
+		startAgent(t, &Agent{}),
+		startAgent(t, &Agent{TLS: &tls.Config{Certificates: []tls.Certificate{k.agent}, ClientCAs: k.roots}}),
+	} {
+		for range 3 {
+			c, err := net.Dial("tcp", a.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Close()
+		}
+		time.Sleep(100 * time.Millisecond) // the agent reads their EOF
+		a.stop()
+		if a.log.String() != "" || a.audit.String() != "" {
+			t.Fatalf("log %q, audit %q", a.log.String(), a.audit.String())
+		}
+	}
+}
