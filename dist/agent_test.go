@@ -801,3 +801,58 @@ func TestAgentProbeQuiet(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentSlowCoordinator: a snapshot that finds the writer's queue full
+// cancels the run as a lost coordinator and closes the connection, and no
+// later snapshot is queued (the sequence has a hole).
+func TestAgentSlowCoordinator(t *testing.T) {
+	c1, c2 := net.Pipe()
+	defer c2.Close()
+	log := &syncBuffer{}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	l := &link{s: &session{a: &Agent{Log: log}, conn: c1, run: "slow"}, ctx: context.Background(), cancel: cancel, snaps: make(chan *engine.Snapshot, 1)}
+	l.observe(&engine.Snapshot{Seq: 1})
+	l.observe(&engine.Snapshot{Seq: 2})
+	l.observe(&engine.Snapshot{Seq: 3})
+	if !l.overflow.Load() || len(l.snaps) != 1 || context.Cause(ctx) != errTooSlow {
+		t.Fatalf("overflow %v, %d queued, cause %v", l.overflow.Load(), len(l.snaps), context.Cause(ctx))
+	}
+	if _, err := c2.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("the connection is open: %v", err)
+	}
+	if !strings.Contains(log.String(), `run "slow": the coordinator was lost: it left 64 intervals unread: stopping the load`) {
+		t.Fatalf("log %q", log.String())
+	}
+}
+
+func TestTLSOptionsConfig(t *testing.T) {
+	var none *TLSOptions
+	if cfg, err := none.Config(); cfg != nil || err != nil {
+		t.Fatalf("nil options: %v, %v", cfg, err)
+	}
+	ca, err := pki.NewCA(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := ca.Issue("client", nil, false, true, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := (&TLSOptions{CAPEM: ca.PEM(), CertPEM: certPEM, KeyPEM: keyPEM, ServerName: "api.example", MinVersion: tls.VersionTLS13}).Config()
+	if err != nil || cfg.RootCAs == nil || len(cfg.Certificates) != 1 || cfg.ServerName != "api.example" || cfg.MinVersion != tls.VersionTLS13 || cfg.InsecureSkipVerify {
+		t.Fatalf("config %+v, %v", cfg, err)
+	}
+	for _, tc := range []struct {
+		o    TLSOptions
+		want string
+	}{
+		{TLSOptions{CAPEM: []byte("not PEM")}, "ca_file holds no PEM certificate"},
+		{TLSOptions{CertPEM: certPEM}, "tls: client certificate:"},
+		{TLSOptions{MinVersion: 0x0200}, "unknown min_version 0x0200"},
+	} {
+		if _, err := tc.o.Config(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.o, err, tc.want)
+		}
+	}
+}
