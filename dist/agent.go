@@ -636,14 +636,16 @@ func lossText(err error) string {
 
 // lose cancels the run at once because the coordinator is gone, and closes
 // the connection; unless the agent is shutting down, it says so on Log.
+// The first loss is the cause: the writes that fail after the close say
+// nothing new.
 func (l *link) lose(cause error) {
-	l.cancel(cause)
-	l.s.conn.Close()
 	l.lossOnce.Do(func() {
 		if l.ctx.Err() == nil {
 			l.s.a.logf("coordinator %s: run %q: %v: stopping the load", l.s.peer, l.s.run, cause)
 		}
+		l.cancel(cause)
 	})
+	l.s.conn.Close()
 }
 
 // read reads the coordinator's frames until the connection ends: a stop
