@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/loadgate/loadgate/engine"
 	"github.com/loadgate/loadgate/internal/pki"
@@ -863,6 +865,27 @@ func TestTLSOptionsConfig(t *testing.T) {
 	} {
 		if _, err := tc.o.Config(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: %v, want %q", tc.o, err, tc.want)
+		}
+	}
+}
+
+// TestErrorTextsCutAtARune: an error message cut for the wire is cut
+// between runes, so that after JSON it still passes the coordinator's
+// length check (a cut rune would become U+FFFD, three bytes per byte).
+func TestErrorTextsCutAtARune(t *testing.T) {
+	for pad := 195; pad <= 200; pad++ {
+		var s [engine.NumKinds]string
+		s[engine.KindOther] = strings.Repeat("a", pad) + "€€€€"
+		b, err := json.Marshal(intervalMsg{Errors: errorTexts(&s)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var iv intervalMsg
+		if err := json.Unmarshal(b, &iv); err != nil {
+			t.Fatal(err)
+		}
+		if err := checkErrors(iv.Errors); err != nil || !utf8.ValidString(iv.Errors[engine.KindOther]) || strings.Contains(iv.Errors[engine.KindOther], "\uFFFD") {
+			t.Fatalf("%d bytes then euros: %q: %v", pad, iv.Errors[engine.KindOther], err)
 		}
 	}
 }

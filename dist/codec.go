@@ -3,6 +3,7 @@ package dist
 import (
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/loadgate/loadgate/engine"
 	"github.com/loadgate/loadgate/histogram"
@@ -201,9 +202,15 @@ func errorTexts(s *[engine.NumKinds]string) []string {
 	return out
 }
 
+// shorten cuts s to at most n bytes, at a rune boundary: a rune cut in two
+// would reach the peer as U+FFFD, three bytes per stray byte, and push the
+// message past checkErrors's limit.
 func shorten(s string, n int) string {
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }
