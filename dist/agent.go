@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -766,8 +767,8 @@ func (c Caps) apply(p *engine.Plan) error {
 	}
 	if c.MaxInFlight > 0 {
 		switch {
-		case l.Model == engine.Closed && peak > float64(c.MaxInFlight):
-			return fmt.Errorf("%g users exceed this agent's cap of %d in flight (--max-in-flight)", peak, c.MaxInFlight)
+		case l.Model == engine.Closed && agentUsers(p) > float64(c.MaxInFlight):
+			return fmt.Errorf("%g users on this agent exceed its cap of %d in flight (--max-in-flight)", agentUsers(p), c.MaxInFlight)
 		case l.MaxInFlight > c.MaxInFlight:
 			return fmt.Errorf("max_in_flight %d exceeds this agent's cap of %d (--max-in-flight)", l.MaxInFlight, c.MaxInFlight)
 		case l.MaxInFlight <= 0:
@@ -791,14 +792,15 @@ func (c Caps) apply(p *engine.Plan) error {
 	return nil
 }
 
-// agentRate is the most iterations per second p starts on this agent: the
-// open model's peak divided among the segments (arrivals are split), or
-// the closed model's max_rate (0: unpaced). The engine runs every user and
-// the whole max_rate of a closed-model plan on each agent, whatever its
-// segment, so that rate is not divided.
+// agentRate is the most iterations per second p starts on this agent: its
+// segment's share of the open model's peak (arrivals are split) or of the
+// closed model's max_rate (0: unpaced).
 func agentRate(p *engine.Plan) float64 {
 	l := &p.Load
 	if l.Model == engine.Closed {
+		if p.Segment.Count > 1 {
+			return l.MaxRate / float64(p.Segment.Count)
+		}
 		return l.MaxRate
 	}
 	peak := l.StartRate
@@ -811,17 +813,27 @@ func agentRate(p *engine.Plan) float64 {
 	return peak
 }
 
-// peakText describes the plan's peak for the audit line.
-func peakText(p *engine.Plan) string {
-	if p.Load.Model != engine.Closed {
-		return fmt.Sprintf("rate %.4g/s", agentRate(p))
-	}
+// agentUsers is the most users of a closed-model plan this agent runs:
+// users are split among the segments like arrivals.
+func agentUsers(p *engine.Plan) float64 {
 	users := p.Load.StartRate
 	for _, s := range p.Load.Stages {
 		users = max(users, s.Target)
 	}
+	if p.Segment.Count > 1 {
+		users = math.Ceil(math.Round(users) / float64(p.Segment.Count))
+	}
+	return users
+}
+
+// peakText describes the plan's peak on this agent for the audit line.
+func peakText(p *engine.Plan) string {
+	if p.Load.Model != engine.Closed {
+		return fmt.Sprintf("rate %.4g/s", agentRate(p))
+	}
+	users := agentUsers(p)
 	if p.Load.MaxRate > 0 {
-		return fmt.Sprintf("%g users, rate %.4g/s", users, p.Load.MaxRate)
+		return fmt.Sprintf("%g users, rate %.4g/s", users, agentRate(p))
 	}
 	return fmt.Sprintf("%g users, unpaced", users)
 }

@@ -368,7 +368,11 @@ func TestAgentCaps(t *testing.T) {
 		}, "51/s, exceeds its cap"},
 		{"closed model, too many users", func(p *engine.Plan) {
 			p.Load.Model, p.Load.StartRate, p.Load.Stages[0].Target, p.Load.MaxRate = engine.Closed, 2, 11, 20
-		}, "11 users exceed this agent's cap of 10 in flight (--max-in-flight)"},
+		}, "11 users on this agent exceed its cap of 10 in flight (--max-in-flight)"},
+		{"closed model, this agent's share of users and max_rate within the caps", func(p *engine.Plan) {
+			p.Load.Model, p.Load.StartRate, p.Load.Stages[0].Target, p.Load.MaxRate = engine.Closed, 2, 20, 100
+			p.Segment = engine.Segment{Index: 0, Count: 2}
+		}, ""},
 		{"duration", func(p *engine.Plan) { p.Load.Stages[0].Duration = 3 * time.Second }, "the load lasts 3s, beyond this agent's cap of 2s (--max-duration)"},
 		{"in flight", func(p *engine.Plan) { p.Load.MaxInFlight = 11 }, "max_in_flight 11 exceeds this agent's cap of 10 (--max-in-flight)"},
 		{"body", func(p *engine.Plan) { p.Flows[0].Steps[0].Method, p.Flows[0].Steps[0].Body = "POST", make([]byte, 101) },

@@ -390,3 +390,22 @@ func TestCoordinatorAgentLost(t *testing.T) {
 		t.Errorf("total %d, want 15", got)
 	}
 }
+
+// TestCoordinatorAgentStoppedOnItsOwn: an agent whose run ends early
+// without being told (its own safety limit, a signal) is counted lost, not
+// complete.
+func TestCoordinatorAgentStoppedOnItsOwn(t *testing.T) {
+	a := startFake(t, func(fc *frameConn, p *engine.Plan) {
+		sendInterval(fc, 1, true, period(p, 1, 1, time.Millisecond))
+		fc.send(msgDone, doneMsg{Requests: 3, Intervals: 1, Stopped: "agent shutting down"})
+		fc.recv(time.Second)
+	})
+	co := coordinator(a)
+	if _, err := co.Run(context.Background(), testPlan()); err != nil {
+		t.Fatal(err)
+	}
+	lost := co.Lost()
+	if len(lost) != 1 || !strings.Contains(lost[0].Reason, "stopped on its own: agent shutting down") {
+		t.Fatalf("lost = %+v", lost)
+	}
+}

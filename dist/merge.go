@@ -26,6 +26,9 @@ type merger struct {
 	free    []*engine.Sum // sums of published slots, reset for reuse
 	last    *engine.Snapshot
 	panic   error
+	// stopping is set once the agents were told to stop: an agent's run
+	// that ends early without that is a loss.
+	stopping bool
 }
 
 // slot gathers the agents' intervals of one sequence number.
@@ -69,7 +72,7 @@ func (m *merger) loop(ctx context.Context, c *Coordinator) *engine.Result {
 		if stopped != nil {
 			return
 		}
-		stopped = cause
+		stopped, m.stopping = cause, true
 		giveUp = time.Now().Add(m.plan.Grace + engine.DefaultGrace + deadline)
 		for _, a := range m.agents {
 			if !a.done && !a.lost {
@@ -155,6 +158,11 @@ func (m *merger) handle(ev event, c *Coordinator) {
 			a.done = false
 			m.lose(a, c, fmt.Errorf("its totals (%d requests in %d intervals) differ from what arrived (%d in %d)",
 				d.Requests, d.Intervals, a.requests, a.intervals))
+			return
+		}
+		if d := ev.done; d.Stopped != "" && !m.stopping {
+			a.done = false
+			m.lose(a, c, fmt.Errorf("its run stopped on its own: %s", shorten(d.Stopped, maxErrorText)))
 			return
 		}
 		a.exhausted = ev.done.Exhausted

@@ -30,6 +30,21 @@ func usersAt(l *Load, t time.Duration) int {
 	return int(math.Round(from))
 }
 
+// segmentUsers is the number of users segment seg runs at t: users are
+// numbered, and user u belongs to segment u mod Count, so that the
+// segments of a distributed run add up to the whole profile's users.
+func segmentUsers(l *Load, t time.Duration, seg Segment) int {
+	return int(segmentShare(int64(usersAt(l, t)), seg))
+}
+
+// segmentRate is a segment's share of the closed model's max_rate.
+func segmentRate(rate float64, seg Segment) float64 {
+	if seg.Whole() {
+		return rate
+	}
+	return rate / float64(seg.Count)
+}
+
 // users tracks which user goroutines are alive, by index.
 type users struct {
 	mu sync.Mutex
@@ -41,8 +56,8 @@ func (r *run) controlUsers() {
 	defer r.wg.Done()
 	defer r.recoverPanic("worker")
 	var limiter *pacer
-	if r.plan.Load.MaxRate > 0 {
-		limiter = &pacer{every: time.Duration(float64(time.Second) / r.plan.Load.MaxRate)}
+	if rate := segmentRate(r.plan.Load.MaxRate, r.plan.Segment); rate > 0 {
+		limiter = &pacer{every: time.Duration(float64(time.Second) / rate)}
 	}
 	us := &users{}
 	var target atomic.Int64
@@ -50,7 +65,7 @@ func (r *run) controlUsers() {
 	tick := time.NewTicker(userTick)
 	defer tick.Stop()
 	for {
-		n := usersAt(&r.plan.Load, r.since())
+		n := segmentUsers(&r.plan.Load, r.since(), r.plan.Segment)
 		target.Store(int64(n))
 		us.mu.Lock()
 		for len(us.alive) < n {

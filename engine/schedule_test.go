@@ -186,3 +186,23 @@ func TestPoissonMeanRate(t *testing.T) {
 		t.Fatalf("gap coefficient of variation %.3f, want ≈ 1", cv)
 	}
 }
+
+// TestClosedSegmentsAddUp: the users of the segments of a closed-model
+// profile add up to its users at every moment, and their max_rate shares to
+// its max_rate, so that agents run the single-host load between them.
+func TestClosedSegmentsAddUp(t *testing.T) {
+	l := &Load{Model: Closed, StartRate: 1, Stages: []Stage{{Duration: 10 * time.Second, Target: 17}, {Duration: 5 * time.Second, Target: 2}}}
+	for _, n := range []int{1, 2, 3, 7} {
+		for at := time.Duration(0); at <= 16*time.Second; at += 250 * time.Millisecond {
+			sum, rate := 0, 0.0
+			for i := range n {
+				seg := Segment{Index: i, Count: n}
+				sum += segmentUsers(l, at, seg)
+				rate += segmentRate(30, seg)
+			}
+			if want := usersAt(l, at); sum != want || math.Abs(rate-30) > 1e-9 {
+				t.Fatalf("%d segments at %v: %d users (want %d), rate %v", n, at, sum, want, rate)
+			}
+		}
+	}
+}
