@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -265,5 +266,58 @@ func TestDistributedFlagErrors(t *testing.T) {
 		if code := cmd.ProcessState.ExitCode(); code != exitInvalid || !strings.Contains(string(out), tc.want) {
 			t.Errorf("%v: exit %d, want 2 with %q:\n%s", tc.args, code, tc.want, out)
 		}
+	}
+}
+
+// TestDistributedAbortAndInterrupt: a threshold that aborts and a Ctrl-C
+// stop every agent's load; the reports carry the verdict (exit 1, aborted)
+// or the interruption (exit 130, partial), with every agent complete.
+func TestDistributedAbortAndInterrupt(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		handler    http.HandlerFunc
+		thresholds string
+		signal     bool
+		want       int
+	}{
+		{"abort", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusInternalServerError) },
+			"  http_req_failed:\n    - { expr: \"rate < 10%\", abort_on_fail: true, delay: 1s }\n", false, exitFailed},
+		{"interrupt", nil, "", true, exitInterrupted},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tg := newTarget(t, tc.handler)
+			procs, agents := startAgents(t, []string{"127.0.0.2", "127.0.0.3"})
+			began := time.Now()
+			cmd, wait := coordinate(t, scenario(t, tg.URL, "  rate: 40\n  duration: 30s\n", tc.thresholds), agents)
+			if tc.signal {
+				procs[0].waitLine(t, "accepted")
+				time.Sleep(2 * time.Second)
+				cmd.Process.Signal(syscall.SIGINT)
+			}
+			r := wait()
+			r.expect(t, tc.want)
+			hits := tg.hits.Load()
+			if took := time.Since(began); took > 15*time.Second {
+				t.Fatalf("the run took %v of its 30 s", took)
+			}
+			if tc.want == exitFailed && r.report["aborted"] != true {
+				t.Errorf("aborted = %v", r.report["aborted"])
+			}
+			if tc.want == exitInterrupted && r.report["partial"] != true {
+				t.Errorf("partial = %v", r.report["partial"])
+			}
+			for _, a := range reportAgents(t, r) {
+				if a["status"] != "complete" {
+					t.Errorf("agent %v", a)
+				}
+			}
+			if n := requestCount(r); n != float64(hits) {
+				t.Errorf("report %v requests, target %d", n, hits)
+			}
+			time.Sleep(1500 * time.Millisecond)
+			if n := tg.hits.Load(); n != hits {
+				t.Errorf("the target received %d more requests after the coordinator exited", n-hits)
+			}
+		})
 	}
 }
