@@ -70,6 +70,7 @@ type AgentStatus struct {
 	Reason    string        // why it was lost
 	LostAt    time.Duration // offset from the start of the load
 	Intervals int           // intervals merged from it
+	Late      int           // intervals published without it (it was late)
 	Requests  int64
 	Planned   int64 // arrivals of its share of the schedule
 	Started   int64 // iterations it started
@@ -128,6 +129,7 @@ type remote struct {
 	reason       string
 	lostAt       time.Duration
 	intervals    int
+	late         int // intervals published without it
 	requests     int64
 	started      int64
 	inFlight     int64

@@ -331,6 +331,9 @@ func TestCoordinatorLateAgent(t *testing.T) {
 	if sum != 27 || len(co.Lost()) != 0 {
 		t.Errorf("intervals sum to %d; lost %v", sum, co.Lost())
 	}
+	if st := co.Status(); st[0].Late != 0 || st[1].Late == 0 {
+		t.Errorf("late counts %d and %d, want 0 and more", st[0].Late, st[1].Late)
+	}
 }
 
 func TestCoordinatorStopsAgentsOnCancel(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/loadgate/loadgate/engine"
@@ -97,7 +98,7 @@ func (m *merger) loop(ctx context.Context, c *Coordinator) *engine.Result {
 				}
 			}
 		}
-		m.publishReady(deadline)
+		m.publishReady(c, deadline)
 		if m.panic != nil {
 			stop(m.panic)
 		}
@@ -218,17 +219,41 @@ func (m *merger) lose(a *remote, c *Coordinator, err error) {
 
 // publishReady publishes, in order, every interval that each agent still
 // running has delivered, or that waited longer than deadline for the rest.
-func (m *merger) publishReady(deadline time.Duration) {
+func (m *merger) publishReady(c *Coordinator, deadline time.Duration) {
 	for {
 		s := m.pending[m.next]
-		if s == nil || (!m.complete(s) && time.Since(s.first) < deadline) {
+		if s == nil {
+			return
+		}
+		complete := m.complete(s)
+		if !complete && time.Since(s.first) < deadline {
 			return
 		}
 		if len(m.pending) == 1 && m.allFinal() {
 			return // the last interval: flush publishes it as the final snapshot
 		}
+		if !complete {
+			m.noteLate(c, s, deadline)
+		}
 		delete(m.pending, m.next)
 		m.publish(s, false)
+	}
+}
+
+// noteLate marks an interval published without some agents: each late
+// agent's count grows, and the log says which; their data for it will go
+// into a later interval.
+func (m *merger) noteLate(c *Coordinator, s *slot, deadline time.Duration) {
+	var late []string
+	for _, a := range m.agents {
+		if !a.lost && !a.done && !(a.finalSeq > 0 && a.finalSeq < m.next) && !s.got[a] {
+			a.late++
+			late = append(late, a.addr)
+		}
+	}
+	if c.Log != nil {
+		fmt.Fprintf(c.Log, "loadgate: interval %d merged without %s after %v; what they send for it goes into a later interval\n",
+			m.next, strings.Join(late, ", "), deadline)
 	}
 }
 
@@ -333,7 +358,7 @@ func (m *merger) status() []AgentStatus {
 	for i, a := range m.agents {
 		out[i] = AgentStatus{
 			Addr: a.addr, Name: a.name, Segment: a.seg, Lost: a.lost, Reason: a.reason, LostAt: a.lostAt,
-			Intervals: a.intervals, Requests: a.requests, Planned: a.plannedTotal, Started: a.started,
+			Intervals: a.intervals, Late: a.late, Requests: a.requests, Planned: a.plannedTotal, Started: a.started,
 		}
 	}
 	return out

@@ -23,6 +23,9 @@ type Agent struct {
 	Planned   int64   `json:"planned"`             // arrivals of its share of the schedule
 	Started   int64   `json:"started"`             // iterations it started
 	LostAtS   float64 `json:"lost_at_s,omitempty"` // seconds from the measurement start
+	// Late counts the intervals merged without it because it was late; its
+	// data for them went into later intervals (totals stay exact).
+	Late int `json:"late_intervals,omitempty"`
 }
 
 // Coverage is Started/Planned (1 when Planned is 0).

@@ -187,6 +187,7 @@ func agentReports(c *dist.Coordinator) []report.Agent {
 		r := report.Agent{
 			Addr: a.Addr, Name: a.Name, Segment: fmt.Sprintf("%d/%d", a.Segment.Index, a.Segment.Count),
 			Status: report.AgentComplete, Intervals: a.Intervals, Requests: a.Requests, Planned: a.Planned, Started: a.Started,
+			Late: a.Late,
 		}
 		if a.Lost {
 			r.Status, r.Reason, r.LostAtS = report.AgentLost, a.Reason, a.LostAt.Seconds()
