@@ -239,6 +239,8 @@ func (c *Coordinator) open(ctx context.Context, a *remote, p *engine.Plan, runID
 		return fmt.Errorf("cannot connect: %w", err)
 	}
 	a.fc = newFrameConn(conn)
+	// A cancelled run (Ctrl-C) must not wait out the handshake's timeouts.
+	defer context.AfterFunc(ctx, func() { conn.Close() })()
 	fail := func(step string, err error) error {
 		conn.Close()
 		a.fc = nil
@@ -246,7 +248,9 @@ func (c *Coordinator) open(ctx context.Context, a *remote, p *engine.Plan, runID
 		if errors.As(err, &r) {
 			return err
 		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		if ctx.Err() != nil {
+			err = context.Cause(ctx)
+		} else if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			err = errors.New("the agent closed the connection (wrong certificate?)")
 		}
 		return fmt.Errorf("%s: %w", step, err)

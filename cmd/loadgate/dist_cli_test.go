@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -319,5 +320,34 @@ func TestDistributedAbortAndInterrupt(t *testing.T) {
 				t.Errorf("the target received %d more requests after the coordinator exited", n-hits)
 			}
 		})
+	}
+}
+
+// TestDistributedInterruptDuringHandshake: Ctrl-C while an agent has not
+// answered yet ends the run at once with 130; nothing was sent.
+func TestDistributedInterruptDuringHandshake(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.6:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() { // accepts and never answers
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	tg := newTarget(t, nil)
+	cmd, wait := coordinate(t, scenario(t, tg.URL, shortLoad, ""), []string{ln.Addr().String()})
+	time.Sleep(time.Second)
+	began := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	r := wait()
+	r.expect(t, exitInterrupted)
+	if d := time.Since(began); d > 2*time.Second || tg.hits.Load() != 0 {
+		t.Fatalf("exited %v after SIGINT; the target received %d requests", d, tg.hits.Load())
 	}
 }

@@ -133,7 +133,11 @@ func (s *session) execute() (err error) {
 	}
 	res, err := run(ctx, plan, obs...)
 	var pe *dist.PreflightError
-	if errors.As(err, &pe) {
+	switch {
+	case err != nil && errors.Is(context.Cause(ctx), errInterrupted):
+		// Ctrl-C while the agents were being prepared: nothing was sent.
+		return s.fail(exitInterrupted, errors.New("interrupted before the load started; nothing was sent"))
+	case errors.As(err, &pe):
 		return s.failAgents(pe)
 	}
 	if err != nil {
