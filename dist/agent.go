@@ -224,7 +224,7 @@ func (s *session) handshakeTLS(ctx context.Context, serverTLS *tls.Config) error
 }
 
 // hello reads the coordinator's hello and answers welcome, or refuses it
-// (version, token, busy, in that order). It reports whether the session
+// (token, version, busy, in that order). It reports whether the session
 // holds the agent's run slot.
 func (s *session) hello(ctx context.Context) bool {
 	var h hello
@@ -235,16 +235,19 @@ func (s *session) hello(ctx context.Context) bool {
 		return false
 	}
 	s.run = sanitize(h.Run, 200)
+	// The token first: a peer without it learns nothing, not even the
+	// agent's version.
 	switch {
-	case h.Protocol != Protocol:
-		return s.refuse(RefuseVersion, fmt.Sprintf("agent speaks protocol v%d (loadgate %s), coordinator v%d (loadgate %s)",
-			Protocol, s.a.Version, h.Protocol, sanitize(h.Version, 64)))
 	case !sameToken(s.a.Token, h.Token):
 		if h.Token == "" {
 			return s.refuse(RefuseAuth, "wrong token: the coordinator sent none (--token-file)")
 		}
 		return s.refuse(RefuseAuth, "wrong token")
+	case h.Protocol != Protocol:
+		return s.refuse(RefuseVersion, fmt.Sprintf("agent speaks protocol v%d (loadgate %s), coordinator v%d (loadgate %s)",
+			Protocol, s.a.Version, h.Protocol, sanitize(h.Version, 64)))
 	}
+	s.fc.trust()
 	if busy := s.a.claim(s); busy != "" {
 		return s.refuse(RefuseBusy, busy)
 	}

@@ -27,7 +27,7 @@ func BenchmarkMerge50Agents(b *testing.B) {
 		}
 		payloads[i], _ = json.Marshal(intervalMsg{Seq: 1, Period: w})
 	}
-	m := newMerger(p, nil, nil)
+	m := newMerger(&Coordinator{}, p, nil, nil)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
@@ -47,7 +47,7 @@ func BenchmarkMerge50Agents(b *testing.B) {
 				pers <- per
 			}()
 		}
-		s := &slot{sum: m.newSum()}
+		s := &slot{sum: engine.NewSum(p)}
 		for range agents {
 			per := <-pers
 			s.sum.Add(per)

@@ -104,6 +104,12 @@ func (c *Coordinator) Status() []AgentStatus {
 	return append([]AgentStatus(nil), c.status...)
 }
 
+func (c *Coordinator) setStatus(s []AgentStatus) {
+	c.mu.Lock()
+	c.status = s
+	c.mu.Unlock()
+}
+
 // Lost returns the agents lost during the last Run.
 func (c *Coordinator) Lost() []AgentStatus {
 	var out []AgentStatus
@@ -135,6 +141,7 @@ type remote struct {
 	inFlight     int64
 	plannedTotal int64
 	exhausted    string
+	lastInterval time.Time // when its last interval arrived (the start before)
 }
 
 // event is what an agent's reader hands to Run's loop.
@@ -171,18 +178,21 @@ func (c *Coordinator) Run(ctx context.Context, p *engine.Plan, obs ...engine.Obs
 	if err != nil {
 		return nil, err
 	}
-	m := newMerger(p, agents, obs)
-	c.mu.Lock()
-	c.status = m.status()
-	c.mu.Unlock()
+	m := newMerger(c, p, agents, obs)
+	c.setStatus(m.status())
+	if ctx.Err() != nil { // interrupted during the handshakes: nothing was sent
+		for _, a := range agents {
+			a.fc.send(msgStop, stopMsg{Reason: "the coordinator was interrupted"})
+			a.fc.c.Close()
+		}
+		return nil, context.Cause(ctx)
+	}
 	m.start = c.startAll(agents)
 	if c.OnStart != nil {
 		c.OnStart(m.start)
 	}
-	res := m.loop(ctx, c)
-	c.mu.Lock()
-	c.status = m.status()
-	c.mu.Unlock()
+	res := m.loop(ctx)
+	c.setStatus(m.status())
 	return res, nil
 }
 
@@ -266,6 +276,7 @@ func (c *Coordinator) open(ctx context.Context, a *remote, p *engine.Plan, runID
 		return fail("hello", fmt.Errorf("agent speaks protocol v%d (loadgate %s), this coordinator v%d (loadgate %s)", w.Protocol, w.Version, Protocol, c.Version))
 	}
 	a.name = w.Name
+	a.fc.trust()
 	for range rttPings {
 		t0 := time.Now()
 		if err := a.fc.send(msgPing, ping{T: t0.UnixNano()}); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -410,5 +411,91 @@ func TestCoordinatorAgentStoppedOnItsOwn(t *testing.T) {
 	lost := co.Lost()
 	if len(lost) != 1 || !strings.Contains(lost[0].Reason, "stopped on its own: agent shutting down") {
 		t.Fatalf("lost = %+v", lost)
+	}
+}
+
+// TestCoordinatorStuckAgent: an agent whose connection lives (heartbeats)
+// but which sends no interval is lost within a few intervals; it cannot
+// keep the run, and a CI job, waiting forever.
+func TestCoordinatorStuckAgent(t *testing.T) {
+	good := startFake(t, steady(3, 1, time.Millisecond))
+	stuck := startFake(t, func(fc *frameConn, p *engine.Plan) {
+		for range 30 {
+			if fc.send(msgHeartbeat, struct{}{}) != nil {
+				return
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	})
+	co := coordinator(good, stuck)
+	began := time.Now()
+	if _, err := co.Run(context.Background(), testPlan()); err != nil {
+		t.Fatal(err)
+	}
+	lost := co.Lost()
+	if len(lost) != 1 || lost[0].Addr != stuck.addr() || !strings.Contains(lost[0].Reason, "no interval for") {
+		t.Fatalf("lost = %+v", lost)
+	}
+	if d := time.Since(began); d > 10*time.Second {
+		t.Fatalf("Run took %v", d)
+	}
+}
+
+// TestCoordinatorNoGoroutinesAfterRun: Run returns only after every
+// goroutine it started (readers, heartbeats, stop sends) has exited.
+func TestCoordinatorNoGoroutinesAfterRun(t *testing.T) {
+	a := startFake(t, steady(2, 1, time.Millisecond))
+	ctx, cancel := context.WithCancelCause(context.Background())
+	obs := engine.ObserverFunc(func(s *engine.Snapshot) { cancel(errors.New("stop")) })
+	if _, err := coordinator(a).Run(ctx, testPlan(), obs); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1<<20)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	for _, f := range []string{"dist.read(", "dist.(*merger).heartbeats", "dist.(*merger).stopAgents", "dist.(*frameConn).send"} {
+		if strings.Contains(stacks, f) {
+			t.Errorf("%s still running after Run returned", f)
+		}
+	}
+}
+
+// TestCoordinatorDataExhausted: when one agent's data runs out, the others
+// are stopped too (as a single host stops), and the run is complete, not
+// interrupted.
+func TestCoordinatorDataExhausted(t *testing.T) {
+	out := startFake(t, func(fc *frameConn, p *engine.Plan) {
+		sendInterval(fc, 1, true, period(p, 1, 1, time.Millisecond))
+		fc.send(msgDone, doneMsg{Requests: 3, Intervals: 1, Exhausted: "data exhausted: every one of the 4 rows of unique data \"users\" was used"})
+		fc.recv(time.Second)
+	})
+	stopped := make(chan string, 1)
+	rest := startFake(t, func(fc *frameConn, p *engine.Plan) {
+		sendInterval(fc, 1, false, period(p, 1, 1, time.Millisecond))
+		for {
+			tp, payload, err := fc.recv(5 * time.Second)
+			if err != nil {
+				return
+			}
+			if tp == msgStop {
+				var s stopMsg
+				decode(tp, payload, &s)
+				stopped <- s.Reason
+				break
+			}
+		}
+		sendInterval(fc, 2, true, period(p, 2, 1, time.Millisecond))
+		fc.send(msgDone, doneMsg{Requests: 6, Intervals: 2, Stopped: "stopped by the coordinator"})
+		fc.recv(time.Second)
+	})
+	co := coordinator(out, rest)
+	res, err := co.Run(context.Background(), testPlan())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := <-stopped; !strings.Contains(r, "data ran out") {
+		t.Errorf("stop reason %q", r)
+	}
+	if res.Exhausted == nil || res.Stopped != nil || len(co.Lost()) != 0 {
+		t.Errorf("exhausted %v, stopped %v, lost %v", res.Exhausted, res.Stopped, co.Lost())
 	}
 }

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/loadgate/loadgate/engine"
@@ -12,24 +15,31 @@ import (
 
 // merger is the state of one distributed run after the start: it owns the
 // agents' run state, the pending intervals and the running total, and is
-// used by Run's goroutine alone.
+// used by Run's goroutine alone (the readers and senders it starts touch
+// only their agent's connection).
 type merger struct {
-	plan    *engine.Plan
-	agents  []*remote
-	obs     []engine.Observer
-	start   time.Time
-	events  chan event
-	pending map[int]*slot
-	next    int // the next sequence number to publish
-	prevEnd time.Duration
-	total   *engine.Sum
-	samples [engine.NumKinds]string
-	free    []*engine.Sum // sums of published slots, reset for reuse
-	last    *engine.Snapshot
-	panic   error
+	c        *Coordinator
+	plan     *engine.Plan
+	agents   []*remote
+	obs      []engine.Observer
+	start    time.Time
+	deadline time.Duration // how long an interval waits for late agents
+	events   chan event
+	pending  map[int]*slot
+	next     int // the next sequence number to publish
+	prevEnd  time.Duration
+	total    *engine.Sum
+	samples  [engine.NumKinds]string
+	last     *engine.Snapshot
+	panic    error
 	// stopping is set once the agents were told to stop: an agent's run
 	// that ends early without that is a loss.
 	stopping bool
+	// exhausted is set when an agent's data ran out: the others stop too,
+	// as a single host would.
+	exhausted bool
+	// wg counts every goroutine the merger starts; loop waits for them.
+	wg sync.WaitGroup
 }
 
 // slot gathers the agents' intervals of one sequence number.
@@ -40,9 +50,18 @@ type slot struct {
 	end   time.Duration
 }
 
-func newMerger(p *engine.Plan, agents []*remote, obs []engine.Observer) *merger {
+// endMargin is added to the plan's length, grace and interval deadline to
+// bound the whole run, whatever the agents do: an agent that sends only
+// heartbeats cannot keep the coordinator (and a CI job) waiting forever.
+const endMargin = 10 * time.Second
+
+func newMerger(c *Coordinator, p *engine.Plan, agents []*remote, obs []engine.Observer) *merger {
+	deadline := c.IntervalDeadline
+	if deadline <= 0 {
+		deadline = DefaultIntervalDeadline
+	}
 	return &merger{
-		plan: p, agents: agents, obs: obs, next: 1,
+		c: c, plan: p, agents: agents, obs: obs, next: 1, deadline: deadline,
 		events:  make(chan event, 2*len(agents)),
 		pending: map[int]*slot{},
 		total:   engine.NewSum(p),
@@ -51,61 +70,61 @@ func newMerger(p *engine.Plan, agents []*remote, obs []engine.Observer) *merger 
 
 // loop runs the load to its end: it starts the readers and the heartbeats,
 // merges what arrives, and stops every agent when ctx is cancelled or an
-// observer panics.
-func (m *merger) loop(ctx context.Context, c *Coordinator) *engine.Result {
-	deadline := c.IntervalDeadline
-	if deadline <= 0 {
-		deadline = DefaultIntervalDeadline
-	}
+// observer panics. Every goroutine it started has exited when it returns.
+func (m *merger) loop(ctx context.Context) *engine.Result {
 	quit := make(chan struct{})
-	defer close(quit)
 	for _, a := range m.agents {
-		go read(a, m.plan, m.events, quit)
+		a.lastInterval = m.start
+		m.wg.Go(func() { read(a, m.plan, m.events, quit) })
 	}
-	hbDone := make(chan struct{})
-	go m.heartbeats(hbDone)
-	defer close(hbDone)
+	m.wg.Go(func() { m.heartbeats(quit) })
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	grace := m.plan.Grace
+	if grace <= 0 {
+		grace = engine.DefaultGrace
+	}
+	end := m.start.Add(m.plan.Load.Duration() + grace + engine.DefaultGrace + m.deadline + endMargin)
 	var stopped error
-	var giveUp time.Time // after a stop: when agents that did not finish are given up
 	stop := func(cause error) {
 		if stopped != nil {
 			return
 		}
-		stopped, m.stopping = cause, true
-		giveUp = time.Now().Add(m.plan.Grace + engine.DefaultGrace + deadline)
-		for _, a := range m.agents {
-			if !a.done && !a.lost {
-				go a.fc.send(msgStop, stopMsg{Reason: cause.Error()})
-			}
-		}
+		stopped = cause
+		m.stopAgents(cause.Error())
+		end = minTime(end, time.Now().Add(grace+engine.DefaultGrace+m.deadline))
 	}
 	ctxDone := ctx.Done()
 	for m.running() > 0 {
 		select {
 		case ev := <-m.events:
-			m.handle(ev, c)
+			m.handle(ev)
 		case <-ctxDone:
 			ctxDone = nil
 			stop(context.Cause(ctx))
 		case now := <-tick.C:
-			if !giveUp.IsZero() && now.After(giveUp) {
+			m.loseSilent(now)
+			if now.After(end) {
 				for _, a := range m.agents {
 					if !a.done && !a.lost {
-						m.lose(a, c, errors.New("did not finish within the grace period after the stop"))
+						m.lose(a, errors.New("did not finish by the end of the plan and its grace period"))
 					}
 				}
 			}
 		}
-		m.publishReady(c, deadline)
+		m.publishReady()
 		if m.panic != nil {
 			stop(m.panic)
+		}
+		if m.exhausted {
+			m.stopAgents("the data ran out on another agent")
 		}
 	}
 	for _, a := range m.agents {
 		a.fc.c.Close()
 	}
+	close(quit)
+	m.wg.Wait()
 	final := m.flush()
 	res := &engine.Result{Start: m.start, Elapsed: final.Total.End, Final: final, Stopped: stopped}
 	for _, a := range m.agents {
@@ -114,6 +133,41 @@ func (m *merger) loop(ctx context.Context, c *Coordinator) *engine.Result {
 		}
 	}
 	return res
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// stopAgents tells every agent still running to stop, once.
+func (m *merger) stopAgents(reason string) {
+	if m.stopping {
+		return
+	}
+	m.stopping = true
+	for _, a := range m.agents {
+		if !a.done && !a.lost {
+			m.wg.Go(func() { a.fc.send(msgStop, stopMsg{Reason: reason}) })
+		}
+	}
+}
+
+// loseSilent loses agents that sent no interval for long, while their
+// heartbeats may go on: their load is stuck.
+func (m *merger) loseSilent(now time.Time) {
+	every := m.plan.Interval
+	if every <= 0 {
+		every = engine.DefaultInterval
+	}
+	limit := 5*every + m.deadline
+	for _, a := range m.agents {
+		if !a.done && !a.lost && a.finalSeq == 0 && now.Sub(a.lastInterval) > limit {
+			m.lose(a, fmt.Errorf("no interval for %v although its connection is alive", limit))
+		}
+	}
 }
 
 // running counts the agents still expected to send something.
@@ -128,45 +182,48 @@ func (m *merger) running() int {
 }
 
 // heartbeats tells every agent once per HeartbeatEvery that the
-// coordinator is alive.
-func (m *merger) heartbeats(done <-chan struct{}) {
+// coordinator is alive, each on a goroutine of its own so that one stuck
+// connection does not delay the others'.
+func (m *merger) heartbeats(quit <-chan struct{}) {
 	t := time.NewTicker(HeartbeatEvery)
 	defer t.Stop()
 	for {
 		select {
-		case <-done:
+		case <-quit:
 			return
 		case <-t.C:
 			for _, a := range m.agents {
-				go a.fc.send(msgHeartbeat, struct{}{})
+				m.wg.Go(func() { a.fc.send(msgHeartbeat, struct{}{}) })
 			}
 		}
 	}
 }
 
-func (m *merger) handle(ev event, c *Coordinator) {
+func (m *merger) handle(ev event) {
 	a := ev.a
 	if a.lost || a.done {
 		return
 	}
 	switch {
 	case ev.err != nil:
-		m.lose(a, c, ev.err)
+		m.lose(a, ev.err)
 	case ev.done != nil:
 		a.done = true
 		a.fc.c.Close()
 		if d := ev.done; d.Requests != a.requests || d.Intervals != a.intervals {
 			a.done = false
-			m.lose(a, c, fmt.Errorf("its totals (%d requests in %d intervals) differ from what arrived (%d in %d)",
+			m.lose(a, fmt.Errorf("its totals (%d requests in %d intervals) differ from what arrived (%d in %d)",
 				d.Requests, d.Intervals, a.requests, a.intervals))
 			return
 		}
 		if d := ev.done; d.Stopped != "" && !m.stopping {
 			a.done = false
-			m.lose(a, c, fmt.Errorf("its run stopped on its own: %s", shorten(d.Stopped, maxErrorText)))
+			m.lose(a, fmt.Errorf("its run stopped on its own: %s", shorten(d.Stopped, maxErrorText)))
 			return
 		}
-		a.exhausted = ev.done.Exhausted
+		if a.exhausted = ev.done.Exhausted; a.exhausted != "" {
+			m.exhausted = true
+		}
 	default:
 		m.add(a, ev.iv, ev.per)
 	}
@@ -180,6 +237,7 @@ func (m *merger) add(a *remote, iv *intervalMsg, per *engine.Period) {
 	a.requests += requests(per)
 	a.started += per.Started
 	a.inFlight, a.plannedTotal = iv.InFlight, iv.PlannedTotal
+	a.lastInterval = time.Now()
 	if iv.Final {
 		a.finalSeq = iv.Seq
 	}
@@ -191,7 +249,7 @@ func (m *merger) add(a *remote, iv *intervalMsg, per *engine.Period) {
 	seq := max(iv.Seq, m.next)
 	s := m.pending[seq]
 	if s == nil {
-		s = &slot{sum: m.newSum(), got: map[*remote]bool{}, first: time.Now()}
+		s = &slot{sum: engine.NewSum(m.plan), got: map[*remote]bool{}, first: time.Now()}
 		m.pending[seq] = s
 	}
 	s.sum.Add(per)
@@ -202,7 +260,7 @@ func (m *merger) add(a *remote, iv *intervalMsg, per *engine.Period) {
 }
 
 // lose marks a lost; what it sent so far stays merged.
-func (m *merger) lose(a *remote, c *Coordinator, err error) {
+func (m *merger) lose(a *remote, err error) {
 	a.lost = true
 	var fe *FrameError
 	if errors.As(err, &fe) {
@@ -212,28 +270,29 @@ func (m *merger) lose(a *remote, c *Coordinator, err error) {
 	}
 	a.lostAt = time.Since(m.start)
 	a.fc.c.Close()
-	if c.Log != nil {
-		fmt.Fprintf(c.Log, "loadgate: agent %s %s at %.1f s; its data until then is kept\n", a.addr, a.reason, a.lostAt.Seconds())
+	m.c.setStatus(m.status())
+	if m.c.Log != nil {
+		fmt.Fprintf(m.c.Log, "loadgate: agent %s %s at %.1f s; its data until then is kept\n", a.addr, a.reason, a.lostAt.Seconds())
 	}
 }
 
 // publishReady publishes, in order, every interval that each agent still
 // running has delivered, or that waited longer than deadline for the rest.
-func (m *merger) publishReady(c *Coordinator, deadline time.Duration) {
+func (m *merger) publishReady() {
 	for {
 		s := m.pending[m.next]
 		if s == nil {
 			return
 		}
 		complete := m.complete(s)
-		if !complete && time.Since(s.first) < deadline {
+		if !complete && time.Since(s.first) < m.deadline {
 			return
 		}
 		if len(m.pending) == 1 && m.allFinal() {
 			return // the last interval: flush publishes it as the final snapshot
 		}
 		if !complete {
-			m.noteLate(c, s, deadline)
+			m.noteLate(s)
 		}
 		delete(m.pending, m.next)
 		m.publish(s, false)
@@ -243,7 +302,7 @@ func (m *merger) publishReady(c *Coordinator, deadline time.Duration) {
 // noteLate marks an interval published without some agents: each late
 // agent's count grows, and the log says which; their data for it will go
 // into a later interval.
-func (m *merger) noteLate(c *Coordinator, s *slot, deadline time.Duration) {
+func (m *merger) noteLate(s *slot) {
 	var late []string
 	for _, a := range m.agents {
 		if !a.lost && !a.done && !(a.finalSeq > 0 && a.finalSeq < m.next) && !s.got[a] {
@@ -251,9 +310,9 @@ func (m *merger) noteLate(c *Coordinator, s *slot, deadline time.Duration) {
 			late = append(late, a.addr)
 		}
 	}
-	if c.Log != nil {
-		fmt.Fprintf(c.Log, "loadgate: interval %d merged without %s after %v; what they send for it goes into a later interval\n",
-			m.next, strings.Join(late, ", "), deadline)
+	if m.c.Log != nil {
+		fmt.Fprintf(m.c.Log, "loadgate: interval %d merged without %s after %v; what they send for it goes into a later interval\n",
+			m.next, strings.Join(late, ", "), m.deadline)
 	}
 }
 
@@ -278,32 +337,17 @@ func (m *merger) allFinal() bool {
 	return true
 }
 
-// flush publishes what is still pending, the last snapshot marked final,
-// and returns it.
+// flush publishes what is still pending, in order, the last snapshot
+// marked final, and returns it.
 func (m *merger) flush() *engine.Snapshot {
-	for {
-		s := m.pending[m.next]
-		if s == nil {
-			// Late intervals may sit beyond a gap; fold them in order.
-			for seq := range m.pending {
-				if seq > m.next && m.pending[seq] != nil {
-					s = m.pending[seq]
-					delete(m.pending, seq)
-					break
-				}
-			}
-		} else {
-			delete(m.pending, m.next)
+	seqs := slices.Sorted(maps.Keys(m.pending))
+	for i, seq := range seqs {
+		if i == len(seqs)-1 {
+			return m.publish(m.pending[seq], true)
 		}
-		if s == nil {
-			break
-		}
-		if len(m.pending) == 0 {
-			return m.publish(s, true)
-		}
-		m.publish(s, false)
+		m.publish(m.pending[seq], false)
 	}
-	return m.publish(&slot{sum: m.newSum(), end: m.prevEnd}, true)
+	return m.publish(&slot{sum: engine.NewSum(m.plan), end: m.prevEnd}, true)
 }
 
 // publish turns a slot into the next snapshot and hands it to every
@@ -311,8 +355,6 @@ func (m *merger) flush() *engine.Snapshot {
 func (m *merger) publish(s *slot, final bool) *engine.Snapshot {
 	end := max(s.end, m.prevEnd)
 	iv := s.sum.Period(m.prevEnd, end)
-	s.sum.Reset()
-	m.free = append(m.free, s.sum)
 	m.total.Add(iv)
 	snap := &engine.Snapshot{
 		Seq: m.next, Time: time.Now(), Interval: iv, Total: m.total.Period(0, end),
@@ -338,18 +380,8 @@ func (m *merger) publish(s *slot, final bool) *engine.Snapshot {
 	}
 	m.obs = live
 	m.last = snap
+	m.c.setStatus(m.status())
 	return snap
-}
-
-// newSum returns an empty Sum, reusing the memory of a published one: a
-// Sum's writable histograms are large, and every interval needs a set.
-func (m *merger) newSum() *engine.Sum {
-	if n := len(m.free); n > 0 {
-		s := m.free[n-1]
-		m.free = m.free[:n-1]
-		return s
-	}
-	return engine.NewSum(m.plan)
 }
 
 // status is the agents' state for reports.

@@ -13,6 +13,7 @@ package dist
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -29,6 +30,12 @@ import (
 // peer of another version: a plan or an interval may not mean the same
 // thing to both ends.
 const Protocol = 1
+
+// handshakeFrame caps a frame's payload before the peer is trusted (the
+// agent has not checked the token, the coordinator has not been welcomed):
+// a hello or a pong is tiny, and nobody unauthenticated may make an end
+// hold megabytes.
+const handshakeFrame = 64 << 10
 
 // MaxFrame caps a frame's payload. A plan with large feeders or an interval
 // of a plan with many steps fits comfortably; anything larger is a
@@ -178,15 +185,19 @@ func violation(format string, a ...any) error {
 // (heartbeats and intervals come from different goroutines); reads belong
 // to one goroutine.
 type frameConn struct {
-	c   net.Conn
-	r   *bufio.Reader
-	wmu sync.Mutex
-	buf []byte
+	c     net.Conn
+	r     *bufio.Reader
+	limit int // payload cap of the frames read: handshakeFrame until trust
+	wmu   sync.Mutex
+	buf   []byte
 }
 
 func newFrameConn(c net.Conn) *frameConn {
-	return &frameConn{c: c, r: bufio.NewReaderSize(c, 64<<10)}
+	return &frameConn{c: c, r: bufio.NewReaderSize(c, 64<<10), limit: handshakeFrame}
 }
+
+// trust lifts the frame cap to MaxFrame once the peer is authenticated.
+func (fc *frameConn) trust() { fc.limit = MaxFrame }
 
 // send writes one frame carrying v as JSON.
 func (fc *frameConn) send(t msgType, v any) error {
@@ -214,7 +225,7 @@ func appendFrame(b []byte, t msgType, payload []byte) []byte {
 // recv reads one frame, waiting at most timeout for it.
 func (fc *frameConn) recv(timeout time.Duration) (msgType, []byte, error) {
 	fc.c.SetReadDeadline(time.Now().Add(timeout))
-	return readFrame(fc.r, MaxFrame)
+	return readFrame(fc.r, fc.limit)
 }
 
 // readFrame reads one frame of at most max payload bytes. The length is
@@ -233,14 +244,17 @@ func readFrame(r io.Reader, max int) (msgType, []byte, error) {
 	if t == 0 || t >= msgLast {
 		return 0, nil, violation("unknown %s", t)
 	}
-	payload := make([]byte, n)
-	if _, err := io.ReadFull(r, payload); err != nil {
+	// Memory follows the bytes that actually arrive, not the length a peer
+	// announces.
+	var b bytes.Buffer
+	b.Grow(int(min(n, 64<<10)))
+	if _, err := io.CopyN(&b, r, int64(n)); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
 		return 0, nil, err
 	}
-	return t, payload, nil
+	return t, b.Bytes(), nil
 }
 
 // decode unmarshals a payload of type t into v.

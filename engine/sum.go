@@ -14,14 +14,12 @@ import (
 // fifty agents' intervals touches only their populated buckets, and no
 // dense counts are allocated, cleared or scanned.
 type Sum struct {
-	plan  *Plan
-	per   *Period
-	empty bool
+	per *Period
 }
 
 // NewSum returns an empty Sum for periods of p.
 func NewSum(p *Plan) *Sum {
-	return &Sum{plan: p, per: newPeriod(p), empty: true}
+	return &Sum{per: newPeriod(p)}
 }
 
 // Add adds every measurement of o.
@@ -47,7 +45,6 @@ func (s *Sum) Add(o *Period) {
 	p.Dropped += o.Dropped
 	p.BytesSent += o.BytesSent
 	p.BytesReceived += o.BytesReceived
-	s.empty = false
 }
 
 func addSparse(dst, src *histogram.Histogram) *histogram.Histogram {
@@ -60,9 +57,6 @@ func addSparse(dst, src *histogram.Histogram) *histogram.Histogram {
 	dst.AddSparse(src)
 	return dst
 }
-
-// Empty reports whether nothing was added since the Sum was made or reset.
-func (s *Sum) Empty() bool { return s.empty }
 
 // Period returns a copy spanning [start, end) for publication in a
 // Snapshot, with FlowTotals and All; the Sum may go on adding.
@@ -97,12 +91,6 @@ func clone(h *histogram.Histogram) *histogram.Histogram {
 		return nil
 	}
 	return h.Clone()
-}
-
-// Reset empties the Sum.
-func (s *Sum) Reset() {
-	s.per = newPeriod(s.plan)
-	s.empty = true
 }
 
 // CheckShape reports whether per is shaped like p's flows and steps, so

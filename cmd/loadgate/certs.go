@@ -110,7 +110,7 @@ func certFiles(out, caDir string, names []string, coordName string, days int) (f
 			return nil, nil, err
 		}
 	}
-	agentCert, agentKey, err := ca.Issue("loadgate-agent", names, true, true, days)
+	agentCert, agentKey, err := ca.Issue("loadgate-agent", names, true, false, days)
 	if err != nil {
 		return nil, nil, err
 	}

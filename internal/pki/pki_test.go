@@ -40,7 +40,7 @@ func newBundle(t *testing.T) *bundle {
 		t.Fatal(err)
 	}
 	b := &bundle{ca: ca}
-	if b.agentPEM, b.agentKey, err = ca.Issue("loadgate-agent", agentNames, true, true, 365); err != nil {
+	if b.agentPEM, b.agentKey, err = ca.Issue("loadgate-agent", agentNames, true, false, 365); err != nil {
 		t.Fatal(err)
 	}
 	if b.coordPEM, b.coordKeyPEM, err = ca.Issue(pki.DefaultCoordinatorName, nil, false, true, 365); err != nil {
@@ -151,6 +151,9 @@ func TestHandshake(t *testing.T) {
 		{"coordinator of another CA", agentConfig(b.agent, b.ca.PEM()), forced(other.coordinator, b.ca.PEM()), "127.0.0.1", false, false},
 		// Or sending the agent certificate of another CA.
 		{"client certificate of another CA", agentConfig(b.agent, b.ca.PEM()), forced(other.agent, b.ca.PEM()), "127.0.0.1", false, false},
+		// An agent's own certificate (same CA, server use only) cannot
+		// act as a coordinator: one agent host's key drives no other agent.
+		{"agent certificate as a client", agentConfig(b.agent, b.ca.PEM()), forced(b.agent, b.ca.PEM()), "127.0.0.1", false, false},
 		// A coordinator without a certificate is refused.
 		{"coordinator without a certificate", agentConfig(b.agent, b.ca.PEM()), coordConfig(nil, b.ca.PEM()), "127.0.0.1", false, false},
 		// An agent whose certificate another CA signed is refused.
@@ -194,7 +197,7 @@ func TestAgentNames(t *testing.T) {
 		{"example.com", false},
 	} {
 		_, err := cert.Verify(x509.VerifyOptions{DNSName: tc.name, Roots: pool(t, b.ca.PEM()),
-			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}})
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
 		if (err == nil) != tc.ok {
 			t.Errorf("verify for %q: %v, want ok %v", tc.name, err, tc.ok)
 		}
@@ -213,8 +216,8 @@ func TestCertificateFields(t *testing.T) {
 	if coord.Subject.CommonName != "loadgate-coordinator" || len(coord.ExtKeyUsage) != 1 || coord.ExtKeyUsage[0] != x509.ExtKeyUsageClientAuth {
 		t.Errorf("coordinator: CN %q, usages %v: want loadgate-coordinator, client auth only", coord.Subject.CommonName, coord.ExtKeyUsage)
 	}
-	if len(agent.ExtKeyUsage) != 2 || agent.IsCA {
-		t.Errorf("agent: usages %v, IsCA %v: want server and client auth, not a CA", agent.ExtKeyUsage, agent.IsCA)
+	if len(agent.ExtKeyUsage) != 1 || agent.ExtKeyUsage[0] != x509.ExtKeyUsageServerAuth || agent.IsCA {
+		t.Errorf("agent: usages %v, IsCA %v: want server auth only (an agent's key must not drive other agents), not a CA", agent.ExtKeyUsage, agent.IsCA)
 	}
 	serials := map[string]bool{}
 	for name, c := range map[string]*x509.Certificate{"CA": ca, "agent": agent, "coordinator": coord} {
@@ -256,7 +259,7 @@ func TestLoadCA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	certPEM, _, err := ca.Issue("loadgate-agent", []string{"agent-4.example"}, true, true, 30)
+	certPEM, _, err := ca.Issue("loadgate-agent", []string{"agent-4.example"}, true, false, 30)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,7 +384,7 @@ func ExampleCA_Issue() {
 	if err != nil {
 		panic(err)
 	}
-	agentPEM, _, err := ca.Issue("loadgate-agent", []string{"agent-1.example", "10.0.0.7"}, true, true, 365)
+	agentPEM, _, err := ca.Issue("loadgate-agent", []string{"agent-1.example", "10.0.0.7"}, true, false, 365)
 	if err != nil {
 		panic(err)
 	}
