@@ -109,6 +109,9 @@ func decodePeriod(w *wirePeriod, p *engine.Plan) (*engine.Period, error) {
 	if err := nonNegative(w.Planned, w.Started, w.Dropped, w.BytesSent, w.BytesReceived); err != nil {
 		return nil, err
 	}
+	if limit := maxOffset(p); w.Start < 0 || w.End < w.Start || w.End > limit {
+		return nil, violation("an interval from %v to %v, outside the run (0 to %v)", w.Start, w.End, limit)
+	}
 	var err error
 	dec := func(what, s string) *histogram.Histogram {
 		if s == "" || err != nil {
@@ -152,7 +155,7 @@ func decodePeriod(w *wirePeriod, p *engine.Plan) (*engine.Period, error) {
 				return nil, err
 			}
 			for _, c := range s.Checks {
-				if c.Passed < 0 || c.Total < c.Passed {
+				if c.Passed < 0 || c.Total < c.Passed || c.Total > maxCount {
 					return nil, violation("check counts %d of %d", c.Passed, c.Total)
 				}
 			}
@@ -178,13 +181,30 @@ func decodePeriod(w *wirePeriod, p *engine.Plan) (*engine.Period, error) {
 	return per, nil
 }
 
+// maxCount bounds every count an agent sends: far above any real run
+// (10^15), far below where sums of many agents and intervals overflow.
+const maxCount = 1 << 50
+
 func nonNegative(vs ...int64) error {
 	for _, v := range vs {
 		if v < 0 {
 			return violation("a negative count (%d)", v)
 		}
+		if v > maxCount {
+			return violation("a count of %d, beyond any run", v)
+		}
 	}
 	return nil
+}
+
+// maxOffset is the latest end an agent's interval may have: the plan's
+// length, its grace, and the agent's safety margin.
+func maxOffset(p *engine.Plan) time.Duration {
+	grace := p.Grace
+	if grace <= 0 {
+		grace = engine.DefaultGrace
+	}
+	return p.Load.Duration() + grace + 5*time.Minute
 }
 
 // errorTexts turns a snapshot's error samples into their wire form.

@@ -244,6 +244,12 @@ func (c *Coordinator) open(ctx context.Context, a *remote, p *engine.Plan, runID
 		conn, err = td.DialContext(ctx, "tcp", a.addr)
 	} else {
 		conn, err = d.DialContext(ctx, "tcp", a.addr)
+		if err == nil && !remoteLoopback(conn) {
+			// A name such as localhost may resolve anywhere: plaintext only
+			// to what was actually reached on loopback.
+			conn.Close()
+			return fmt.Errorf("%s is not a loopback address: plaintext is allowed only on loopback", conn.RemoteAddr())
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("cannot connect: %w", err)
@@ -301,11 +307,16 @@ func (c *Coordinator) open(ctx context.Context, a *remote, p *engine.Plan, runID
 	return nil
 }
 
-// agentPlan is p for agent i of n: segment i/n, and unique data split so
-// that no row is used by two agents.
+// agentPlan is p for agent i of n: segment i/n, its share of max_in_flight,
+// and unique data split so that no row is used by two agents.
 func agentPlan(p *engine.Plan, i, n int) *engine.Plan {
 	q := *p
 	q.Segment = engine.Segment{Index: i, Count: n}
+	if m := q.Load.MaxInFlight; m > 0 {
+		// The limit is the run's: the agents share it as they share the
+		// arrivals (each at least one), so that overload behaves as on one host.
+		q.Load.MaxInFlight = max(1, (m-i+n-1)/n)
+	}
 	q.Data = append([]engine.Feeder(nil), p.Data...)
 	for k, f := range q.Data {
 		if f.Order != engine.Unique {
@@ -422,6 +433,11 @@ func loopbackAddr(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+func remoteLoopback(c net.Conn) bool {
+	ta, ok := c.RemoteAddr().(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }
 
 // observe calls o and reports whether it returned normally; a panic is a

@@ -261,6 +261,16 @@ func TestCoordinatorRejectsRogueMessages(t *testing.T) {
 			w.Steps[1][1].Requests = -5
 			fc.send(msgInterval, intervalMsg{Seq: 2, Period: w})
 		}, "negative count"},
+		{"interval outside the run", func(fc *frameConn, p *engine.Plan) {
+			w, _ := encodePeriod(period(p, 2, 2, time.Millisecond))
+			w.End = 1000 * time.Hour
+			fc.send(msgInterval, intervalMsg{Seq: 2, Period: w})
+		}, "outside the run"},
+		{"huge count", func(fc *frameConn, p *engine.Plan) {
+			w, _ := encodePeriod(period(p, 2, 2, time.Millisecond))
+			w.Steps[0][0].Requests, w.Steps[0][0].Status[2] = 1<<62, 1<<62
+			fc.send(msgInterval, intervalMsg{Seq: 2, Period: w})
+		}, "beyond any run"},
 		{"unknown type", func(fc *frameConn, p *engine.Plan) {
 			fc.c.Write(appendFrame(nil, 200, []byte("{}")))
 		}, "unknown message type 200"},
@@ -497,5 +507,32 @@ func TestCoordinatorDataExhausted(t *testing.T) {
 	}
 	if res.Exhausted == nil || res.Stopped != nil || len(co.Lost()) != 0 {
 		t.Errorf("exhausted %v, stopped %v, lost %v", res.Exhausted, res.Stopped, co.Lost())
+	}
+}
+
+// TestAgentPlanShares: the agents' plans split max_in_flight and unique
+// rows so that together they are the single-host plan.
+func TestAgentPlanShares(t *testing.T) {
+	p := testPlan()
+	p.Load.MaxInFlight = 10
+	p.Data = []engine.Feeder{{Name: "u", Order: engine.Unique, Columns: []string{"c"}, Rows: [][]string{{"0"}, {"1"}, {"2"}, {"3"}, {"4"}}}}
+	inFlight, rows := 0, map[string]int{}
+	for i := range 3 {
+		q := agentPlan(p, i, 3)
+		inFlight += q.Load.MaxInFlight
+		for _, r := range q.Data[0].Rows {
+			rows[r[0]]++
+		}
+	}
+	if inFlight != 10 || len(rows) != 5 {
+		t.Fatalf("max_in_flight shares add to %d, rows %v", inFlight, rows)
+	}
+	for r, n := range rows {
+		if n != 1 {
+			t.Errorf("row %s given to %d agents", r, n)
+		}
+	}
+	if p.Load.MaxInFlight != 10 || len(p.Data[0].Rows) != 5 {
+		t.Error("agentPlan changed the caller's plan")
 	}
 }

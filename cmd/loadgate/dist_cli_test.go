@@ -351,3 +351,19 @@ func TestDistributedInterruptDuringHandshake(t *testing.T) {
 		t.Fatalf("exited %v after SIGINT; the target received %d requests", d, tg.hits.Load())
 	}
 }
+
+// TestDistributedEveryAgentLost: --tolerate-agent-loss tolerates losing
+// some agents, never all of them: the run is inconclusive.
+func TestDistributedEveryAgentLost(t *testing.T) {
+	tg := newTarget(t, nil)
+	procs, agents := startAgents(t, []string{"127.0.0.2"})
+	_, wait := coordinate(t, scenario(t, tg.URL, "  rate: 40\n  duration: 6s\n", ""), agents, "--tolerate-agent-loss")
+	procs[0].waitLine(t, "accepted")
+	time.Sleep(2 * time.Second)
+	procs[0].cmd.Process.Kill()
+	r := wait()
+	r.expect(t, exitInconclusive)
+	if !strings.Contains(fmt.Sprint(r.report["reasons"]), "every one of the 1 agents was lost") {
+		t.Errorf("reasons %v", r.report["reasons"])
+	}
+}

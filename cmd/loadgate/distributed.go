@@ -203,7 +203,18 @@ func (s *session) judgeAgents(v *verdict) {
 	if s.coord == nil {
 		return
 	}
-	for _, r := range agentReports(s.coord) {
+	agents := agentReports(s.coord)
+	complete := 0
+	for _, r := range agents {
+		if r.Status == report.AgentComplete {
+			complete++
+		}
+	}
+	if complete == 0 {
+		// Tolerating a loss needs someone left to measure.
+		v.add(exitInconclusive, fmt.Sprintf("every one of the %d agents was lost: the run measured only what they sent before", len(agents)))
+	}
+	for _, r := range agents {
 		if r.Status != report.AgentLost {
 			continue
 		}
