@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/loadgate/loadgate/engine"
+	"github.com/loadgate/loadgate/target"
 )
 
 // Defaults of the coordinator's timing.
@@ -168,7 +169,7 @@ func (c *Coordinator) Run(ctx context.Context, p *engine.Plan, obs ...engine.Obs
 	}
 	if c.TLS == nil {
 		for _, a := range c.Agents {
-			if !loopbackAddr(a) {
+			if !target.IsLoopback(a) {
 				return nil, fmt.Errorf("agent %s is not on loopback: plaintext is allowed only when both ends are on loopback; give --tls-ca, --tls-cert and --tls-key", a)
 			}
 		}
@@ -419,20 +420,6 @@ func randomID() string {
 	var b [6]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// loopbackAddr reports whether host:port names a loopback address: an IP
-// literal in 127.0.0.0/8 or ::1, or "localhost".
-func loopbackAddr(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func remoteLoopback(c net.Conn) bool {

@@ -283,15 +283,22 @@ func sumHists(hs []*histogram.Histogram) *histogram.Histogram {
 }
 
 // add adds every measurement of o into p (whose histograms are writable).
-func (p *Period) add(o *Period) {
+func (p *Period) add(o *Period) { p.addWith(o, mergeInto) }
+
+// merger adds src's values into dst and returns dst (allocated when nil):
+// mergeInto for writable sums, addSparse for sparse ones (sum.go).
+type merger func(dst, src *histogram.Histogram) *histogram.Histogram
+
+// addWith adds every measurement of o into p, histograms through merge.
+func (p *Period) addWith(o *Period, merge merger) {
 	for fi := range o.Steps {
 		for si := range o.Steps[fi] {
-			addStep(&p.Steps[fi][si], &o.Steps[fi][si])
+			addStepWith(&p.Steps[fi][si], &o.Steps[fi][si], merge)
 		}
 		p.Flows[fi].Iterations += o.Flows[fi].Iterations
-		p.Flows[fi].Duration = mergeInto(p.Flows[fi].Duration, o.Flows[fi].Duration)
+		p.Flows[fi].Duration = merge(p.Flows[fi].Duration, o.Flows[fi].Duration)
 	}
-	p.Lag = mergeInto(p.Lag, o.Lag)
+	p.Lag = merge(p.Lag, o.Lag)
 	p.Planned += o.Planned
 	p.Started += o.Started
 	p.Dropped += o.Dropped
@@ -366,11 +373,13 @@ func freeze(h *histogram.Histogram) *histogram.Histogram {
 }
 
 // addStep adds src into dst, allocating dst's histograms when src has data.
-func addStep(dst, src *StepStats) {
-	dst.Duration = mergeInto(dst.Duration, src.Duration)
-	dst.ServiceTime = mergeInto(dst.ServiceTime, src.ServiceTime)
+func addStep(dst, src *StepStats) { addStepWith(dst, src, mergeInto) }
+
+func addStepWith(dst, src *StepStats, merge merger) {
+	dst.Duration = merge(dst.Duration, src.Duration)
+	dst.ServiceTime = merge(dst.ServiceTime, src.ServiceTime)
 	for c := range dst.ByClass {
-		dst.ByClass[c] = mergeInto(dst.ByClass[c], src.ByClass[c])
+		dst.ByClass[c] = merge(dst.ByClass[c], src.ByClass[c])
 	}
 	addCounters(dst, src)
 	addChecks(dst, src)

@@ -23,29 +23,7 @@ func NewSum(p *Plan) *Sum {
 }
 
 // Add adds every measurement of o.
-func (s *Sum) Add(o *Period) {
-	p := s.per
-	for fi := range o.Steps {
-		for si := range o.Steps[fi] {
-			dst, src := &p.Steps[fi][si], &o.Steps[fi][si]
-			dst.Duration = addSparse(dst.Duration, src.Duration)
-			dst.ServiceTime = addSparse(dst.ServiceTime, src.ServiceTime)
-			for c := range dst.ByClass {
-				dst.ByClass[c] = addSparse(dst.ByClass[c], src.ByClass[c])
-			}
-			addCounters(dst, src)
-			addChecks(dst, src)
-		}
-		p.Flows[fi].Iterations += o.Flows[fi].Iterations
-		p.Flows[fi].Duration = addSparse(p.Flows[fi].Duration, o.Flows[fi].Duration)
-	}
-	p.Lag = addSparse(p.Lag, o.Lag)
-	p.Planned += o.Planned
-	p.Started += o.Started
-	p.Dropped += o.Dropped
-	p.BytesSent += o.BytesSent
-	p.BytesReceived += o.BytesReceived
-}
+func (s *Sum) Add(o *Period) { s.per.addWith(o, addSparse) }
 
 func addSparse(dst, src *histogram.Histogram) *histogram.Histogram {
 	if src == nil || src.Count() == 0 {

@@ -13,6 +13,7 @@ import (
 	"github.com/loadgate/loadgate/engine"
 	"github.com/loadgate/loadgate/report"
 	"github.com/loadgate/loadgate/scenarios"
+	"github.com/loadgate/loadgate/target"
 	"github.com/spf13/pflag"
 )
 
@@ -75,7 +76,7 @@ func (d *distFlags) coordinator(sc *scenarios.Scenario, seg engine.Segment) (*di
 	}
 	if c.TLS == nil {
 		for _, a := range d.agents {
-			if !loopbackHostPort(a) {
+			if !target.IsLoopback(a) {
 				return nil, usagef(fmt.Sprintf("agent %s is not on loopback: off loopback the control channel needs mutual TLS (--tls-ca, --tls-cert, --tls-key; make them with `loadgate certs`)", a))
 			}
 		}
@@ -239,15 +240,4 @@ func (s *session) failAgents(pe *dist.PreflightError) error {
 	}
 	fmt.Fprintln(s.stderr, "loadgate: nothing was sent")
 	return s.finish(v, nil, false)
-}
-
-// loopbackHostPort reports whether HOST:PORT names this host's loopback:
-// an IP literal in 127.0.0.0/8 or ::1, or localhost.
-func loopbackHostPort(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
