@@ -536,3 +536,41 @@ func TestAgentPlanShares(t *testing.T) {
 		t.Error("agentPlan changed the caller's plan")
 	}
 }
+
+// TestStatusTrendsOneClass: when every request of a step has one status
+// class, the wire carries its duration histogram once, and the coordinator
+// restores the per-class one; with two classes both travel.
+func TestStatusTrendsOneClass(t *testing.T) {
+	p := testPlan()
+	p.StatusTrends = true
+	per := period(p, 1, 5, 20*time.Millisecond)
+	for fi := range per.Steps {
+		for si := range per.Steps[fi] {
+			per.Steps[fi][si].ByClass[2] = per.Steps[fi][si].Duration
+		}
+	}
+	other := histogram.New()
+	other.Record(time.Second)
+	per.Steps[1][1].ByClass[5], per.Steps[1][1].Status[5] = other.Freeze(), 1
+	w, err := encodePeriod(per)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Steps[0][0].ByClass != nil || w.Steps[1][1].ByClass == nil {
+		t.Fatalf("by_class sent for one class (%v) or left out for two (%v)", w.Steps[0][0].ByClass != nil, w.Steps[1][1].ByClass == nil)
+	}
+	got, err := decodePeriod(w, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for fi := range per.Steps {
+		for si := range per.Steps[fi] {
+			for c := range engine.NumStatusClasses {
+				want, h := per.Steps[fi][si].ByClass[c], got.Steps[fi][si].ByClass[c]
+				if (want == nil) != (h == nil) || (want != nil && !h.Equal(want)) {
+					t.Errorf("step %d/%d class %d differs after the round trip", fi, si, c)
+				}
+			}
+		}
+	}
+}
