@@ -274,17 +274,11 @@ func (h *Histogram) Distribution(ticksPerHalf int32) []Bracket {
 // Encode returns the histogram as base64 text of the HdrHistogram V2
 // compressed format, readable by the Java, C and Go implementations.
 func (h *Histogram) Encode() (string, error) {
-	var b []byte
-	var err error
-	if h.h == nil {
-		b, err = h.p.Encode()
-	} else {
-		b, err = h.h.Encode(hdr.V2CompressedEncodingCookieBase)
+	p := h.p
+	if h.h != nil {
+		p = h.Freeze().p
 	}
-	if err != nil {
-		return "", fmt.Errorf("histogram: encode: %w", err)
-	}
-	return string(b), nil
+	return encodeSparse(p), nil
 }
 
 // Decode parses text written by Encode. It rejects oversize input and any
