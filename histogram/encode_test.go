@@ -22,8 +22,8 @@ func TestEncodeAsTheLibrary(t *testing.T) {
 				h.Record(time.Duration(rng.ExpFloat64() * rng.ExpFloat64() * float64(30*time.Millisecond)))
 			}
 		},
-		"edges":  func(h *Histogram) { h.Record(time.Microsecond); h.Record(Max); h.Record(2 * time.Hour) },
-		"huge":   func(h *Histogram) { h.RecordN(time.Millisecond, 1<<60); h.RecordN(time.Second, 1<<40) },
+		"edges": func(h *Histogram) { h.Record(time.Microsecond); h.Record(Max); h.Record(2 * time.Hour) },
+		"huge":  func(h *Histogram) { h.RecordN(time.Millisecond, 1<<60); h.RecordN(time.Second, 1<<40) },
 		"dense1": func(h *Histogram) {
 			for i := range 5000 {
 				h.Record(time.Duration(i) * time.Microsecond)
