@@ -74,15 +74,10 @@ func encodePeriod(p *engine.Period) (*wirePeriod, error) {
 				Status: s.Status[:], FailedByClass: s.FailedByClass[:], Errors: s.Errors[:],
 				ChecksPassed: s.ChecksPassed, ChecksTotal: s.ChecksTotal, Checks: s.Checks,
 			}
-			if c, ok := singleClass(s.Status); !ok || s.Duration == nil || s.ByClass[c] == nil || s.ByClass[c].Count() != s.Duration.Count() {
-				for _, h := range s.ByClass {
-					if h != nil {
-						ws.ByClass = make([]string, len(s.ByClass))
-						for c, h := range s.ByClass {
-							ws.ByClass[c] = enc(h)
-						}
-						break
-					}
+			if hasByClass(s) && !byClassIsDuration(s) {
+				ws.ByClass = make([]string, len(s.ByClass))
+				for c, h := range s.ByClass {
+					ws.ByClass[c] = enc(h)
 				}
 			}
 			w.Steps[fi][si] = ws
@@ -93,6 +88,22 @@ func encodePeriod(p *engine.Period) (*wirePeriod, error) {
 	}
 	w.Lag = enc(p.Lag)
 	return w, err
+}
+
+func hasByClass(s *engine.StepStats) bool {
+	for _, h := range s.ByClass {
+		if h != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// byClassIsDuration reports whether the step's only status class holds
+// every request, so that its histogram is the duration histogram.
+func byClassIsDuration(s *engine.StepStats) bool {
+	c, ok := singleClass(s.Status)
+	return ok && s.Duration != nil && s.ByClass[c] != nil && s.ByClass[c].Count() == s.Duration.Count()
 }
 
 // decodePeriod checks a wire period against the plan and turns it back into

@@ -68,7 +68,7 @@ type AgentStatus struct {
 	Name      string
 	Segment   engine.Segment
 	Lost      bool
-	Reason    string        // why it was lost
+	Reason    string        // why it was lost ("rejected: ..." for a protocol violation)
 	LostAt    time.Duration // offset from the start of the load
 	Intervals int           // intervals merged from it
 	Late      int           // intervals published without it (it was late)
@@ -144,6 +144,9 @@ type remote struct {
 	exhausted    string
 	lastInterval time.Time // when its last interval arrived (the start before)
 }
+
+// running reports whether the agent is still expected to send something.
+func (a *remote) running() bool { return !a.lost && !a.done }
 
 // event is what an agent's reader hands to Run's loop.
 type event struct {
@@ -355,65 +358,56 @@ func (c *Coordinator) startAll(agents []*remote) time.Time {
 // the decoding of many agents runs in parallel, and hands the results to
 // Run's loop. It returns after the done frame or the first error.
 func read(a *remote, p *engine.Plan, out chan<- event, quit <-chan struct{}) {
-	next := 1
-	send := func(ev event) bool {
+	for next := 1; ; {
+		ev := event{a: a}
+		t, payload, err := a.fc.recv(PeerTimeout)
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			ev.err = fmt.Errorf("no message for %v", PeerTimeout)
+		case err != nil:
+			ev.err = err
+		case t == msgHeartbeat:
+			continue
+		case t == msgInterval:
+			ev.iv, ev.per, ev.err = readInterval(payload, next, p)
+			next++
+		case t == msgDone:
+			ev.done = &doneMsg{}
+			ev.err = decode(t, payload, ev.done)
+		default:
+			ev.err = violation("unexpected %s during the run", t)
+		}
 		select {
 		case out <- ev:
-			return true
 		case <-quit:
-			return false
-		}
-	}
-	for {
-		t, payload, err := a.fc.recv(PeerTimeout)
-		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				err = fmt.Errorf("no message for %v", PeerTimeout)
-			}
-			send(event{a: a, err: err})
 			return
 		}
-		switch t {
-		case msgHeartbeat:
-			continue
-		case msgInterval:
-			var iv intervalMsg
-			if err := decode(t, payload, &iv); err != nil {
-				send(event{a: a, err: err})
-				return
-			}
-			if iv.Seq != next {
-				send(event{a: a, err: violation("%s", describeSeq(iv.Seq, next))})
-				return
-			}
-			per, err := decodePeriod(iv.Period, p)
-			if err == nil {
-				err = checkErrors(iv.Errors)
-			}
-			if err == nil && (iv.InFlight < 0 || iv.PlannedTotal < 0) {
-				err = violation("negative in-flight or planned total")
-			}
-			if err != nil {
-				send(event{a: a, err: err})
-				return
-			}
-			next++
-			if !send(event{a: a, iv: &iv, per: per}) {
-				return
-			}
-		case msgDone:
-			var d doneMsg
-			if err := decode(t, payload, &d); err != nil {
-				send(event{a: a, err: err})
-				return
-			}
-			send(event{a: a, done: &d})
-			return
-		default:
-			send(event{a: a, err: violation("unexpected %s during the run", t)})
+		if ev.err != nil || ev.done != nil {
 			return
 		}
 	}
+}
+
+// readInterval decodes and checks interval number seq of an agent.
+func readInterval(payload []byte, seq int, p *engine.Plan) (*intervalMsg, *engine.Period, error) {
+	var iv intervalMsg
+	if err := decode(msgInterval, payload, &iv); err != nil {
+		return nil, nil, err
+	}
+	if iv.Seq != seq {
+		return nil, nil, violation("%s", describeSeq(iv.Seq, seq))
+	}
+	if iv.InFlight < 0 || iv.PlannedTotal < 0 {
+		return nil, nil, violation("negative in-flight or planned total")
+	}
+	if err := checkErrors(iv.Errors); err != nil {
+		return nil, nil, err
+	}
+	per, err := decodePeriod(iv.Period, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &iv, per, nil
 }
 
 func randomID() string {

@@ -397,7 +397,7 @@ func TestCoordinatorAgentLost(t *testing.T) {
 		t.Fatal(err)
 	}
 	lost := co.Lost()
-	if len(lost) != 1 || !strings.HasPrefix(lost[0].Reason, "lost: ") || lost[0].Intervals != 1 || lost[0].Requests != 6 {
+	if len(lost) != 1 || lost[0].Reason == "" || strings.HasPrefix(lost[0].Reason, "rejected") || lost[0].Intervals != 1 || lost[0].Requests != 6 {
 		t.Fatalf("lost = %+v", lost)
 	}
 	if got := res.Final.Total.All.Requests; got != 3*3+6 {

@@ -106,7 +106,7 @@ func (m *merger) loop(ctx context.Context) *engine.Result {
 			m.loseSilent(now)
 			if now.After(end) {
 				for _, a := range m.agents {
-					if !a.done && !a.lost {
+					if a.running() {
 						m.lose(a, errors.New("did not finish by the end of the plan and its grace period"))
 					}
 				}
@@ -149,7 +149,7 @@ func (m *merger) stopAgents(reason string) {
 	}
 	m.stopping = true
 	for _, a := range m.agents {
-		if !a.done && !a.lost {
+		if a.running() {
 			m.wg.Go(func() { a.fc.send(msgStop, stopMsg{Reason: reason}) })
 		}
 	}
@@ -164,7 +164,7 @@ func (m *merger) loseSilent(now time.Time) {
 	}
 	limit := 5*every + m.deadline
 	for _, a := range m.agents {
-		if !a.done && !a.lost && a.finalSeq == 0 && now.Sub(a.lastInterval) > limit {
+		if a.running() && a.finalSeq == 0 && now.Sub(a.lastInterval) > limit {
 			m.lose(a, fmt.Errorf("no interval for %v although its connection is alive", limit))
 		}
 	}
@@ -174,7 +174,7 @@ func (m *merger) loseSilent(now time.Time) {
 func (m *merger) running() int {
 	n := 0
 	for _, a := range m.agents {
-		if !a.done && !a.lost {
+		if a.running() {
 			n++
 		}
 	}
@@ -201,32 +201,38 @@ func (m *merger) heartbeats(quit <-chan struct{}) {
 
 func (m *merger) handle(ev event) {
 	a := ev.a
-	if a.lost || a.done {
+	if !a.running() {
 		return
 	}
 	switch {
 	case ev.err != nil:
 		m.lose(a, ev.err)
 	case ev.done != nil:
+		if err := m.checkDone(a, ev.done); err != nil {
+			m.lose(a, err)
+			return
+		}
 		a.done = true
 		a.fc.c.Close()
-		if d := ev.done; d.Requests != a.requests || d.Intervals != a.intervals {
-			a.done = false
-			m.lose(a, fmt.Errorf("its totals (%d requests in %d intervals) differ from what arrived (%d in %d)",
-				d.Requests, d.Intervals, a.requests, a.intervals))
-			return
-		}
-		if d := ev.done; d.Stopped != "" && !m.stopping {
-			a.done = false
-			m.lose(a, fmt.Errorf("its run stopped on its own: %s", shorten(d.Stopped, maxErrorText)))
-			return
-		}
 		if a.exhausted = ev.done.Exhausted; a.exhausted != "" {
 			m.exhausted = true
 		}
 	default:
 		m.add(a, ev.iv, ev.per)
 	}
+}
+
+// checkDone compares an agent's final totals with what arrived from it; a
+// run that ended early without being told to is a loss too.
+func (m *merger) checkDone(a *remote, d *doneMsg) error {
+	switch {
+	case d.Requests != a.requests || d.Intervals != a.intervals:
+		return fmt.Errorf("its totals (%d requests in %d intervals) differ from what arrived (%d in %d)",
+			d.Requests, d.Intervals, a.requests, a.intervals)
+	case d.Stopped != "" && !m.stopping:
+		return fmt.Errorf("its run stopped on its own: %s", shorten(d.Stopped, maxErrorText))
+	}
+	return nil
 }
 
 // add merges one interval of agent a. An interval whose sequence number was
@@ -262,17 +268,16 @@ func (m *merger) add(a *remote, iv *intervalMsg, per *engine.Period) {
 // lose marks a lost; what it sent so far stays merged.
 func (m *merger) lose(a *remote, err error) {
 	a.lost = true
+	a.reason = err.Error()
 	var fe *FrameError
 	if errors.As(err, &fe) {
 		a.reason = "rejected: " + fe.Error()
-	} else {
-		a.reason = "lost: " + err.Error()
 	}
 	a.lostAt = time.Since(m.start)
 	a.fc.c.Close()
 	m.c.setStatus(m.status())
 	if m.c.Log != nil {
-		fmt.Fprintf(m.c.Log, "loadgate: agent %s %s at %.1f s; its data until then is kept\n", a.addr, a.reason, a.lostAt.Seconds())
+		fmt.Fprintf(m.c.Log, "loadgate: agent %s lost at %.1f s: %s; its data until then is kept\n", a.addr, a.lostAt.Seconds(), a.reason)
 	}
 }
 
@@ -305,7 +310,7 @@ func (m *merger) publishReady() {
 func (m *merger) noteLate(s *slot) {
 	var late []string
 	for _, a := range m.agents {
-		if !a.lost && !a.done && !(a.finalSeq > 0 && a.finalSeq < m.next) && !s.got[a] {
+		if m.owes(a, s) {
 			a.late++
 			late = append(late, a.addr)
 		}
@@ -316,11 +321,17 @@ func (m *merger) noteLate(s *slot) {
 	}
 }
 
+// owes reports whether agent a will still send interval m.next, gathered
+// in s: it runs, has not sent its final interval before, and has not sent
+// this one.
+func (m *merger) owes(a *remote, s *slot) bool {
+	return a.running() && !(a.finalSeq > 0 && a.finalSeq < m.next) && !s.got[a]
+}
+
 // complete reports whether every agent that will send interval m.next has.
 func (m *merger) complete(s *slot) bool {
 	for _, a := range m.agents {
-		ended := a.lost || a.done || (a.finalSeq > 0 && a.finalSeq < m.next)
-		if !ended && !s.got[a] {
+		if m.owes(a, s) {
 			return false
 		}
 	}
@@ -330,7 +341,7 @@ func (m *merger) complete(s *slot) bool {
 // allFinal reports whether no agent will send another interval.
 func (m *merger) allFinal() bool {
 	for _, a := range m.agents {
-		if !a.lost && !a.done && a.finalSeq == 0 {
+		if a.running() && a.finalSeq == 0 {
 			return false
 		}
 	}
@@ -362,7 +373,7 @@ func (m *merger) publish(s *slot, final bool) *engine.Snapshot {
 	}
 	for _, a := range m.agents {
 		snap.PlannedTotal += a.plannedTotal
-		if !a.lost && !a.done {
+		if a.running() {
 			snap.InFlight += a.inFlight
 		}
 	}

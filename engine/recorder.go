@@ -335,34 +335,34 @@ func resetHist(h *histogram.Histogram) *histogram.Histogram {
 
 // frozen returns a copy of p's steps, flows and counters for publication:
 // every non-empty histogram frozen, empty ones nil. The caller fills
-// FlowTotals and All with sumSteps.
-func (p *Period) frozen() *Period {
+// FlowTotals and All with SumSteps.
+func (p *Period) frozen() *Period { return p.copyWith(freeze) }
+
+// copyWith returns a copy of p's steps, flows and counters whose
+// histograms are conv of p's, for publication while p goes on being
+// written.
+func (p *Period) copyWith(conv func(*histogram.Histogram) *histogram.Histogram) *Period {
 	c := *p
 	c.Steps = make([][]StepStats, len(p.Steps))
 	for fi := range p.Steps {
 		c.Steps[fi] = make([]StepStats, len(p.Steps[fi]))
 		for si := range p.Steps[fi] {
-			c.Steps[fi][si] = freezeStep(&p.Steps[fi][si])
+			st := p.Steps[fi][si]
+			st.Checks = append([]CheckCount(nil), st.Checks...) // p's are written again
+			st.Duration, st.ServiceTime = conv(st.Duration), conv(st.ServiceTime)
+			for cl := range st.ByClass {
+				st.ByClass[cl] = conv(st.ByClass[cl])
+			}
+			c.Steps[fi][si] = st
 		}
 	}
 	c.Flows = make([]FlowStats, len(p.Flows))
 	for fi, f := range p.Flows {
-		f.Duration = freeze(f.Duration)
+		f.Duration = conv(f.Duration)
 		c.Flows[fi] = f
 	}
-	c.Lag = freeze(p.Lag)
+	c.Lag = conv(p.Lag)
 	return &c
-}
-
-func freezeStep(s *StepStats) StepStats {
-	c := *s
-	c.Checks = append([]CheckCount(nil), s.Checks...) // s is written again
-	c.Duration = freeze(s.Duration)
-	c.ServiceTime = freeze(s.ServiceTime)
-	for cl := range c.ByClass {
-		c.ByClass[cl] = freeze(s.ByClass[cl])
-	}
-	return c
 }
 
 func freeze(h *histogram.Histogram) *histogram.Histogram {

@@ -39,29 +39,10 @@ func addSparse(dst, src *histogram.Histogram) *histogram.Histogram {
 // Period returns a copy spanning [start, end) for publication in a
 // Snapshot, with FlowTotals and All; the Sum may go on adding.
 func (s *Sum) Period(start, end time.Duration) *Period {
-	c := *s.per
+	c := s.per.copyWith(clone)
 	c.Start, c.End = start, end
-	c.Steps = make([][]StepStats, len(s.per.Steps))
-	for fi := range s.per.Steps {
-		c.Steps[fi] = make([]StepStats, len(s.per.Steps[fi]))
-		for si := range s.per.Steps[fi] {
-			st := s.per.Steps[fi][si]
-			st.Checks = append([]CheckCount(nil), st.Checks...)
-			st.Duration, st.ServiceTime = clone(st.Duration), clone(st.ServiceTime)
-			for cl := range st.ByClass {
-				st.ByClass[cl] = clone(st.ByClass[cl])
-			}
-			c.Steps[fi][si] = st
-		}
-	}
-	c.Flows = make([]FlowStats, len(s.per.Flows))
-	for fi, f := range s.per.Flows {
-		f.Duration = clone(f.Duration)
-		c.Flows[fi] = f
-	}
-	c.Lag = clone(s.per.Lag)
 	c.SumSteps()
-	return &c
+	return c
 }
 
 func clone(h *histogram.Histogram) *histogram.Histogram {

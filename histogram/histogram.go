@@ -340,12 +340,6 @@ func DecodeFrozen(s string) (*Histogram, error) {
 	return &Histogram{p: p}, nil
 }
 
-func zlibNewReader(b []byte) (io.ReadCloser, error) { return zlib.NewReader(bytes.NewReader(b)) }
-
-func resetZlib(z io.ReadCloser, b []byte) error {
-	return z.(zlib.Resetter).Reset(bytes.NewReader(b), nil)
-}
-
 // checkHeader reads the V2 compressed header (8 bytes: cookie, length) and
 // the first 40 inflated bytes (cookie, payload length, index offset, digits,
 // lowest, highest, ratio) and accepts only this package's geometry, with a

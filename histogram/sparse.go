@@ -1,6 +1,8 @@
 package histogram
 
 import (
+	"bytes"
+	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -98,11 +100,11 @@ func decodeSparse(raw []byte) (*hdr.PackedHistogram, error) {
 
 func (in *inflater) reset(b []byte) error {
 	if in.z == nil {
-		z, err := zlibNewReader(b)
+		z, err := zlib.NewReader(bytes.NewReader(b))
 		in.z = z
 		return err
 	}
-	return resetZlib(in.z, b)
+	return in.z.(zlib.Resetter).Reset(bytes.NewReader(b), nil)
 }
 
 // fillSparse reads the V2 payload — zig-zag LEB128 counts, negative ones

@@ -106,7 +106,7 @@ func (f *agentFlags) agent() (*dist.Agent, *tls.Config, error) {
 	if err := checkAgentListen(f.listen, given == 3); err != nil {
 		return nil, nil, err
 	}
-	token, err := agentToken(f.tokenFile)
+	token, err := readToken(f.tokenFile, "no token: give --token-file FILE or set "+agentTokenEnv+" (loadgate certs makes one; the coordinator needs the same)")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -155,27 +155,6 @@ func checkAgentListen(addr string, withTLS bool) error {
 			"(--tls-cert, --tls-key and --client-ca; loadgate certs makes them)", addr))
 	}
 	return nil
-}
-
-// agentToken reads the token from file, or from $LOADGATE_AGENT_TOKEN
-// (agentTokenEnv, distributed.go) without one, trimmed of white space.
-func agentToken(file string) (string, error) {
-	token, from := os.Getenv(agentTokenEnv), "$"+agentTokenEnv
-	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", usagef(fmt.Sprintf("--token-file: %v", err))
-		}
-		token, from = string(b), file
-	}
-	token = strings.TrimSpace(token)
-	switch {
-	case token == "" && file == "":
-		return "", usagef("no token: give --token-file FILE or set " + agentTokenEnv + " (loadgate certs makes one; the coordinator needs the same)")
-	case len(token) < minTokenLen:
-		return "", usagef(fmt.Sprintf("the token in %s has %d characters: a token needs at least 128 random bits: make one with `loadgate certs` or `openssl rand -hex 32`", from, len(token)))
-	}
-	return token, nil
 }
 
 // agentTLS loads the agent's certificate and the coordinators' CA.

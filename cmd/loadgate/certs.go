@@ -96,7 +96,7 @@ func certFiles(out, caDir string, names []string, coordName string, days int) (f
 		sameDir = sameDirectory(caDir, out)
 		notes = append(notes, fmt.Sprintf("CA reused from %s (its key is not copied)", caDir))
 		switch b, rerr := os.ReadFile(filepath.Join(caDir, pki.TokenFile)); {
-		case rerr == nil && len(strings.TrimSpace(string(b))) >= 32:
+		case rerr == nil && len(strings.TrimSpace(string(b))) >= minTokenLen:
 			token = strings.TrimSpace(string(b))
 			notes = append(notes, fmt.Sprintf("token kept from %s", filepath.Join(caDir, pki.TokenFile)))
 		case rerr == nil:

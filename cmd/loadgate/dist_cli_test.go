@@ -255,7 +255,7 @@ func TestDistributedFlagErrors(t *testing.T) {
 	}{
 		{[]string{"--agents", "192.0.2.7:7070", "--token-file", tf}, "needs mutual TLS"},
 		{[]string{"--agents", "127.0.0.2:7070"}, "needs the agents' token"},
-		{[]string{"--agents", "127.0.0.2:7070", "--token-file", tokenFile(t, "short")}, "at least 32"},
+		{[]string{"--agents", "127.0.0.2:7070", "--token-file", tokenFile(t, "short")}, "has 5 characters: a token needs at least 128 random bits"},
 		{[]string{"--agents", "127.0.0.2:7070", "--token-file", tf, "--segment", "0/2"}, "do not mix"},
 		{[]string{"--agents", "127.0.0.2", "--token-file", tf}, "not HOST:PORT"},
 		{[]string{"--tolerate-agent-loss"}, "need --agents"},

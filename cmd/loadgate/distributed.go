@@ -66,7 +66,7 @@ func (d *distFlags) coordinator(sc *scenarios.Scenario, seg engine.Segment) (*di
 		}
 		seen[a] = true
 	}
-	token, err := readToken(d.tokenFile)
+	token, err := readToken(d.tokenFile, "--agents needs the agents' token: --token-file FILE or "+agentTokenEnv)
 	if err != nil {
 		return nil, err
 	}
@@ -87,27 +87,26 @@ func (d *distFlags) coordinator(sc *scenarios.Scenario, seg engine.Segment) (*di
 	return c, nil
 }
 
-// readToken reads the token from path, or from the environment without a
-// path; it is trimmed and must hold at least 128 bits of hex.
-func readToken(path string) (string, error) {
-	var tok string
-	switch {
-	case path != "":
-		b, err := os.ReadFile(path)
+// readToken reads the shared token of agents and coordinators from file,
+// or from agentTokenEnv without one, trimmed of white space; missing is the
+// message when there is none. A token must hold 128 random bits.
+func readToken(file, missing string) (string, error) {
+	token, from := os.Getenv(agentTokenEnv), "$"+agentTokenEnv
+	if file != "" {
+		b, err := os.ReadFile(file)
 		if err != nil {
 			return "", usagef(fmt.Sprintf("--token-file: %v", err))
 		}
-		tok = strings.TrimSpace(string(b))
-	default:
-		tok = strings.TrimSpace(os.Getenv(agentTokenEnv))
-		if tok == "" {
-			return "", usagef("--agents needs the agents' token: --token-file FILE or " + agentTokenEnv)
-		}
+		token, from = string(b), file
 	}
-	if len(tok) < minTokenLen {
-		return "", usagef(fmt.Sprintf("the token has %d characters; it needs at least %d (128 random bits): make one with `loadgate certs` or `openssl rand -hex 32`", len(tok), minTokenLen))
+	token = strings.TrimSpace(token)
+	switch {
+	case token == "" && file == "":
+		return "", usagef(missing)
+	case len(token) < minTokenLen:
+		return "", usagef(fmt.Sprintf("the token in %s has %d characters: a token needs at least 128 random bits: make one with `loadgate certs` or `openssl rand -hex 32`", from, len(token)))
 	}
-	return tok, nil
+	return token, nil
 }
 
 // controlTLS is the coordinator's mutual-TLS client configuration, nil
@@ -219,8 +218,8 @@ func (s *session) judgeAgents(v *verdict) {
 		if r.Status != report.AgentLost {
 			continue
 		}
-		what := fmt.Sprintf("agent %s (segment %s) %s at %.1f s; its %d requests until then are kept (coverage %.0f%% of its arrivals)",
-			r.Addr, r.Segment, r.Reason, r.LostAtS, r.Requests, 100*r.Coverage())
+		what := fmt.Sprintf("agent %s (segment %s) lost at %.1f s: %s; its %d requests until then are kept (coverage %.0f%% of its arrivals)",
+			r.Addr, r.Segment, r.LostAtS, r.Reason, r.Requests, 100*r.Coverage())
 		if s.tolerateLoss {
 			v.add(exitPassed, what+"; tolerated by --tolerate-agent-loss")
 		} else {
