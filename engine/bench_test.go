@@ -12,17 +12,7 @@ import (
 // inmemoryRun prepares a run against the stub server over an in-memory
 // listener, as Run would, without starting its goroutines.
 func inmemoryRun(tb testing.TB) (*run, func()) {
-	ln, stop := stub.StartInmemory()
-	p := constPlan("http://stub.local/bench", 1000, time.Second)
-	plan := p.withDefaults()
-	r := &run{plan: &plan, curve: newCurve(&plan.Load), conns: &conns{set: map[*trackedConn]struct{}{}}, stop: make(chan struct{})}
-	e := &Engine{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
-	if err := r.prepare(e); err != nil {
-		tb.Fatal(err)
-	}
-	r.rec = newRecorder(r.plan, 1)
-	r.start = time.Now()
-	return r, func() { r.conns.closeAll(); stop() }
+	return journeyRun(tb, constPlan("http://stub.local/bench", 1000, time.Second))
 }
 
 // BenchmarkSend is the hot path of one request: copy-free reuse of the

@@ -23,9 +23,9 @@ type BodyDoer interface {
 // DoBody implements BodyDoer: the same exchange as Do, with the first max
 // bytes of the body copied out of the read buffer.
 func (c hostClient) DoBody(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration, buf []byte, max int) ([]byte, bool, error) {
-	k := &keeper{buf: buf[:0], max: max}
-	err := exchange(c.hc, req, resp, timeout, k)
-	return k.buf, k.cut, err
+	x := xfer{k: &keeper{buf: buf[:0], max: max}}
+	err := exchange(c.hc, req, resp, timeout, &x)
+	return x.k.buf, x.k.cut, err
 }
 
 // keeper keeps the first max bytes of a body; a nil keeper keeps nothing.

@@ -57,18 +57,40 @@ type trackedConn struct {
 	owner      *conns
 	once       sync.Once
 	sent, recv atomic.Int64
+	// raw does the reads and writes of a TCP connection of the HTTP/1.1
+	// client on Linux, with receive timestamps (rawio_linux.go); nil
+	// elsewhere.
+	raw *rawIO
 }
 
-func (c *trackedConn) Read(b []byte) (int, error) {
-	n, err := c.Conn.Read(b)
+func (c *trackedConn) Read(b []byte) (n int, err error) {
+	if c.raw != nil {
+		n, err = c.raw.read(b)
+	} else {
+		n, err = c.Conn.Read(b)
+	}
 	c.recv.Add(int64(n))
 	return n, err
 }
 
-func (c *trackedConn) Write(b []byte) (int, error) {
-	n, err := c.Conn.Write(b)
+func (c *trackedConn) Write(b []byte) (n int, err error) {
+	if c.raw != nil {
+		n, err = c.raw.write(b)
+	} else {
+		n, err = c.Conn.Write(b)
+	}
 	c.sent.Add(int64(n))
 	return n, err
+}
+
+// trackedOf returns the trackedConn under c (a TLS connection's too), or
+// nil.
+func trackedOf(c net.Conn) *trackedConn {
+	if t, ok := c.(*tls.Conn); ok {
+		c = t.NetConn()
+	}
+	tc, _ := c.(*trackedConn)
+	return tc
 }
 
 func (c *trackedConn) Close() error {
@@ -96,7 +118,9 @@ func (cs *conns) bytes() (sent, recv int64) {
 	return sent, recv
 }
 
-func (cs *conns) track(c net.Conn) (net.Conn, error) {
+// track registers c; raw asks for raw I/O with receive timestamps where c
+// supports it (see rawIO).
+func (cs *conns) track(c net.Conn, raw bool) (net.Conn, error) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.closed {
@@ -104,6 +128,9 @@ func (cs *conns) track(c net.Conn) (net.Conn, error) {
 		return nil, errStopped
 	}
 	tc := &trackedConn{Conn: c, owner: cs}
+	if raw {
+		tc.raw = newRawIO(c)
+	}
 	cs.set[tc] = struct{}{}
 	return tc, nil
 }
@@ -164,7 +191,7 @@ func newHostClient(rawURL string, cfg clientConfig) (Doer, error) {
 			if err != nil {
 				return nil, err
 			}
-			return cfg.conns.track(c)
+			return cfg.conns.track(c, true)
 		},
 		TLSConfig:                 cfg.tls,
 		MaxConns:                  cfg.maxConns,

@@ -97,7 +97,7 @@ func newH2Client(rawURL string, v HTTPVersion, cfg clientConfig) (Doer, error) {
 		if err != nil {
 			return nil, err
 		}
-		return cfg.conns.track(c)
+		return cfg.conns.track(c, false)
 	}
 	var protos http.Protocols
 	tr := &http.Transport{

@@ -51,9 +51,27 @@ func roundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Re
 	return exchange(hc, req, resp, timeout, nil)
 }
 
-// exchange is roundTrip keeping the start of the body in k (nil keeps
-// nothing; see body.go).
-func exchange(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration, k *keeper) error {
+// xfer is what a worker's exchange takes besides the request, and what it
+// gives back besides the response.
+type xfer struct {
+	// k keeps the start of the body (nil keeps nothing; see body.go).
+	k *keeper
+	// pace, when set, is called between writing the request and reading
+	// its response on a connection with receive timestamps: the worker
+	// defers the read to its clock's next wake-up (clock.nextWake).
+	pace func()
+	// stamp is set to when the response's last byte reached the kernel,
+	// in wall-clock ns; 0 when the connection cannot tell.
+	stamp int64
+}
+
+// exchange is roundTrip with the extras of x (nil: none).
+func exchange(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration, x *xfer) error {
+	var k *keeper
+	if x != nil {
+		k = x.k
+		x.stamp = 0
+	}
 	deadline := time.Now().Add(timeout)
 	resp.Reset()
 	cc, err := hc.AcquireConn(timeout, req.ConnectionClose())
@@ -61,9 +79,19 @@ func exchange(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Res
 		return err
 	}
 	conn := cc.Conn()
+	tc := trackedOf(conn)
+	var raw *rawIO
+	if tc != nil && tc.raw != nil {
+		raw = tc.raw
+		raw.takeStamp() // a stamp from before this request is not its
+	}
 	if err := conn.SetDeadline(deadline); err != nil {
 		hc.CloseConn(cc)
 		return err
+	}
+	pace := x != nil && x.pace != nil && raw != nil && raw.stamped
+	if pace {
+		raw.hush() // the response must not wake the process (see rawIO)
 	}
 	bw := hc.AcquireWriter(conn)
 	err = req.Write(bw)
@@ -75,15 +103,27 @@ func exchange(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Res
 		hc.CloseConn(cc)
 		return err
 	}
-	// Let the other workers write their requests before this one reads:
-	// the response has usually arrived by then, so the read finds it at once
-	// instead of returning EAGAIN and parking on the netpoller (one syscall
-	// and one wake-up fewer per request in a busy closed model; a no-op
-	// when no other worker is runnable).
-	runtime.Gosched()
+	if pace {
+		// The read waits for the clock's next wake-up instead of waking
+		// the process when the response arrives; the receive timestamp
+		// keeps the completion time exact.
+		x.pace()
+	} else {
+		// Let the other workers write their requests before this one
+		// reads: the response has usually arrived by then, so the read
+		// finds it at once instead of returning EAGAIN and parking on the
+		// netpoller (one syscall and one wake-up fewer per request in a
+		// busy closed model; a no-op when no other worker is runnable).
+		runtime.Gosched()
+	}
 	br := hc.AcquireReader(conn)
 	keep, err := readResponseKeep(br, resp, req.Header.IsHead(), k)
 	hc.ReleaseReader(br)
+	if x != nil && raw != nil && err == nil {
+		// Complete: it ended when its last byte arrived. A failed exchange
+		// ends when it failed (a timeout at its deadline), which is now.
+		x.stamp = raw.takeStamp()
+	}
 	if err != nil || !keep || req.ConnectionClose() {
 		hc.CloseConn(cc)
 		return err

@@ -252,15 +252,22 @@ func TestRedirects(t *testing.T) {
 // inmemoryRun does for the plain plan.
 func journeyRun(tb testing.TB, p *Plan) (*run, func()) {
 	ln, stop := stub.StartInmemory()
+	r, done := preparedRun(tb, p, &Engine{Dial: func(string) (net.Conn, error) { return ln.Dial() }})
+	return r, func() { done(); stop() }
+}
+
+// preparedRun prepares a run of p on e as Run would, without starting its
+// goroutines.
+func preparedRun(tb testing.TB, p *Plan, e *Engine) (*run, func()) {
 	plan := p.withDefaults()
 	r := &run{plan: &plan, curve: newCurve(&plan.Load), conns: &conns{set: map[*trackedConn]struct{}{}}, stop: make(chan struct{})}
-	e := &Engine{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
 	if err := r.prepare(e); err != nil {
 		tb.Fatal(err)
 	}
 	r.rec = newRecorder(r.plan, 1)
 	r.start = time.Now()
-	return r, func() { r.conns.closeAll(); stop() }
+	r.clock = newClock(r.since, r.plan.Load.Slack, nil)
+	return r, func() { r.conns.closeAll(); r.clock.stop() }
 }
 
 // templatedPlan's one step has a templated path, query and header: what a

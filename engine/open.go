@@ -29,17 +29,15 @@ func (r *run) openWorker(id int) {
 	defer r.wg.Done()
 	defer r.recoverPanic("worker")
 	w := r.newWorker(id)
-	if !r.goTimersOnly {
-		if w.precise = newPreciseTimer(); w.precise != nil {
-			defer w.precise.close()
-		}
+	if r.plan.Load.Slack > 0 {
+		w.x.pace = w.deferRead
 	}
 	full := func() bool { return r.workers.Load() >= int64(r.plan.Load.MaxInFlight) }
 	for !r.stopping() {
 		r.waiting.Add(1)
 		n, at, ok := r.src.next()
 		late := ok && r.since() > at
-		if !ok || !w.sleep(at-r.since()) {
+		if !ok || !w.until(at) {
 			r.waiting.Add(-1)
 			return
 		}

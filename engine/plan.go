@@ -82,6 +82,9 @@ type Load struct {
 	// MaxInFlight bounds the iterations running at once (open model).
 	MaxInFlight int
 	Overload    Overload
+	// Slack is how late the run's clock may end a wait to serve it with
+	// others in one wake-up (see clock); 0 wakes for every due time.
+	Slack time.Duration
 	// MaxRate caps iterations per second in the closed model; 0 is no cap.
 	MaxRate float64
 	// Think is the pause between iterations of one user (closed model).
@@ -198,8 +201,11 @@ type Plan struct {
 const (
 	DefaultInterval    = time.Second
 	DefaultMaxInFlight = 1000
-	DefaultTimeout     = 10 * time.Second
-	DefaultGrace       = 5 * time.Second
+	// DefaultSlack is the clock's coalescing window for scenarios that do
+	// not set load.slack (see clock). Plans built in code default to 0.
+	DefaultSlack   = 750 * time.Microsecond
+	DefaultTimeout = 10 * time.Second
+	DefaultGrace   = 5 * time.Second
 	// DefaultMaxBody is the body kept for checks and captures.
 	DefaultMaxBody = 1 << 20
 	// DefaultMaxRedirects is what scenarios follow unless told otherwise.

@@ -25,9 +25,9 @@ type Engine struct {
 	UserAgent string
 	// NewDoer replaces the HTTP client for a target (scheme://host).
 	NewDoer func(target string) (Doer, error)
-	// GoTimersOnly makes workers wait on Go timers alone, never on kernel
-	// timers: for tests under testing/synctest, whose virtual clock kernel
-	// timers do not follow. It costs precision (see preciseTimer).
+	// GoTimersOnly makes the run's clock wait on a Go timer, never on a
+	// kernel timer: for tests under testing/synctest, whose virtual clock
+	// kernel timers do not follow. It costs precision (see goAlarm).
 	GoTimersOnly bool
 }
 
@@ -54,6 +54,7 @@ type run struct {
 	flowTable []int32
 	curve     *curve
 	src       arrivals
+	clock     *clock
 	conns     *conns
 	// stop is closed when no new iteration or step may start.
 	stop      chan struct{}
@@ -66,12 +67,27 @@ type run struct {
 	n         atomic.Int64 // closed model: iteration counter for flow picks
 	wg        sync.WaitGroup
 	// cancel stops the run with a cause (a recovered panic).
-	cancel       context.CancelCauseFunc
-	goTimersOnly bool
-	journeys     // journey.go: compiled flows, feeders, redirect clients
+	cancel   context.CancelCauseFunc
+	journeys // journey.go: compiled flows, feeders, redirect clients
 }
 
 func (r *run) since() time.Duration { return time.Since(r.start) }
+
+// completion is the offset at which the response to a request sent at
+// offset sent was complete: when its last byte reached the kernel (stamp,
+// wall-clock ns, from the connection's receive timestamp), or now when
+// there is no stamp. A stamp outside [sent, now] — the wall clock was
+// stepped in between — is ignored.
+func (r *run) completion(sent time.Duration, stamp int64) time.Duration {
+	now := time.Now()
+	end := now.Sub(r.start)
+	if stamp != 0 {
+		if age := time.Duration(now.UnixNano() - stamp); age >= 0 && age <= end-sent {
+			end -= age
+		}
+	}
+	return end
+}
 
 func (r *run) stopping() bool {
 	select {
@@ -91,6 +107,7 @@ func (r *run) halt() {
 	r.stopOnce.Do(func() {
 		r.stoppedAt.Store(int64(r.since()))
 		close(r.stop)
+		r.clock.stop()
 	})
 }
 
@@ -118,7 +135,6 @@ func (e *Engine) Run(ctx context.Context, p *Plan, obs ...Observer) (*Result, er
 		conns: &conns{set: map[*trackedConn]struct{}{}},
 		stop:  make(chan struct{}),
 	}
-	r.goTimersOnly = e.GoTimersOnly
 	if err := r.prepare(e); err != nil {
 		return nil, err
 	}
@@ -132,11 +148,20 @@ func (e *Engine) Run(ctx context.Context, p *Plan, obs ...Observer) (*Result, er
 	defer cancel(nil)
 	r.cancel = cancel
 	r.start = time.Now()
+	var a alarm
+	if !e.GoTimersOnly {
+		a = newKernelAlarm(r.since)
+	}
+	r.clock = newClock(r.since, plan.Load.Slack, a)
+	clockDone := make(chan struct{})
+	go func() { r.clock.run(); close(clockDone) }()
 	workDone := make(chan struct{})
 	collectorDone := make(chan *Snapshot, 1)
 	go func() { collectorDone <- r.collect(obs, workDone) }()
 	r.startLoad()
 	stopped := r.supervise(ctx)
+	r.clock.stop()
+	<-clockDone
 	close(workDone)
 	final := <-collectorDone
 	r.conns.closeAll()

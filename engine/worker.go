@@ -28,9 +28,12 @@ type worker struct {
 	// cookied marks requests that carry jar cookies from their last use.
 	cookied [][]bool
 	resp    *fasthttp.Response
-	timer   *time.Timer
-	// precise is nil where the platform or the fd budget has none.
-	precise *preciseTimer
+	// wt is the worker's place in the run's clock, for all its waits.
+	wt *waiter
+	// x carries an exchange's extras (exchange in discard.go); keep is
+	// its body keeper.
+	x    xfer
+	keep keeper
 
 	v     vars
 	jar   jar
@@ -50,10 +53,9 @@ func (r *run) newWorker(id int) *worker {
 		reqs:    make([][]*fasthttp.Request, len(r.steps)),
 		cookied: make([][]bool, len(r.steps)),
 		resp:    &fasthttp.Response{},
-		timer:   time.NewTimer(time.Hour),
+		wt:      r.clock.newWaiter(),
 		rng:     rng{s: uint64(id)*0x2545f4914f6cdd1d + uint64(r.start.UnixNano())},
 	}
-	w.timer.Stop()
 	for fi := range r.steps {
 		w.reqs[fi] = make([]*fasthttp.Request, len(r.steps[fi]))
 		w.cookied[fi] = make([]bool, len(r.steps[fi]))
@@ -63,42 +65,25 @@ func (r *run) newWorker(id int) *worker {
 	return w
 }
 
-// preciseSpan is how much of a wait the precise timer covers: Go's timer
-// takes the wait up to this close to its end (cheaply, but up to 1 ms
-// late), the precise timer the rest.
-const preciseSpan = 2 * time.Millisecond
-
-// sleep waits d, or until the run stops; it reports whether the full wait
-// happened. A stop during the precise stretch is noticed when it ends.
+// sleep waits d on the run's clock, or until the run stops; it reports
+// whether the full wait happened.
 func (w *worker) sleep(d time.Duration) bool {
-	if d <= 0 {
-		return !w.r.stopping()
-	}
-	if w.precise != nil {
-		end := time.Now().Add(d)
-		if d > preciseSpan && !w.goSleep(d-preciseSpan) {
-			return false
-		}
-		if w.precise.wait(time.Until(end)) {
-			return !w.r.stopping()
-		}
-		d = time.Until(end)
-	}
-	return w.goSleep(d)
+	return w.until(w.r.since() + d)
 }
 
-// goSleep waits d on the worker's Go timer, or until the run stops.
-func (w *worker) goSleep(d time.Duration) bool {
-	if d <= 0 {
-		return !w.r.stopping()
-	}
-	w.timer.Reset(d)
-	select {
-	case <-w.timer.C:
-		return true
-	case <-w.r.stop:
-		w.timer.Stop()
-		return false
+// until waits for offset at of the run on its clock, or until the run
+// stops; it reports whether at was reached.
+func (w *worker) until(at time.Duration) bool {
+	return w.r.clock.wait(w.wt, at) && !w.r.stopping()
+}
+
+// deferRead is an open-model worker's xfer.pace: its reads wait for the
+// clock's next wake-up. Not when the pool is full: then a deferred read
+// could keep an arrival waiting for this worker.
+func (w *worker) deferRead() {
+	r := w.r
+	if r.workers.Load() < int64(r.plan.Load.MaxInFlight) {
+		r.clock.nextWake(w.wt)
 	}
 }
 
@@ -224,7 +209,7 @@ func (w *worker) send(fi, si int, due time.Duration) (time.Duration, bool) {
 	if err == nil && ex.step.MaxRedirects > 0 && isRedirect(w.resp.StatusCode()) {
 		body, cut, kind, err = w.follow(ex, sp, req, sent)
 	}
-	end := r.since()
+	end := r.completion(sent, w.x.stamp)
 	if r.hardStopped() {
 		return end, false // cut off by our own hard stop: not the target's doing
 	}
@@ -286,8 +271,23 @@ func maxBody(st *Step) int {
 }
 
 // do sends req through d, keeping the body when the step's checks or
-// captures read it.
+// captures read it. Through the HTTP/1.1 client it also gets the
+// response's receive timestamp (w.x.stamp) and may defer the read (w.x.pace).
 func (w *worker) do(d Doer, req *fasthttp.Request, timeout time.Duration, sp *stepPlan, limit int) ([]byte, bool, error) {
+	w.x.stamp = 0
+	if hc, ok := d.(hostClient); ok {
+		w.x.k = nil
+		if sp.needBody {
+			w.keep = keeper{buf: w.body[:0], max: limit}
+			w.x.k = &w.keep
+		}
+		err := exchange(hc.hc, req, w.resp, timeout, &w.x)
+		if !sp.needBody {
+			return nil, false, err
+		}
+		w.body = w.keep.buf
+		return w.body, w.keep.cut, err
+	}
 	if !sp.needBody {
 		return nil, false, d.Do(req, w.resp, timeout)
 	}

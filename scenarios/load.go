@@ -9,7 +9,7 @@ import (
 
 var (
 	loadKeys = []string{"model", "start_rate", "start_users", "stages", "arrivals", "seed",
-		"max_in_flight", "overload", "think", "max_rate", "interval", "rate", "users", "duration"}
+		"max_in_flight", "overload", "think", "max_rate", "interval", "slack", "rate", "users", "duration"}
 	// openOnly and closedOnly would be silently meaningless in the other
 	// model, so they are errors there.
 	openOnly   = []string{"start_rate", "arrivals", "seed", "max_in_flight", "overload", "rate"}
@@ -20,11 +20,16 @@ var (
 // shard's histograms.
 const minInterval = 100 * time.Millisecond
 
+// maxSlack bounds load.slack: beyond it the clock's coalescing is no
+// longer a saving of CPU but a change of the load's shape.
+const maxSlack = 100 * time.Millisecond
+
 // load decodes the load section. Fields it could not decode stay zero; the
 // errors are already reported.
 func (d *decoder) load(n *yaml.Node) LoadSpec {
 	l := LoadSpec{Interval: engine.DefaultInterval}
 	l.MaxInFlight = engine.DefaultMaxInFlight
+	l.Slack = engine.DefaultSlack
 	fs := d.fields(n, "in load", loadKeys, nil)
 	if f, ok := fs["model"]; ok {
 		if m, _ := d.enum(f.val, "model", "open", "closed"); m == "closed" {
@@ -129,6 +134,15 @@ func (d *decoder) loadOptions(fs map[string]field, l *LoadSpec) {
 	}
 	if f, ok := fs["max_rate"]; ok {
 		l.MaxRate, _ = d.number(f.val, "max_rate", 0)
+	}
+	if f, ok := fs["slack"]; ok {
+		if v, ok := d.duration(f.val, "slack", 0); ok {
+			if v > maxSlack {
+				d.el.node(f.val, "slack must be at most %v, got %s (how late a wait may end to share a wake-up)", maxSlack, f.val.Value)
+			} else {
+				l.Slack = v
+			}
+		}
 	}
 	if f, ok := fs["interval"]; ok {
 		if v, ok := d.duration(f.val, "interval", minInterval); ok {

@@ -31,6 +31,7 @@ func TestCheckoutPlan(t *testing.T) {
 		Seed:        42,
 		MaxInFlight: 200,
 		Overload:    engine.Drop,
+		Slack:       250 * time.Microsecond,
 	}
 	if !reflect.DeepEqual(p.Load, wantLoad) {
 		t.Errorf("Load = %+v\nwant %+v", p.Load, wantLoad)
@@ -116,7 +117,7 @@ func TestCheckoutThresholds(t *testing.T) {
 // TestQuickForms checks the constant-load shortcuts and the closed model.
 func TestQuickForms(t *testing.T) {
 	constant := mustLoad(t, testdataDir+"/valid/constant.yaml", nil).Plan
-	wantOpen := engine.Load{StartRate: 20, Stages: []engine.Stage{{Duration: time.Minute, Target: 20}}, MaxInFlight: engine.DefaultMaxInFlight}
+	wantOpen := engine.Load{StartRate: 20, Stages: []engine.Stage{{Duration: time.Minute, Target: 20}}, MaxInFlight: engine.DefaultMaxInFlight, Slack: engine.DefaultSlack}
 	if !reflect.DeepEqual(constant.Load, wantOpen) {
 		t.Errorf("constant Load = %+v\nwant %+v", constant.Load, wantOpen)
 	}
@@ -128,7 +129,7 @@ func TestQuickForms(t *testing.T) {
 	}
 	closed := mustLoad(t, testdataDir+"/valid/closed.yaml", nil).Plan
 	wantClosed := engine.Load{Model: engine.Closed, StartRate: 10, Stages: []engine.Stage{{Duration: 30 * time.Second, Target: 10}},
-		MaxInFlight: engine.DefaultMaxInFlight, Think: 250 * time.Millisecond, MaxRate: 100}
+		MaxInFlight: engine.DefaultMaxInFlight, Think: 250 * time.Millisecond, MaxRate: 100, Slack: engine.DefaultSlack}
 	if !reflect.DeepEqual(closed.Load, wantClosed) {
 		t.Errorf("closed Load = %+v\nwant %+v", closed.Load, wantClosed)
 	}

@@ -1,0 +1,81 @@
+//go:build linux
+
+package engine
+
+import (
+	"os"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// timerfdAlarm is a clock's alarm on a timerfd. Go's timers sleep in
+// epoll_wait, whose timeout has millisecond resolution, so a wait of 200 µs
+// on an otherwise idle process ends up to 1 ms late; a timerfd is an event
+// on the netpoller instead and rings within the kernel's timer slack. It is
+// set to absolute CLOCK_MONOTONIC instants, so that waits due at the same
+// offset ring together. Its system calls are raw, for the reason rawIO
+// gives: they never block, and the scheduler's syscall hook would wake the
+// runtime's monitor thread at every ring.
+type timerfdAlarm struct {
+	fd     int
+	f      *os.File
+	rc     syscall.RawConn
+	base   int64 // CLOCK_MONOTONIC, ns, at offset 0 of the run
+	spec   unix.ItimerSpec
+	readFn func(fd uintptr) bool
+	buf    [8]byte
+}
+
+// newKernelAlarm returns a timerfd alarm for offsets of since, or nil when
+// the process has no fd left for it (the clock then uses a Go timer).
+func newKernelAlarm(since func() time.Duration) alarm {
+	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	if err != nil {
+		return nil
+	}
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) != nil {
+		unix.Close(fd)
+		return nil
+	}
+	// since is read after the kernel's clock, so base errs early by the
+	// time between the two reads (tens of ns): the clock treats a ring as
+	// happening at the instant it was set for.
+	base := ts.Nano() - int64(since())
+	f := os.NewFile(uintptr(fd), "timerfd")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil
+	}
+	a := &timerfdAlarm{fd: fd, f: f, rc: rc, base: base}
+	a.readFn = a.read
+	return a
+}
+
+func (a *timerfdAlarm) set(at time.Duration) {
+	// An instant of 0 would disarm the timer; base is the system's uptime
+	// at the start of the run, so base+at is positive.
+	a.spec.Value = unix.NsecToTimespec(a.base + int64(max(at, 0)))
+	syscall.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(a.fd), unix.TFD_TIMER_ABSTIME, uintptr(unsafe.Pointer(&a.spec)), 0, 0, 0)
+}
+
+func (a *timerfdAlarm) wait() bool {
+	return a.rc.Read(a.readFn) == nil
+}
+
+// read takes the timer's expirations; it reports false while there are
+// none, and the alarm's goroutine parks on the netpoller.
+func (a *timerfdAlarm) read(fd uintptr) bool {
+	for {
+		_, _, e := syscall.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&a.buf[0])), uintptr(len(a.buf)))
+		if e != syscall.EINTR {
+			return e != syscall.EAGAIN
+		}
+	}
+}
+
+func (a *timerfdAlarm) close() { a.f.Close() }

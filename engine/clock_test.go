@@ -1,0 +1,179 @@
+package engine
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+// countingAlarm counts the rings of a Go-timer alarm: the process wake-ups
+// a kernel alarm would cost.
+type countingAlarm struct {
+	*goAlarm
+	rings atomic.Int64
+}
+
+func (a *countingAlarm) wait() bool {
+	ok := a.goAlarm.wait()
+	if ok {
+		a.rings.Add(1)
+	}
+	return ok
+}
+
+// startClock runs a clock in virtual time; the caller stops it.
+func startClock(t *testing.T, slack time.Duration) (*clock, *countingAlarm, func() time.Duration) {
+	t.Helper()
+	start := time.Now()
+	since := func() time.Duration { return time.Since(start) }
+	a := &countingAlarm{goAlarm: newGoAlarm(since)}
+	c := newClock(since, slack, a)
+	go c.run()
+	return c, a, since
+}
+
+// TestClockCoalesces checks when waits end and how many wake-ups they
+// cost, in virtual time (testing/synctest), where both are exact.
+func TestClockCoalesces(t *testing.T) {
+	ms := time.Millisecond
+	for _, tc := range []struct {
+		name  string
+		slack time.Duration
+		due   []time.Duration // one waiter each, all waiting from offset 0
+		ends  []time.Duration // when each wait ends
+		rings int64
+	}{
+		{
+			// Without slack every distinct instant is a wake-up of its own;
+			// waits due at the same instant share it.
+			name: "no slack", slack: 0,
+			due:  []time.Duration{1 * ms, 2 * ms, 2 * ms, 5 * ms},
+			ends: []time.Duration{1 * ms, 2 * ms, 2 * ms, 5 * ms}, rings: 3,
+		},
+		{
+			// The first wait is on time; the waits due within 1 ms of a
+			// wake-up end 1 ms after it, together.
+			name: "slack 1ms", slack: ms,
+			due:  []time.Duration{200 * time.Microsecond, 400 * time.Microsecond, 1100 * time.Microsecond, 1300 * time.Microsecond, 1500 * time.Microsecond},
+			ends: []time.Duration{200 * time.Microsecond, 1200 * time.Microsecond, 1200 * time.Microsecond, 2200 * time.Microsecond, 2200 * time.Microsecond}, rings: 3,
+		},
+		{
+			// Waits further apart than the slack are served on time, one
+			// wake-up each: a slow run keeps exact timing.
+			name: "sparse", slack: ms,
+			due:  []time.Duration{3 * ms, 6 * ms, 9 * ms},
+			ends: []time.Duration{3 * ms, 6 * ms, 9 * ms}, rings: 3,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c, a, since := startClock(t, tc.slack)
+				defer c.stop()
+				ends := make([]time.Duration, len(tc.due))
+				var wg sync.WaitGroup
+				for i, at := range tc.due {
+					wg.Go(func() {
+						if !c.wait(c.newWaiter(), at) {
+							t.Errorf("wait %d ended by stop", i)
+						}
+						ends[i] = since()
+					})
+				}
+				wg.Wait()
+				for i := range tc.due {
+					if ends[i] != tc.ends[i] {
+						t.Errorf("wait for %v ended at %v, want %v", tc.due[i], ends[i], tc.ends[i])
+					}
+				}
+				if got := a.rings.Load(); got != tc.rings {
+					t.Errorf("%d wake-ups, want %d", got, tc.rings)
+				}
+			})
+		})
+	}
+}
+
+// TestClockRate: at a steady 5,000 waits a second, a slack of 750 µs bounds
+// the wake-ups to one per 750 µs (over the second of waits: the first at
+// 200 µs, then 1,334 more up to the last) and no wait ends more than the
+// slack late; without slack every wait is a wake-up of its own.
+func TestClockRate(t *testing.T) {
+	for _, tc := range []struct {
+		slack     time.Duration
+		maxRings  int64
+		wantRings int64
+	}{
+		{slack: 0, wantRings: 5000},
+		{slack: 750 * time.Microsecond, maxRings: 1335},
+	} {
+		synctest.Test(t, func(t *testing.T) {
+			c, a, since := startClock(t, tc.slack)
+			defer c.stop()
+			w := c.newWaiter()
+			var worst time.Duration
+			for n := 1; n <= 5000; n++ {
+				at := time.Duration(n) * 200 * time.Microsecond
+				c.wait(w, at)
+				worst = max(worst, since()-at)
+			}
+			rings := a.rings.Load()
+			if tc.wantRings > 0 && rings != tc.wantRings || tc.maxRings > 0 && rings > tc.maxRings {
+				t.Errorf("slack %v: %d wake-ups for 5000 waits", tc.slack, rings)
+			}
+			if worst > tc.slack {
+				t.Errorf("slack %v: a wait ended %v late", tc.slack, worst)
+			}
+		})
+	}
+}
+
+// TestClockNextWake: a deferred read waits for the wake-up due slack after
+// the last one, and does not wait at all when the clock has been idle.
+func TestClockNextWake(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, a, since := startClock(t, time.Millisecond)
+		defer c.stop()
+		w := c.newWaiter()
+		c.wait(w, 5*time.Millisecond) // the last wake-up: 5 ms
+		time.Sleep(100 * time.Microsecond)
+		c.nextWake(w)
+		if got := since(); got != 6*time.Millisecond {
+			t.Errorf("nextWake after a wake-up at 5 ms ended at %v, want 6ms", got)
+		}
+		time.Sleep(3 * time.Millisecond) // idle for longer than the slack
+		before := a.rings.Load()
+		c.nextWake(w)
+		if got := since(); got != 9*time.Millisecond || a.rings.Load() != before {
+			t.Errorf("nextWake on an idle clock waited until %v (%d wake-ups)", got, a.rings.Load()-before)
+		}
+	})
+}
+
+// TestClockStop: stop ends every wait at once with false, and waits after
+// it return false without blocking.
+func TestClockStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, _, since := startClock(t, 0)
+		var wg sync.WaitGroup
+		for range 100 {
+			wg.Go(func() {
+				if c.wait(c.newWaiter(), time.Hour) {
+					t.Error("a wait for an hour ended as due")
+				}
+			})
+		}
+		time.Sleep(time.Second)
+		c.stop()
+		wg.Wait()
+		if since() != time.Second {
+			t.Errorf("waits ended at %v, want 1s", since())
+		}
+		if c.wait(c.newWaiter(), 2*time.Second) {
+			t.Error("a wait after stop reported due")
+		}
+		c.nextWake(c.newWaiter())
+		c.stop() // a second stop does nothing
+	})
+}
