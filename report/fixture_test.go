@@ -25,6 +25,7 @@ func testPlan() *engine.Plan {
 		Load: engine.Load{
 			Stages:      []engine.Stage{{Duration: 10 * time.Second, Target: 100}, {Duration: 40 * time.Second, Target: 100}},
 			MaxInFlight: 500,
+			Slack:       750 * time.Microsecond,
 		},
 		Flows: []engine.Flow{
 			{Name: "browse", Weight: 80, Steps: []engine.Step{

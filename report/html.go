@@ -163,6 +163,9 @@ func htmlMeta(s *Summary) []htmlKV {
 		if pl.Model == "open" {
 			model += ", " + pl.Arrivals + " arrivals, max " + itoa(int64(pl.MaxInFlight)) + " in flight (" + pl.Overload + ")"
 		}
+		if pl.SlackMS != nil {
+			model += ", slack " + fmtMS(*pl.SlackMS)
+		}
 		add("load", model)
 		if pl.Segment.Count > 1 {
 			add("segment", fmt.Sprintf("%d/%d (arrivals n with n mod %d = %d)", pl.Segment.Index, pl.Segment.Count, pl.Segment.Count, pl.Segment.Index))

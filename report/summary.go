@@ -141,6 +141,9 @@ type PlanInfo struct {
 	Overload    string      `json:"overload"`
 	MaxRate     float64     `json:"max_rate,omitempty"`
 	IntervalS   float64     `json:"interval_s"`
+	// SlackMS is load.slack: how late the generator could start an
+	// arrival to share a wake-up. Absent in reports of versions before it.
+	SlackMS *float64 `json:"slack_ms,omitempty"`
 	// Segment is the share of arrivals this run executed (0-based index of
 	// count); {0, 1} is the whole schedule.
 	Segment SegmentInfo `json:"segment"`
@@ -328,6 +331,8 @@ func planInfo(p *engine.Plan) *PlanInfo {
 		Segment:     SegmentInfo{Index: p.Segment.Index, Count: p.Segment.Count},
 		Flows:       make([]FlowInfo, 0, len(p.Flows)),
 	}
+	slack := ms(p.Load.Slack)
+	pi.SlackMS = &slack
 	// Echo what the engine ran with, not the zero values it defaulted.
 	if pi.MaxInFlight <= 0 {
 		pi.MaxInFlight = engine.DefaultMaxInFlight

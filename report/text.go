@@ -131,7 +131,11 @@ func writeHealth(w *bufio.Writer, s *Summary) {
 		if g.AchievedRatio != nil {
 			fmt.Fprintf(w, " (%s)", fmtShare(*g.AchievedRatio))
 		}
-		fmt.Fprintf(w, ", dropped %d, schedule lag p99 %s, max %s\n", g.Dropped, fmtMS(g.ScheduleLagP99), fmtMS(g.ScheduleLagMax))
+		fmt.Fprintf(w, ", dropped %d, schedule lag p99 %s, max %s", g.Dropped, fmtMS(g.ScheduleLagP99), fmtMS(g.ScheduleLagMax))
+		if s.Plan != nil && s.Plan.SlackMS != nil && *s.Plan.SlackMS > 0 {
+			fmt.Fprintf(w, " (slack %s)", fmtMS(*s.Plan.SlackMS))
+		}
+		w.WriteString("\n")
 	}
 	if len(s.Errors) == 0 && len(s.ErrorSamples) == 0 {
 		if g.Planned > 0 || g.Started > 0 {
