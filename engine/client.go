@@ -61,6 +61,53 @@ type trackedConn struct {
 	// client on Linux, with receive timestamps (rawio_linux.go); nil
 	// elsewhere.
 	raw *rawIO
+	// armed is the deadline setDeadline left on the connection; zero when
+	// it is not known.
+	armed time.Time
+}
+
+// deadlineSlop is the share of a request's timeout by which its deadline
+// may be late: setDeadline keeps an armed deadline that ends up to
+// timeout/deadlineSlop after the request's own, so that a connection busy
+// with short requests re-arms its timers (two runtime timers, one lock)
+// once in a while instead of per request.
+const deadlineSlop = 128
+
+// setDeadline sets the deadline of a request with the given timeout on
+// conn (tc, when not nil, is the trackedConn under it): d itself, or a
+// deadline armed earlier that ends at most timeout/deadlineSlop after d.
+// A request thus times out between its timeout and 1% more.
+func setDeadline(conn net.Conn, tc *trackedConn, d time.Time, timeout time.Duration) error {
+	if tc == nil {
+		return conn.SetDeadline(d)
+	}
+	slop := timeout / deadlineSlop
+	if !tc.armed.IsZero() && !tc.armed.Before(d) && tc.armed.Sub(d) <= slop {
+		return nil
+	}
+	tc.armed = time.Time{}
+	if err := conn.SetDeadline(d.Add(slop)); err != nil {
+		return err
+	}
+	tc.armed = d.Add(slop)
+	return nil
+}
+
+// SetDeadline, SetReadDeadline and SetWriteDeadline forget the deadline
+// setDeadline armed: it is no longer the connection's.
+func (c *trackedConn) SetDeadline(t time.Time) error {
+	c.armed = time.Time{}
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *trackedConn) SetReadDeadline(t time.Time) error {
+	c.armed = time.Time{}
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *trackedConn) SetWriteDeadline(t time.Time) error {
+	c.armed = time.Time{}
+	return c.Conn.SetWriteDeadline(t)
 }
 
 func (c *trackedConn) Read(b []byte) (n int, err error) {

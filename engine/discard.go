@@ -63,16 +63,23 @@ type xfer struct {
 	// stamp is set to when the response's last byte reached the kernel,
 	// in wall-clock ns; 0 when the connection cannot tell.
 	stamp int64
+	// now is when the caller sent the request, if it read the clock for
+	// that already; the zero Time makes exchange read it.
+	now time.Time
 }
 
 // exchange is roundTrip with the extras of x (nil: none).
 func exchange(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration, x *xfer) error {
 	var k *keeper
+	var now time.Time
 	if x != nil {
-		k = x.k
+		k, now = x.k, x.now
 		x.stamp = 0
 	}
-	deadline := time.Now().Add(timeout)
+	if now.IsZero() {
+		now = time.Now()
+	}
+	deadline := now.Add(timeout)
 	resp.Reset()
 	cc, err := hc.AcquireConn(timeout, req.ConnectionClose())
 	if err != nil {
@@ -85,7 +92,7 @@ func exchange(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Res
 		raw = tc.raw
 		raw.takeStamp() // a stamp from before this request is not its
 	}
-	if err := conn.SetDeadline(deadline); err != nil {
+	if err := setDeadline(conn, tc, deadline, timeout); err != nil {
 		hc.CloseConn(cc)
 		return err
 	}

@@ -101,3 +101,56 @@ func TestObserverPanicStopsRun(t *testing.T) {
 		t.Fatal("the healthy observer missed the final snapshot")
 	}
 }
+
+// deadlineConn counts the deadlines set on it.
+type deadlineConn struct {
+	net.Conn
+	sets int
+	last time.Time
+}
+
+func (c *deadlineConn) SetDeadline(t time.Time) error {
+	c.sets++
+	c.last = t
+	return nil
+}
+
+func (c *deadlineConn) SetReadDeadline(time.Time) error { return nil }
+
+// TestSetDeadlineReuses: a connection keeps its armed deadline while the
+// new one is at most timeout/128 earlier, and re-arms otherwise.
+func TestSetDeadlineReuses(t *testing.T) {
+	base := time.Unix(1700000000, 0)
+	timeout := 128 * time.Millisecond // slop: 1 ms
+	dc := &deadlineConn{}
+	tc := &trackedConn{Conn: dc}
+	for _, step := range []struct {
+		name string
+		at   time.Duration // the request's deadline, from base
+		arms bool
+	}{
+		{"first request arms at deadline + slop", 0, true},
+		{"0.5 ms later: the armed one is 0.5 ms late, kept", 500 * time.Microsecond, false},
+		{"1 ms later: exactly the slop, kept", time.Millisecond, false},
+		{"1.1 ms later: it would end too early, re-armed", 1100 * time.Microsecond, true},
+		{"a shorter timeout: the armed one is too late, re-armed", -10 * time.Millisecond, true},
+	} {
+		before := dc.sets
+		d := base.Add(step.at)
+		if err := setDeadline(tc, tc, d, timeout); err != nil {
+			t.Fatal(err)
+		}
+		if armed := dc.sets > before; armed != step.arms {
+			t.Errorf("%s: armed %v", step.name, armed)
+		}
+		if step.arms && !dc.last.Equal(d.Add(time.Millisecond)) {
+			t.Errorf("%s: armed %v, want the deadline + 1ms", step.name, dc.last.Sub(base))
+		}
+	}
+	tc.SetReadDeadline(time.Time{}) // someone else set a deadline
+	before := dc.sets
+	setDeadline(tc, tc, base.Add(-10*time.Millisecond), timeout)
+	if dc.sets == before {
+		t.Error("a deadline set by someone else was taken for the armed one")
+	}
+}

@@ -200,7 +200,9 @@ func (w *worker) send(fi, si int, due time.Duration) (time.Duration, bool) {
 	ex := &r.steps[fi][si]
 	sp := &r.flows[fi].steps[si]
 	req := w.request(fi, si, ex, sp)
-	sent := r.since()
+	now := time.Now()
+	sent := now.Sub(r.start)
+	w.x.now = now // the exchange's deadline counts from the same reading
 	body, cut, err := w.do(ex.doer, req, ex.step.Timeout, sp, maxBody(ex.step))
 	kind := KindNone
 	if err == nil && !r.plan.NoCookies {
@@ -275,13 +277,17 @@ func maxBody(st *Step) int {
 // response's receive timestamp (w.x.stamp) and may defer the read (w.x.pace).
 func (w *worker) do(d Doer, req *fasthttp.Request, timeout time.Duration, sp *stepPlan, limit int) ([]byte, bool, error) {
 	w.x.stamp = 0
+	now := w.x.now
+	w.x.now = time.Time{} // a redirect's next hop reads the clock again
 	if hc, ok := d.(hostClient); ok {
+		w.x.now = now
 		w.x.k = nil
 		if sp.needBody {
 			w.keep = keeper{buf: w.body[:0], max: limit}
 			w.x.k = &w.keep
 		}
 		err := exchange(hc.hc, req, w.resp, timeout, &w.x)
+		w.x.now = time.Time{}
 		if !sp.needBody {
 			return nil, false, err
 		}
