@@ -60,6 +60,9 @@ type xfer struct {
 	// its response on a connection with receive timestamps: the worker
 	// defers the read to its clock's next wake-up (clock.nextWake).
 	pace func()
+	// paceMin is the shortest timeout of a paced exchange: a deferred
+	// read must not eat much of a request's time.
+	paceMin time.Duration
 	// stamp is set to when the response's last byte reached the kernel,
 	// in wall-clock ns; 0 when the connection cannot tell.
 	stamp int64
@@ -96,7 +99,7 @@ func exchange(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Res
 		hc.CloseConn(cc)
 		return err
 	}
-	pace := x != nil && x.pace != nil && raw != nil && raw.stamped
+	pace := x != nil && x.pace != nil && timeout >= x.paceMin && raw != nil && raw.stamped
 	if pace {
 		raw.hush() // the response must not wake the process (see rawIO)
 	}

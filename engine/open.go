@@ -31,6 +31,7 @@ func (r *run) openWorker(id int) {
 	w := r.newWorker(id)
 	if r.plan.Load.Slack > 0 {
 		w.x.pace = w.deferRead
+		w.x.paceMin = 10 * r.plan.Load.Slack
 	}
 	full := func() bool { return r.workers.Load() >= int64(r.plan.Load.MaxInFlight) }
 	for !r.stopping() {

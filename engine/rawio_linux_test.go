@@ -211,6 +211,33 @@ func TestCompletionIsArrival(t *testing.T) {
 	}
 }
 
+// TestPaceMin: an exchange whose timeout is short next to the slack reads
+// at once; a deferred read must not eat the request's time.
+func TestPaceMin(t *testing.T) {
+	addr := startTCPStub(t)
+	cs := &conns{set: map[*trackedConn]struct{}{}}
+	defer cs.closeAll()
+	d, err := newHostClient("http://"+addr, clientConfig{maxConns: 1, conns: cs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, resp := &fasthttp.Request{}, &fasthttp.Response{}
+	req.SetRequestURI("http://" + addr + "/")
+	for _, tc := range []struct {
+		timeout time.Duration
+		paced   bool
+	}{{time.Second, false}, {3 * time.Second, true}} {
+		paced := false
+		x := xfer{pace: func() { paced = true }, paceMin: 2 * time.Second}
+		if err := exchange(d.(hostClient).hc, req, resp, tc.timeout, &x); err != nil {
+			t.Fatal(err)
+		}
+		if paced != tc.paced {
+			t.Errorf("timeout %v, pacing from 2s: paced %v", tc.timeout, paced)
+		}
+	}
+}
+
 // TestSendDoesNotAllocateTCP is TestSendDoesNotAllocate over a real
 // loopback connection, where reads and writes are raw and stamped.
 func TestSendDoesNotAllocateTCP(t *testing.T) {
