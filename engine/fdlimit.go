@@ -6,13 +6,13 @@ import (
 )
 
 // fdReserve is what the process needs besides one descriptor per
-// connection: stdio, report files, listeners, the runtime's own.
+// connection: stdio, report files, listeners, the run's clock (a timerfd),
+// the runtime's own.
 const fdReserve = 64
 
 // peakInFlight is the most iterations p can run at once: MaxInFlight in
 // the open model, the most users in the closed one. Each holds at most one
-// connection at a time, and an open-model worker also a timer fd
-// (fdsPerWorker).
+// connection at a time.
 func peakInFlight(p *Plan) int {
 	if p.Load.Model == Closed {
 		peak := p.Load.StartRate
@@ -31,22 +31,12 @@ func peakInFlight(p *Plan) int {
 // hold the connections of p (RELIABILITY row 11). The soft limit does not
 // matter: the Go runtime raises it to the hard one at startup.
 func fdShortfall(p *Plan, hard uint64) error {
-	per := uint64(fdsPerWorker(p))
-	need := uint64(peakInFlight(p))*per + fdReserve
+	need := uint64(peakInFlight(p)) + fdReserve
 	if hard >= need {
 		return nil
 	}
 	return fmt.Errorf("%d in flight need about %d open files, but the hard limit (RLIMIT_NOFILE) is %d: raise it (ulimit -Hn %d, LimitNOFILE= in systemd, --ulimit nofile= in docker) or lower max_in_flight to %d",
-		peakInFlight(p), need, hard, need, max((int64(hard)-fdReserve)/int64(per), 1))
-}
-
-// fdsPerWorker is a connection, plus in the open model the worker's timer
-// fd (ptimer_linux.go).
-func fdsPerWorker(p *Plan) int {
-	if p.Load.Model == Closed {
-		return 1
-	}
-	return 2
+		peakInFlight(p), need, hard, need, max(int64(hard)-fdReserve, 1))
 }
 
 // CheckFDLimit compares the process's hard open-files limit with what p
