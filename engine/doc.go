@@ -5,6 +5,8 @@
 // Data flow:
 //
 //	schedule (pure: arrival n → intended time)
+//	  → clock (one kernel timer per run; waits due within Load.Slack of a
+//	    wake-up end together, so the process wakes at most 1/Slack a second)
 //	  → workers (claim the next arrival, wait for its time, run its flow on fasthttp)
 //	  → shards (a few mutex-guarded accumulators; no channel message per request)
 //	  → collector (once per interval: swap shards, merge, publish a Snapshot)
@@ -15,6 +17,10 @@
 // completion − intended time, http_req_service_time is completion − actual
 // send, schedule_lag is actual start − intended start. A stalled server thus
 // shows up in the latency of every arrival that was due during the stall.
+// Completion is when the response's last byte reached the host: the
+// kernel's receive timestamp on Linux (rawio_linux.go), which also lets the
+// open model defer reads to the clock's next wake-up without changing a
+// measurement.
 //
 // Concurrency: Run owns every goroutine it starts and returns only after all
 // of them have exited. Observers are called from one goroutine, in order.

@@ -262,6 +262,21 @@ func TestSendDoesNotAllocateTCP(t *testing.T) {
 	}
 }
 
+// BenchmarkSendTCP is BenchmarkSend over a real loopback connection: raw
+// reads with receive timestamps and raw writes, against the stub in this
+// process (so ns/op includes the server's share).
+func BenchmarkSendTCP(b *testing.B) {
+	addr := startTCPStub(b)
+	r, stop := preparedRun(b, constPlan("http://"+addr+"/", 1000, time.Second), &Engine{})
+	defer stop()
+	w := r.newWorker(0)
+	w.send(0, 0, r.since())
+	b.ReportAllocs()
+	for b.Loop() {
+		w.send(0, 0, r.since())
+	}
+}
+
 // cmsg builds one control message as the kernel lays it out.
 func cmsg(level, typ int32, data []byte) []byte {
 	b := make([]byte, unix.CmsgSpace(len(data)))
