@@ -182,23 +182,31 @@ func startTCPStub(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-// TestCompletionIsArrival: a response read 50 ms after it arrived (the
-// clock deferred the read) still completes when it arrived.
-func TestCompletionIsArrival(t *testing.T) {
+// stubClient returns the HTTP/1.1 client of a loopback stub and a request
+// for it.
+func stubClient(t *testing.T) (*fasthttp.HostClient, *fasthttp.Request, *fasthttp.Response) {
+	t.Helper()
 	addr := startTCPStub(t)
 	cs := &conns{set: map[*trackedConn]struct{}{}}
-	defer cs.closeAll()
+	t.Cleanup(cs.closeAll)
 	d, err := newHostClient("http://"+addr, clientConfig{maxConns: 1, conns: cs})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &run{start: time.Now()}
 	req, resp := &fasthttp.Request{}, &fasthttp.Response{}
 	req.SetRequestURI("http://" + addr + "/")
+	return d.(hostClient).hc, req, resp
+}
+
+// TestCompletionIsArrival: a response read 50 ms after it arrived (the
+// clock deferred the read) still completes when it arrived.
+func TestCompletionIsArrival(t *testing.T) {
+	hc, req, resp := stubClient(t)
+	r := &run{start: time.Now()}
 	for i := range 3 {
 		x := xfer{pace: func() { time.Sleep(50 * time.Millisecond) }}
 		sent := r.since()
-		if err := exchange(d.(hostClient).hc, req, resp, time.Second, &x); err != nil || resp.StatusCode() != 200 {
+		if err := exchange(hc, req, resp, time.Second, &x); err != nil || resp.StatusCode() != 200 {
 			t.Fatalf("exchange %d: %v, status %d", i, err, resp.StatusCode())
 		}
 		end, now := r.completion(sent, x.stamp), r.since()
@@ -214,22 +222,14 @@ func TestCompletionIsArrival(t *testing.T) {
 // TestPaceMin: an exchange whose timeout is short next to the slack reads
 // at once; a deferred read must not eat the request's time.
 func TestPaceMin(t *testing.T) {
-	addr := startTCPStub(t)
-	cs := &conns{set: map[*trackedConn]struct{}{}}
-	defer cs.closeAll()
-	d, err := newHostClient("http://"+addr, clientConfig{maxConns: 1, conns: cs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, resp := &fasthttp.Request{}, &fasthttp.Response{}
-	req.SetRequestURI("http://" + addr + "/")
+	hc, req, resp := stubClient(t)
 	for _, tc := range []struct {
 		timeout time.Duration
 		paced   bool
 	}{{time.Second, false}, {3 * time.Second, true}} {
 		paced := false
 		x := xfer{pace: func() { paced = true }, paceMin: 2 * time.Second}
-		if err := exchange(d.(hostClient).hc, req, resp, tc.timeout, &x); err != nil {
+		if err := exchange(hc, req, resp, tc.timeout, &x); err != nil {
 			t.Fatal(err)
 		}
 		if paced != tc.paced {
