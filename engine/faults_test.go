@@ -35,11 +35,13 @@ type faultRun struct {
 	alloc   uint64 // bytes allocated by the whole process during the run
 }
 
-// runFault runs rate/s for d against url with the given request deadline.
+// runFault runs rate/s for d against url with the given request deadline,
+// with the slack scenarios have by default.
 func runFault(t *testing.T, e *Engine, url string, rate float64, d, timeout time.Duration, obs ...Observer) faultRun {
 	t.Helper()
 	p := constPlan(url, rate, d)
 	p.Flows[0].Steps[0].Timeout = timeout
+	p.Load.Slack = DefaultSlack // as scenarios run: reads deferred on hushed sockets
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	start := time.Now()
