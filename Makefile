@@ -32,7 +32,7 @@ test: vet fmt-check ## vet, gofmt check, every test with -race, then the timing 
 	$(GO) test -race -count=1 -p 1 -timeout 20m ./...
 	@# The race detector slows loopback requests several-fold; timing tests
 	@# skip under it and run here on their own, without it.
-	$(GO) test -count=1 -timeout 5m -run 'TestStall|TestSendDoesNotAllocate' ./engine/
+	$(GO) test -count=1 -timeout 5m -run 'TestStall|TestSendDoesNotAllocate|TestClockWaitDoesNotAllocate' ./engine/
 	@# The 90 s mini-soak (RELIABILITY row 23): heap, RSS, goroutines and fds
 	@# flat at 2000 req/s; alone, so that it neither slows nor is slowed by
 	@# the other tests.

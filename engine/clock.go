@@ -157,7 +157,7 @@ func (c *clock) waitLocked(w *waiter, at time.Duration) bool {
 	}
 	w.at, w.due = at, false
 	heap.Push(&c.waiters, w)
-	c.arm(max(at, c.last+c.slack))
+	c.arm(at)
 	for !w.due && !c.stopped {
 		w.cond.Wait()
 	}

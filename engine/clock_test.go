@@ -177,3 +177,26 @@ func TestClockStop(t *testing.T) {
 		c.stop() // a second stop does nothing
 	})
 }
+
+// TestClockWaitDoesNotAllocate: a wait on the run's clock (a kernel timer
+// where there is one) allocates nothing, like the request it precedes.
+func TestClockWaitDoesNotAllocate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on synchronisation; make test runs this without it")
+	}
+	start := time.Now()
+	since := func() time.Duration { return time.Since(start) }
+	c := newClock(since, 50*time.Microsecond, newKernelAlarm(since))
+	go c.run()
+	defer c.stop()
+	w := c.newWaiter()
+	for range 10 {
+		c.wait(w, since()+100*time.Microsecond)
+	}
+	if n := testing.AllocsPerRun(200, func() {
+		c.wait(w, since()+100*time.Microsecond)
+		c.nextWake(w)
+	}); n != 0 {
+		t.Fatalf("a wait allocates %v times", n)
+	}
+}
