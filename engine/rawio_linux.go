@@ -59,6 +59,7 @@ type rawIO struct {
 	stamped bool  // the socket delivers receive timestamps
 	stamp   int64 // wall-clock ns of the newest data read; 0 after takeStamp
 	quiet   bool  // SO_RCVLOWAT is quietLowat (see hush)
+	hushFn  func(fd uintptr)
 
 	writeFn func(fd uintptr) bool
 	wbuf    []byte
@@ -68,7 +69,9 @@ type rawIO struct {
 
 // newRawIO returns a rawIO for c when c is a TCP connection, else nil.
 // Receive timestamps are best effort: a kernel without them still gets raw
-// calls, and completion times come from the clock instead.
+// calls, and a response then completes when its read returns. (The kernel
+// also turns timestamping on asynchronously when the first socket of the
+// host asks for it, so the first packets after that may come unstamped.)
 func newRawIO(c net.Conn) *rawIO {
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
@@ -79,7 +82,7 @@ func newRawIO(c net.Conn) *rawIO {
 		return nil
 	}
 	x := &rawIO{rc: rc, laddr: tc.LocalAddr(), raddr: tc.RemoteAddr()}
-	x.readFn, x.writeFn = x.recv, x.send
+	x.readFn, x.writeFn, x.hushFn = x.recv, x.send, x.raiseLowat
 	x.msg.Iov = &x.iov
 	x.msg.Iovlen = 1
 	_ = rc.Control(func(fd uintptr) {
@@ -98,13 +101,12 @@ const quietLowat = 16 << 10
 // hush makes the socket's arrivals silent until the next read that finds
 // nothing (see rawIO). Called by the reading goroutine.
 func (x *rawIO) hush() {
-	if x.quiet {
-		return
+	if !x.quiet {
+		_ = x.rc.Control(x.hushFn)
 	}
-	_ = x.rc.Control(func(fd uintptr) {
-		x.quiet = setLowat(fd, quietLowat)
-	})
 }
+
+func (x *rawIO) raiseLowat(fd uintptr) { x.quiet = setLowat(fd, quietLowat) }
 
 // setLowat sets SO_RCVLOWAT with a raw system call (see rawIO).
 func setLowat(fd uintptr, n int32) bool {
@@ -153,8 +155,12 @@ func (x *rawIO) recv(fd uintptr) bool {
 		case syscall.EAGAIN:
 			if x.quiet {
 				// Nothing yet: make arrivals heard again before parking,
-				// and look once more, in case data came just before.
-				setLowat(fd, 1)
+				// and look once more, in case data came just before. A
+				// socket that stayed hushed would sleep through its answer.
+				if !setLowat(fd, 1) {
+					x.rerr = x.opError(os.NewSyscallError("setsockopt", syscall.EINVAL))
+					return true
+				}
 				x.quiet = false
 				continue
 			}

@@ -41,6 +41,22 @@ func tcpPair(t *testing.T) (*rawIO, net.Conn, net.Conn) {
 	if x == nil || !x.stamped {
 		t.Fatal("no raw I/O with receive timestamps on a loopback TCP connection")
 	}
+	// The kernel turns timestamping on asynchronously (a work item) when
+	// the first socket asks for it: wait until data arrives stamped.
+	buf := make([]byte, 1)
+	for i := 0; ; i++ {
+		srv.Write([]byte{0})
+		if _, err := x.read(buf); err != nil {
+			t.Fatal(err)
+		}
+		if x.takeStamp() != 0 {
+			break
+		}
+		if i == 100 {
+			t.Fatal("no receive timestamp after 100 reads")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	return x, c, srv
 }
 
@@ -50,7 +66,11 @@ func readable(t *testing.T, x *rawIO) bool {
 	var ev int16
 	if err := x.rc.Control(func(fd uintptr) {
 		p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		if _, err := unix.Poll(p, 0); err != nil {
+		_, err := unix.Poll(p, 0)
+		for err == unix.EINTR { // the runtime's preemption signals
+			_, err = unix.Poll(p, 0)
+		}
+		if err != nil {
 			t.Error(err)
 		}
 		ev = p[0].Revents
@@ -195,7 +215,16 @@ func stubClient(t *testing.T) (*fasthttp.HostClient, *fasthttp.Request, *fasthtt
 	}
 	req, resp := &fasthttp.Request{}, &fasthttp.Response{}
 	req.SetRequestURI("http://" + addr + "/")
+	keepStamping(t)
 	return d.(hostClient).hc, req, resp
+}
+
+// keepStamping makes sure the kernel stamps received data until the test
+// ends: it turns timestamping on asynchronously for the first socket that
+// asks (tcpPair waits for that) and off again after the last one closes.
+func keepStamping(t *testing.T) {
+	t.Helper()
+	tcpPair(t)
 }
 
 // TestCompletionIsArrival: a response read 50 ms after it arrived (the

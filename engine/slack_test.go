@@ -1,22 +1,21 @@
+//go:build linux
+
 package engine
 
 import (
 	"context"
-	"runtime"
 	"testing"
 	"time"
 )
 
-// TestSlackBatchesWithoutBias runs 200 arrivals a second with a coarse
+// TestSlackBatchesWithoutBias (Linux: receive timestamps) runs 200 arrivals a second with a coarse
 // slack of 20 ms against a loopback server that answers at once. Arrivals
 // are started in batches up to 20 ms late — the lateness shows in
 // schedule_lag and in http_req_duration, which counts from the intended
 // time — while reads are deferred to the next wake-up without changing
 // the measured service time, which comes from the receive timestamps.
 func TestSlackBatchesWithoutBias(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("receive timestamps are read on Linux only")
-	}
+	keepStamping(t)
 	addr := startTCPStub(t)
 	p := constPlan("http://"+addr+"/", 200, time.Second)
 	p.Load.Slack = 20 * time.Millisecond
