@@ -154,3 +154,82 @@ func TestSetDeadlineReuses(t *testing.T) {
 		t.Error("a deadline set by someone else was taken for the armed one")
 	}
 }
+
+// countingListener counts the connections it accepts and the bytes they
+// carry, and answers nothing.
+type countingListener struct {
+	net.Listener
+	conns, bytes atomic.Int64
+}
+
+func (l *countingListener) serve() {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		l.conns.Add(1)
+		go func() {
+			buf := make([]byte, 512)
+			for {
+				n, err := c.Read(buf)
+				l.bytes.Add(int64(n))
+				if err != nil {
+					c.Close()
+					return
+				}
+			}
+		}()
+	}
+}
+
+// TestPredial: before an open-model run starts, its first 10 ms of
+// connections are opened (1 + start rate/100), and nothing is sent on
+// them.
+func TestPredial(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &countingListener{Listener: ln}
+	go cl.serve()
+	defer ln.Close()
+	r, stop := preparedRun(t, constPlan("http://"+ln.Addr().String()+"/", 900, time.Second), &Engine{})
+	defer stop()
+	r.predial()()
+	deadline := time.Now().Add(2 * time.Second)
+	for cl.conns.Load() < 10 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := cl.conns.Load(); got != 10 {
+		t.Fatalf("%d connections before the start, want 10 (1 + 900/100)", got)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if b := cl.bytes.Load(); b != 0 {
+		t.Fatalf("%d bytes sent before the start", b)
+	}
+}
+
+// TestPredialBudget: dials that hang do not hold the start for more than
+// predialBudget; the wait it returns ends with them.
+func TestPredialBudget(t *testing.T) {
+	release := make(chan struct{})
+	var dials atomic.Int64
+	e := &Engine{Dial: func(string) (net.Conn, error) {
+		dials.Add(1)
+		<-release
+		return nil, errors.New("no route")
+	}}
+	r, stop := preparedRun(t, constPlan("http://192.0.2.1/", 300, time.Second), e)
+	defer stop()
+	start := time.Now()
+	wait := r.predial()
+	if el := time.Since(start); el < predialBudget || el > predialBudget+500*time.Millisecond {
+		t.Fatalf("predial returned after %v, want the %v budget", el, predialBudget)
+	}
+	if got := dials.Load(); got != 4 {
+		t.Fatalf("%d dials under way, want 4 at once", got)
+	}
+	close(release)
+	wait()
+}
