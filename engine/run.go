@@ -345,9 +345,10 @@ const predialBudget = time.Second
 // dials. That lateness fed itself: late arrivals grew the worker pool and
 // its connections, which stayed (at 20,000/s: lag p99 30 ms in the first
 // second, 42 MB instead of 24). wrk and wrk2 connect first too. The dials
-// run at once; the run starts when they are done or after predialBudget.
-// A dial that fails is left to the requests to report. It returns a
-// function that waits for dials still under way.
+// run at once; the run starts when they are done, or after predialBudget,
+// with every connection dialed so far idle in its pool. A dial that fails
+// is left to the requests to report. It returns a function that waits for
+// dials still under way.
 func (r *run) predial() (wait func()) {
 	var wg sync.WaitGroup
 	if r.plan.Load.Model == Closed {
@@ -355,7 +356,20 @@ func (r *run) predial() (wait func()) {
 	}
 	n := min(1+int(r.plan.Load.StartRate/100), r.plan.Load.MaxInFlight)
 	var dialed sync.WaitGroup
-	hold := make(chan struct{})
+	var release []func() // guarded by mu
+	var mu sync.Mutex
+	started := false
+	// keep holds a dialed connection until the run starts, so that the
+	// other dials cannot take it: then it goes back to its pool idle.
+	keep := func(give func()) {
+		mu.Lock()
+		defer mu.Unlock()
+		if started {
+			give()
+			return
+		}
+		release = append(release, give)
+	}
 	seen := map[Doer]bool{}
 	for fi := range r.steps {
 		hc, ok := r.steps[fi][0].doer.(hostClient)
@@ -363,7 +377,7 @@ func (r *run) predial() (wait func()) {
 			continue
 		}
 		seen[hc] = true
-		dialConns(n, &wg, &dialed, hold, hc.hc.AcquireConn, hc.hc.ReleaseConn)
+		dialConns(n, &wg, &dialed, keep, hc.hc.AcquireConn, hc.hc.ReleaseConn)
 	}
 	done := make(chan struct{})
 	go func() { dialed.Wait(); close(done) }()
@@ -373,14 +387,18 @@ func (r *run) predial() (wait func()) {
 	case <-done:
 	case <-t.C:
 	}
-	close(hold)
+	mu.Lock()
+	started = true
+	for _, give := range release {
+		give()
+	}
+	mu.Unlock()
 	return func() { wg.Wait(); <-done }
 }
 
-// dialConns takes n connections of one pool at once, so that it dials n,
-// and gives them back idle once hold is closed. (C is fasthttp's
-// unexported connection type.)
-func dialConns[C any](n int, wg, dialed *sync.WaitGroup, hold <-chan struct{}, acquire func(time.Duration, bool) (C, error), release func(C)) {
+// dialConns dials n connections of one pool at once and hands each to
+// keep. (C is fasthttp's unexported connection type.)
+func dialConns[C any](n int, wg, dialed *sync.WaitGroup, keep func(give func()), acquire func(time.Duration, bool) (C, error), release func(C)) {
 	for range n {
 		wg.Add(1)
 		dialed.Add(1)
@@ -388,11 +406,9 @@ func dialConns[C any](n int, wg, dialed *sync.WaitGroup, hold <-chan struct{}, a
 			defer wg.Done()
 			c, err := acquire(predialBudget, false)
 			dialed.Done()
-			if err != nil {
-				return
+			if err == nil {
+				keep(func() { release(c) })
 			}
-			<-hold
-			release(c)
 		}()
 	}
 }
