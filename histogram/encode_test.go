@@ -2,6 +2,7 @@ package histogram
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"testing"
 	"time"
 
@@ -46,8 +47,30 @@ func TestEncodeAsTheLibrary(t *testing.T) {
 	}
 }
 
+// TestEncodeKeepsItsDeflater: an encoding after garbage collections does
+// not allocate a deflater again (a sync.Pool would have been emptied).
+func TestEncodeKeepsItsDeflater(t *testing.T) {
+	h := New()
+	h.Record(time.Millisecond)
+	f := h.Freeze()
+	if _, err := f.Encode(); err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	runtime.GC()
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	if _, err := f.Encode(); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&m1)
+	if got := m1.TotalAlloc - m0.TotalAlloc; got > 64<<10 {
+		t.Fatalf("an encoding after two collections allocated %d KB: a new deflater", got>>10)
+	}
+}
+
 // BenchmarkEncode: encoding allocates only its text (the deflater is
-// pooled).
+// kept).
 func BenchmarkEncode(b *testing.B) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	h := New()
