@@ -65,6 +65,7 @@ type alarm interface {
 	// wait blocks until the alarm rings, or returns false once the alarm
 	// is closed.
 	wait() bool
+	// close is called once, by clock.stop.
 	close()
 }
 
@@ -197,7 +198,6 @@ type goAlarm struct {
 	since func() time.Duration
 	t     *time.Timer
 	done  chan struct{}
-	once  sync.Once
 }
 
 func newGoAlarm(since func() time.Duration) *goAlarm {
@@ -218,4 +218,4 @@ func (a *goAlarm) wait() bool {
 	}
 }
 
-func (a *goAlarm) close() { a.once.Do(func() { close(a.done) }) }
+func (a *goAlarm) close() { close(a.done) }

@@ -67,7 +67,7 @@ type xfer struct {
 	// in wall-clock ns; 0 when the connection cannot tell.
 	stamp int64
 	// now is when the caller sent the request, if it read the clock for
-	// that already; the zero Time makes exchange read it.
+	// that already; the zero Time makes exchange read it. Set per call.
 	now time.Time
 }
 

@@ -10,6 +10,9 @@ package engine
 // is exactly when an arrival must wait (Overload Wait: it is claimed late
 // and its lateness counts in its latency) or be dropped (Overload Drop).
 
+// poolFull reports whether the open model runs MaxInFlight workers.
+func (r *run) poolFull() bool { return r.workers.Load() >= int64(r.plan.Load.MaxInFlight) }
+
 // spawn starts one more worker unless the pool is full.
 func (r *run) spawn() {
 	for {
@@ -33,7 +36,6 @@ func (r *run) openWorker(id int) {
 		w.x.pace = w.deferRead
 		w.x.paceMin = 10 * r.plan.Load.Slack
 	}
-	full := func() bool { return r.workers.Load() >= int64(r.plan.Load.MaxInFlight) }
 	for !r.stopping() {
 		r.waiting.Add(1)
 		n, at, ok := r.src.next()
@@ -45,7 +47,7 @@ func (r *run) openWorker(id int) {
 		if r.waiting.Add(-1) == 0 {
 			r.spawn()
 		}
-		if late && full() && r.plan.Load.Overload == Drop {
+		if late && r.poolFull() && r.plan.Load.Overload == Drop {
 			w.shard.recordDrop()
 			continue
 		}

@@ -106,13 +106,13 @@ func (x *rawIO) hush() {
 	}
 }
 
-func (x *rawIO) raiseLowat(fd uintptr) { x.quiet = setLowat(fd, quietLowat) }
+func (x *rawIO) raiseLowat(fd uintptr) { x.quiet = setLowat(fd, quietLowat) == 0 }
 
 // setLowat sets SO_RCVLOWAT with a raw system call (see rawIO).
-func setLowat(fd uintptr, n int32) bool {
+func setLowat(fd uintptr, n int32) syscall.Errno {
 	_, _, e := syscall.RawSyscall6(unix.SYS_SETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_RCVLOWAT,
 		uintptr(unsafe.Pointer(&n)), unsafe.Sizeof(n), 0)
-	return e == 0
+	return e
 }
 
 // read is net.Conn.Read through recvmsg.
@@ -157,8 +157,8 @@ func (x *rawIO) recv(fd uintptr) bool {
 				// Nothing yet: make arrivals heard again before parking,
 				// and look once more, in case data came just before. A
 				// socket that stayed hushed would sleep through its answer.
-				if !setLowat(fd, 1) {
-					x.rerr = x.opError(os.NewSyscallError("setsockopt", syscall.EINVAL))
+				if e := setLowat(fd, 1); e != 0 {
+					x.rerr = x.opError(os.NewSyscallError("setsockopt", e))
 					return true
 				}
 				x.quiet = false

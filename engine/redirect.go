@@ -75,7 +75,7 @@ func (w *worker) follow(ex *stepExec, sp *stepPlan, req *fasthttp.Request, sent 
 		if left <= 0 {
 			return body, cut, KindTimeout, fasthttp.ErrTimeout
 		}
-		if body, cut, err = w.do(d, next, left, sp, maxBody(ex.step)); err != nil {
+		if body, cut, err = w.do(d, next, time.Time{}, left, sp, maxBody(ex.step)); err != nil {
 			return body, cut, KindNone, err
 		}
 		if !r.plan.NoCookies {

@@ -340,8 +340,8 @@ func (r *run) startLoad() {
 const predialBudget = time.Second
 
 // predial opens, before the run starts, the connections the open model's
-// first 10 ms need at its start rate (as many as startLoad starts
-// workers), so that the first arrivals are not late behind a burst of
+// first 10 ms need at its start rate (1 + rate/100, as startLoad counts
+// workers for the peak rate), so that the first arrivals are not late behind a burst of
 // dials. That lateness fed itself: late arrivals grew the worker pool and
 // its connections, which stayed (at 20,000/s: lag p99 30 ms in the first
 // second, 42 MB instead of 24). wrk and wrk2 connect first too. The dials

@@ -81,9 +81,8 @@ func (w *worker) until(at time.Duration) bool {
 // clock's next wake-up. Not when the pool is full: then a deferred read
 // could keep an arrival waiting for this worker.
 func (w *worker) deferRead() {
-	r := w.r
-	if r.workers.Load() < int64(r.plan.Load.MaxInFlight) {
-		r.clock.nextWake(w.wt)
+	if !w.r.poolFull() {
+		w.r.clock.nextWake(w.wt)
 	}
 }
 
@@ -202,8 +201,7 @@ func (w *worker) send(fi, si int, due time.Duration) (time.Duration, bool) {
 	req := w.request(fi, si, ex, sp)
 	now := time.Now()
 	sent := now.Sub(r.start)
-	w.x.now = now // the exchange's deadline counts from the same reading
-	body, cut, err := w.do(ex.doer, req, ex.step.Timeout, sp, maxBody(ex.step))
+	body, cut, err := w.do(ex.doer, req, now, ex.step.Timeout, sp, maxBody(ex.step))
 	kind := KindNone
 	if err == nil && !r.plan.NoCookies {
 		w.jar.store(sp.hostB, w.resp)
@@ -275,10 +273,10 @@ func maxBody(st *Step) int {
 // do sends req through d, keeping the body when the step's checks or
 // captures read it. Through the HTTP/1.1 client it also gets the
 // response's receive timestamp (w.x.stamp) and may defer the read (w.x.pace).
-func (w *worker) do(d Doer, req *fasthttp.Request, timeout time.Duration, sp *stepPlan, limit int) ([]byte, bool, error) {
+// now is when the caller read the clock for the send, so that the deadline
+// counts from the same reading; the zero Time has the exchange read it.
+func (w *worker) do(d Doer, req *fasthttp.Request, now time.Time, timeout time.Duration, sp *stepPlan, limit int) ([]byte, bool, error) {
 	w.x.stamp = 0
-	now := w.x.now
-	w.x.now = time.Time{} // a redirect's next hop reads the clock again
 	if hc, ok := d.(hostClient); ok {
 		w.x.now = now
 		w.x.k = nil
@@ -287,7 +285,6 @@ func (w *worker) do(d Doer, req *fasthttp.Request, timeout time.Duration, sp *st
 			w.x.k = &w.keep
 		}
 		err := exchange(hc.hc, req, w.resp, timeout, &w.x)
-		w.x.now = time.Time{}
 		if !sp.needBody {
 			return nil, false, err
 		}
