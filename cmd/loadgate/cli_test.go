@@ -27,12 +27,25 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "loadgate")
-	// A plain build: these tests time a real process, and the engine's
-	// races are covered by its own -race tests.
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+	args := []string{"build", "-o", binary}
+	if raceEnabled {
+		// The binary is race-checked as the tests are: its reports go to
+		// files that are read after the tests, whatever a test did with the
+		// process's stderr or exit code.
+		args = append(args, "-race")
+		os.Setenv("GORACE", "log_path="+filepath.Join(dir, "race")+" exitcode=66")
+	}
+	if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
 		panic(fmt.Sprintf("build: %v\n%s", err, out))
 	}
 	code := m.Run()
+	if races, _ := filepath.Glob(filepath.Join(dir, "race.*")); len(races) > 0 {
+		for _, f := range races {
+			b, _ := os.ReadFile(f)
+			fmt.Fprintf(os.Stderr, "the race detector reported in the loadgate binary (%s):\n%s\n", filepath.Base(f), b)
+		}
+		code = 1
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
