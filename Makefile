@@ -4,8 +4,10 @@ GO      ?= go
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 FUZZTIME ?= 20s
+FLAKY_COUNT ?= 10
+FLAKY_PKGS ?= ./...
 
-.PHONY: all build demo test vet fmt-check bench soak fuzz clean help image
+.PHONY: all build demo test flaky vet fmt-check bench soak fuzz clean help image
 
 all: build
 
@@ -28,15 +30,16 @@ fmt-check: ## fail when a Go file is not gofmt'ed
 	@files="$$(find . -name '*.go' -not -path './.git/*' -not -path './out/*' -not -path '*/testdata/*' -print0 | xargs -0 -r gofmt -l)"; \
 	if [ -n "$$files" ]; then echo "not gofmt'ed (run gofmt -w):"; echo "$$files"; exit 1; fi
 
-test: vet fmt-check ## vet, gofmt check, every test with -race, then the timing tests without it
+test: vet fmt-check ## vet, gofmt check, every test with -race, then the ...NoRace tests without it
 	$(GO) test -race -count=1 -p 1 -timeout 20m ./...
-	@# The race detector slows loopback requests several-fold; timing tests
-	@# skip under it and run here on their own, without it.
-	$(GO) test -count=1 -timeout 5m -run 'TestStall|TestSendDoesNotAllocate|TestClockWaitDoesNotAllocate' ./engine/
-	@# The 90 s mini-soak (RELIABILITY row 23): heap, RSS, goroutines and fds
-	@# flat at 2000 req/s; alone, so that it neither slows nor is slowed by
-	@# the other tests.
-	set -o pipefail; $(GO) test -count=1 -timeout 5m -run 'TestMiniSoak' -v ./engine/ | grep -E 'soak_test|^(ok|FAIL|---)'
+	@# Tests that cannot run under the race detector (timing, allocations,
+	@# the mini-soak of docs/reliability.md) are named ...NoRace: they skip
+	@# under -race and this pass runs exactly them (TestNoRaceNaming checks
+	@# the rule), one package and one test at a time.
+	set -o pipefail; $(GO) test -count=1 -p 1 -timeout 10m -run 'NoRace$$' -v ./... | grep -E '_test\.go:|^(ok|FAIL|--- |panic)'
+
+flaky: ## hunt flaky tests: FLAKY_COUNT (10) runs of each package of FLAKY_PKGS (./...), with and without -race, the other core busy (.ci/flaky)
+	FLAKY_COUNT=$(FLAKY_COUNT) FLAKY_PKGS='$(FLAKY_PKGS)' bash .ci/flaky
 
 bench: ## Go benchmarks, then the wrk/nginx comparison (bench/run.sh)
 	$(GO) test -run '^$$' -bench . -benchmem ./...

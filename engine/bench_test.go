@@ -29,10 +29,10 @@ func BenchmarkSend(b *testing.B) {
 	}
 }
 
-// TestSendDoesNotAllocate enforces the benchmark's claim in the test suite.
+// TestSendDoesNotAllocateNoRace enforces the benchmark's claim in the test suite.
 // Under the race detector sync.Pool drops objects on purpose, so fasthttp's
 // pools allocate; make test runs this again without -race.
-func TestSendDoesNotAllocate(t *testing.T) {
+func TestSendDoesNotAllocateNoRace(t *testing.T) {
 	if raceEnabled {
 		t.Skip("sync.Pool is lossy under -race; make test runs this without it")
 	}

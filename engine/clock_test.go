@@ -178,9 +178,9 @@ func TestClockStop(t *testing.T) {
 	})
 }
 
-// TestClockWaitDoesNotAllocate: a wait on the run's clock (a kernel timer
+// TestClockWaitDoesNotAllocateNoRace: a wait on the run's clock (a kernel timer
 // where there is one) allocates nothing, like the request it precedes.
-func TestClockWaitDoesNotAllocate(t *testing.T) {
+func TestClockWaitDoesNotAllocateNoRace(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates on synchronisation; make test runs this without it")
 	}

@@ -319,10 +319,10 @@ func BenchmarkSendChecked(b *testing.B) {
 	}
 }
 
-// TestSendTemplatedDoesNotAllocate: rendering goes into the worker's
+// TestSendTemplatedDoesNotAllocateNoRace: rendering goes into the worker's
 // buffers and fasthttp's, so a templated request (and a checked one)
 // allocates nothing once warm.
-func TestSendTemplatedDoesNotAllocate(t *testing.T) {
+func TestSendTemplatedDoesNotAllocateNoRace(t *testing.T) {
 	if raceEnabled {
 		t.Skip("sync.Pool is lossy under -race")
 	}

@@ -267,9 +267,9 @@ func TestPaceMin(t *testing.T) {
 	}
 }
 
-// TestSendDoesNotAllocateTCP is TestSendDoesNotAllocate over a real
+// TestSendDoesNotAllocateTCPNoRace is TestSendDoesNotAllocateNoRace over a real
 // loopback connection, where reads and writes are raw and stamped.
-func TestSendDoesNotAllocateTCP(t *testing.T) {
+func TestSendDoesNotAllocateTCPNoRace(t *testing.T) {
 	if raceEnabled {
 		t.Skip("sync.Pool is lossy under -race; make test runs this without it")
 	}

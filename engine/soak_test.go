@@ -44,7 +44,7 @@ func measure(at time.Duration) usage {
 	return u
 }
 
-// TestMiniSoak (RELIABILITY row 23): soakDuration (90 s; 30 min with
+// TestMiniSoakNoRace (RELIABILITY row 23): soakDuration (90 s; 30 min with
 // -tags soak) at 2000 requests/s against the fault target on loopback. After
 // a warm-up the live heap, RSS, goroutines and open fds are sampled every
 // 10 s; the last sample must be within tolerance of the first. Memory must
@@ -56,7 +56,7 @@ func measure(at time.Duration) usage {
 //
 // A timing and memory test: it skips under -race and -short, and make test
 // runs it on its own after the race tests.
-func TestMiniSoak(t *testing.T) {
+func TestMiniSoakNoRace(t *testing.T) {
 	if raceEnabled || testing.Short() {
 		t.Skip("soak: make test runs it without -race")
 	}

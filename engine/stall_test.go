@@ -25,7 +25,7 @@ func stallServer(t *testing.T) *httptest.Server {
 	return srv
 }
 
-// TestStallShowsInLatency proves the core rule: with arrivals due at a
+// TestStallShowsInLatencyNoRace proves the core rule: with arrivals due at a
 // constant 500/s, a server that stalls 20% of the time has a true latency
 // distribution with p90 ≈ 0.5 s and p99 ≈ 0.95 s (the stalled fifth of
 // arrivals wait uniformly between 0 and 1 s). That must hold whether or not
@@ -37,7 +37,7 @@ func stallServer(t *testing.T) *httptest.Server {
 // It is a timing test, so it skips under the race detector, which makes
 // every loopback request several times slower; `make test` runs it again
 // without -race.
-func TestStallShowsInLatency(t *testing.T) {
+func TestStallShowsInLatencyNoRace(t *testing.T) {
 	if raceEnabled {
 		t.Skip("timing test: make test runs it without -race")
 	}
