@@ -3,6 +3,7 @@
 package engine
 
 import (
+	"fmt"
 	"os"
 	"syscall"
 	"time"
@@ -29,17 +30,18 @@ type timerfdAlarm struct {
 	buf    [8]byte
 }
 
-// newKernelAlarm returns a timerfd alarm for offsets of since, or nil when
-// the process has no fd left for it (the clock then uses a Go timer).
-func newKernelAlarm(since func() time.Duration) alarm {
+// newKernelAlarm returns a timerfd alarm for offsets of since, or an error
+// when the process cannot have one (no fd left, say): the clock then uses a
+// Go timer, and the run's reports say so.
+func newKernelAlarm(since func() time.Duration) (alarm, error) {
 	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
 	if err != nil {
-		return nil
+		return nil, fmt.Errorf("timerfd_create: %w", err)
 	}
 	var ts unix.Timespec
-	if unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts) != nil {
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
 		unix.Close(fd)
-		return nil
+		return nil, fmt.Errorf("clock_gettime: %w", err)
 	}
 	// since is read after the kernel's clock, so base errs early by the
 	// time between the two reads (tens of ns): the clock treats a ring as
@@ -49,11 +51,11 @@ func newKernelAlarm(since func() time.Duration) alarm {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		f.Close()
-		return nil
+		return nil, err
 	}
 	a := &timerfdAlarm{fd: fd, f: f, rc: rc, base: base}
 	a.readFn = a.read
-	return a
+	return a, nil
 }
 
 func (a *timerfdAlarm) set(at time.Duration) {

@@ -2,7 +2,14 @@
 
 package engine
 
-import "time"
+import (
+	"errors"
+	"runtime"
+	"time"
+)
 
-// newKernelAlarm returns nil: the clock uses a Go timer here.
-func newKernelAlarm(func() time.Duration) alarm { return nil }
+// newKernelAlarm fails here: this platform has no kernel timer for us, and
+// the clock uses a Go timer.
+func newKernelAlarm(func() time.Duration) (alarm, error) {
+	return nil, errors.New("no kernel timer on " + runtime.GOOS)
+}

@@ -38,13 +38,15 @@ func (r *run) collect(obs []Observer, done <-chan struct{}) *Snapshot {
 			sentBefore, recvBefore = sent, recv
 		})
 		snap := &Snapshot{
-			Seq:          seq,
-			Time:         time.Now(),
-			Interval:     iv,
-			Total:        total,
-			InFlight:     r.inFlight.Load(),
-			PlannedTotal: plannedAll,
-			Final:        final,
+			Seq:           seq,
+			Time:          time.Now(),
+			Interval:      iv,
+			Total:         total,
+			InFlight:      r.inFlight.Load(),
+			PlannedTotal:  plannedAll,
+			Final:         final,
+			Clock:         r.clockKind,
+			ClockFallback: r.clockFallback,
 		}
 		for k := range snap.ErrorSamples {
 			if m := r.rec.samples[k].Load(); m != nil {

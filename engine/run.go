@@ -55,7 +55,9 @@ type run struct {
 	curve     *curve
 	src       arrivals
 	clock     *clock
-	conns     *conns
+	// clockKind and clockFallback describe the clock for the snapshots.
+	clockKind, clockFallback string
+	conns                    *conns
 	// stop is closed when no new iteration or step may start.
 	stop      chan struct{}
 	stopOnce  sync.Once
@@ -151,8 +153,14 @@ func (e *Engine) Run(ctx context.Context, p *Plan, obs ...Observer) (*Result, er
 	r.cancel = cancel
 	r.start = time.Now()
 	var a alarm
+	r.clockKind = ClockGo
 	if !e.GoTimersOnly {
-		a = newKernelAlarm(r.since)
+		var err error
+		if a, err = newKernelAlarm(r.since); err != nil {
+			r.clockFallback = err.Error()
+		} else {
+			r.clockKind = ClockKernel
+		}
 	}
 	r.clock = newClock(r.since, plan.Load.Slack, a)
 	clockDone := make(chan struct{})

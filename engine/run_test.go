@@ -184,6 +184,28 @@ func (l *countingListener) serve() {
 	}
 }
 
+// TestRunClockIsKernelTimer: on Linux a run is paced by a timerfd, and the
+// snapshots say so; elsewhere (or when the kernel timer cannot be had) they
+// name the Go timers and why, which the reports turn into a warning.
+func TestRunClockIsKernelTimer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	res, err := (&Engine{}).Run(context.Background(), constPlan(srv.URL, 50, 200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, why := res.Final.Clock, res.Final.ClockFallback
+	if runtime.GOOS == "linux" {
+		if got != ClockKernel || why != "" {
+			t.Fatalf("clock %q (fallback %q), want %q on Linux", got, why, ClockKernel)
+		}
+		return
+	}
+	if got != ClockGo || why == "" {
+		t.Fatalf("clock %q (fallback %q), want %q with a reason", got, why, ClockGo)
+	}
+}
+
 // TestPredial: before an open-model run starts, its first 10 ms of
 // connections are opened (1 + start rate/100), idle in the pool when it
 // starts, with nothing sent on them.

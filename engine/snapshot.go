@@ -139,7 +139,21 @@ type Snapshot struct {
 	ErrorSamples [NumKinds]string
 	// Final is set on the last snapshot of a run.
 	Final bool
+	// Clock is the timer that paced the run: ClockKernel, or ClockGo where
+	// there is none (or a test asked for Go timers). Empty when unknown (a
+	// distributed run's merged snapshots).
+	Clock string
+	// ClockFallback says why a run that should have had the kernel timer
+	// waits on Go timers instead (arrivals then start up to ~1 ms late);
+	// empty otherwise.
+	ClockFallback string
 }
+
+// The timers that pace a run (docs/metrics.md: generator.clock).
+const (
+	ClockKernel = "timerfd"  // a Linux timerfd: wake-ups within the kernel's timer slack
+	ClockGo     = "go-timer" // the Go runtime's timers: epoll's 1 ms resolution
+)
 
 // Observer receives every snapshot, in order, from one goroutine. Observe
 // must return quickly: it runs on the collector's goroutine.

@@ -2,8 +2,10 @@ package report
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
+	"github.com/loadgate/loadgate/engine"
 	"github.com/loadgate/loadgate/report/schema"
 )
 
@@ -29,6 +31,7 @@ func TestSchema(t *testing.T) {
 		{"never started", Build(Run{Tool: "loadgate", Status: "invalid", ExitCode: 2, Reasons: []string{"bad flag"}})},
 		{"merged", merged.Summary},
 		{"distributed, an agent lost", Build(agentsRun(t))},
+		{"paced by Go timers", Build(goTimerRun(t))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
@@ -39,5 +42,40 @@ func TestSchema(t *testing.T) {
 				t.Error(err)
 			}
 		})
+	}
+}
+
+// goTimerRun is testRun whose clock fell back to Go timers.
+func goTimerRun(t testing.TB) Run {
+	r := testRun(t)
+	f := *r.Final
+	f.Clock, f.ClockFallback = engine.ClockGo, "timerfd_create: too many open files"
+	r.Final = &f
+	return r
+}
+
+// TestClockFallbackIsVisible: a run that could not have the kernel timer
+// says so in the JSON (generator.clock, clock_fallback), in a warning and
+// in the text summary's generator line.
+func TestClockFallbackIsVisible(t *testing.T) {
+	s := Build(goTimerRun(t))
+	if s.Generator.Clock != engine.ClockGo || s.Generator.ClockFallback == "" {
+		t.Fatalf("generator = %+v", s.Generator)
+	}
+	base := Build(testRun(t))
+	if len(s.Warnings) != len(base.Warnings)+1 || !strings.Contains(s.Warnings[len(s.Warnings)-1], "fell back to Go timers (timerfd_create: too many open files)") {
+		t.Fatalf("warnings = %q", s.Warnings)
+	}
+	var b bytes.Buffer
+	if err := WriteText(&b, s, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "paced by Go timers") || !strings.Contains(b.String(), "warning: the run's clock fell back") {
+		t.Fatalf("text summary:\n%s", b.String())
+	}
+	for _, w := range base.Warnings {
+		if strings.Contains(w, "Go timers") || base.Generator.ClockFallback != "" {
+			t.Fatalf("a run without a fallback: warnings %q, generator %+v", base.Warnings, base.Generator)
+		}
 	}
 }

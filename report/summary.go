@@ -129,6 +129,12 @@ type Generator struct {
 	// AchievedRatio is Started/Planned; null when nothing was planned (the
 	// closed model has no arrival schedule).
 	AchievedRatio *float64 `json:"achieved_ratio"`
+	// Clock is the timer that paced the run (engine.ClockKernel or
+	// engine.ClockGo); absent when unknown (distributed runs, reports of
+	// versions before it). ClockFallback says why a kernel timer could not
+	// be had; a warning says it too.
+	Clock         string `json:"clock,omitempty"`
+	ClockFallback string `json:"clock_fallback,omitempty"`
 }
 
 // PlanInfo echoes the load profile the run was given.
@@ -218,6 +224,9 @@ func Build(r Run) *Summary {
 			}
 		}
 		s.Generator = generator(r.Final)
+		if why := r.Final.ClockFallback; why != "" {
+			s.Warnings = append(s.Warnings, "the run's clock fell back to Go timers ("+why+"): arrivals may have started up to 1 ms late")
+		}
 		errorsOf(total, r.Final, red, s)
 	}
 	return s
@@ -282,7 +291,8 @@ func thresholdResults(rs []slo.Result, started time.Time, red *Redactor) []Thres
 
 func generator(f *engine.Snapshot) Generator {
 	t := f.Total
-	g := Generator{Planned: t.Planned, PlannedTotal: f.PlannedTotal, Started: t.Started, Dropped: t.Dropped}
+	g := Generator{Planned: t.Planned, PlannedTotal: f.PlannedTotal, Started: t.Started, Dropped: t.Dropped,
+		Clock: f.Clock, ClockFallback: f.ClockFallback}
 	if t.Lag != nil {
 		g.ScheduleLagP99 = ms(t.Lag.Quantile(0.99))
 		g.ScheduleLagMax = ms(t.Lag.Max())

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/loadgate/loadgate/engine"
 )
 
 // WriteText writes the end-of-test summary for people: the run, every metric
@@ -134,6 +136,9 @@ func writeHealth(w *bufio.Writer, s *Summary) {
 		fmt.Fprintf(w, ", dropped %d, schedule lag p99 %s, max %s", g.Dropped, fmtMS(g.ScheduleLagP99), fmtMS(g.ScheduleLagMax))
 		if s.Plan != nil && s.Plan.SlackMS != nil && *s.Plan.SlackMS > 0 {
 			fmt.Fprintf(w, " (slack %s)", fmtMS(*s.Plan.SlackMS))
+		}
+		if g.Clock == engine.ClockGo {
+			w.WriteString(", paced by Go timers")
 		}
 		w.WriteString("\n")
 	}
