@@ -1,12 +1,16 @@
 // Package testguard wraps a test binary's TestMain with two checks of the
-// house rules for tests (RELIABILITY.md, "Tests that prove it"):
+// house rules for tests (docs/reliability.md, "Test hygiene"):
 //
 //   - loopback only: on Linux the tests re-run themselves in a fresh
-//     network namespace whose only interface is loopback (unshare -rn), so a
-//     dial to any other address fails with "network is unreachable" and the
-//     test that made it fails; and DNS lookups outside /etc/hosts fail with
-//     ErrRealDNS (tests inject resolvers instead). Without unshare, only the
-//     DNS guard applies.
+//     network namespace whose only interface is loopback (unshare -rn, from
+//     Debian's util-linux, then ip link set lo up, from iproute2), so a dial
+//     to any other address fails with "network is unreachable" and the test
+//     that made it fails; and DNS lookups outside /etc/hosts fail with
+//     ErrRealDNS (tests inject resolvers instead). When the namespace cannot
+//     be made (a tool missing, user namespaces disabled), the test binary
+//     fails with the reason if the environment variable CI is set (the
+//     internal/testtool rule); elsewhere it prints a notice to stderr and
+//     runs under the DNS guard alone.
 //   - no leaked goroutines: after the tests, the goroutine count must return
 //     to where it was before them (within a grace period for goroutines
 //     that are already ending); otherwise the stacks are printed and the
@@ -14,6 +18,7 @@
 package testguard
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -26,6 +31,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/loadgate/loadgate/internal/testtool"
 )
 
 // ErrRealDNS is what a guarded test gets from a DNS query.
@@ -33,12 +40,19 @@ var ErrRealDNS = errors.New("testguard: tests must not use real DNS; inject a re
 
 const envNetns = "LOADGATE_TEST_NETNS"
 
+// netnsErr is why the tests run outside a loopback-only namespace (nil
+// inside one).
+var netnsErr error
+
 // Main runs m under the guards and exits with its code.
 func Main(m *testing.M) {
 	if os.Getenv(envNetns) == "" {
-		if code, ok := inLoopbackNetns(); ok {
+		code, err := inLoopbackNetns()
+		if err == nil {
 			os.Exit(code)
 		}
+		netnsErr = err
+		noNetns(err)
 	}
 	net.DefaultResolver = &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
 		return nil, ErrRealDNS
@@ -93,23 +107,37 @@ func goroutines() int {
 	return count
 }
 
+// noNetns reports that the tests cannot run in a loopback-only namespace:
+// a failure of the test binary where CI is set, a loud notice elsewhere.
+func noNetns(why error) {
+	msg := fmt.Sprintf("testguard: no loopback-only network namespace: %v", why)
+	if testtool.InCI() && runtime.GOOS == "linux" {
+		fmt.Fprintf(os.Stderr, "%s\ntestguard: CI is set, so this is a failure: the tests must not run with the real network\n", msg)
+		os.Exit(1)
+	}
+	bar := strings.Repeat("!", 72)
+	fmt.Fprintf(os.Stderr, "%s\n%s\ntestguard: the tests run WITHOUT the loopback-only guard: a dial off loopback is not caught (only the DNS guard applies)\n%s\n", bar, msg, bar)
+}
+
 // inLoopbackNetns re-runs this test binary inside a new user and network
-// namespace with loopback up. ok is false when that is not possible here.
-func inLoopbackNetns() (code int, ok bool) {
+// namespace with loopback up and returns its exit code. err says why that
+// is not possible here; it names the Debian package of a missing tool.
+func inLoopbackNetns() (code int, err error) {
 	if runtime.GOOS != "linux" {
-		return 0, false
+		return 0, fmt.Errorf("network namespaces are Linux's; this is %s", runtime.GOOS)
 	}
-	unshare, err := exec.LookPath("unshare")
+	unshare, err := testtool.Lookup("unshare", "util-linux")
 	if err != nil {
-		return 0, false
+		return 0, err
 	}
-	ip, err := exec.LookPath("ip")
+	ip, err := testtool.Lookup("ip", "iproute2")
 	if err != nil {
-		return 0, false
+		return 0, err
 	}
 	// A probe first: user namespaces may be disabled.
-	if exec.Command(unshare, "-rn", ip, "link", "set", "lo", "up").Run() != nil {
-		return 0, false
+	if out, err := exec.Command(unshare, "-rn", ip, "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("unshare -rn %s link set lo up: %v (user namespaces disabled? see sysctl user.max_user_namespaces, kernel.unprivileged_userns_clone): %s",
+			ip, err, bytes.TrimSpace(out))
 	}
 	args := append([]string{"-rn", "sh", "-c", `"$0" link set lo up && exec "$@"`, ip, os.Args[0]}, os.Args[1:]...)
 	cmd := exec.Command(unshare, args...)
@@ -119,9 +147,9 @@ func inLoopbackNetns() (code int, ok bool) {
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
-		return 0, true
+		return 0, nil
 	case errors.As(err, &ee):
-		return ee.ExitCode(), true
+		return ee.ExitCode(), nil
 	}
-	return 0, false
+	return 0, fmt.Errorf("re-running the tests under unshare: %w", err)
 }

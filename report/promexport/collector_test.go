@@ -12,6 +12,7 @@ import (
 	"github.com/loadgate/loadgate/engine"
 	"github.com/loadgate/loadgate/engine/slo"
 	"github.com/loadgate/loadgate/histogram"
+	"github.com/loadgate/loadgate/internal/testtool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -214,12 +215,12 @@ func gather(t *testing.T, c prometheus.Collector) string {
 	return w.Body.String()
 }
 
-// The exposition passes promtool's lint (names, units, help, types).
+// The exposition passes promtool's lint (names, units, help, types). The
+// lint of a real run's /metrics is cmd/loadgate's TestMetricsLintRealRun.
+// Without promtool this fails where CI is set and is skipped elsewhere
+// (internal/testtool).
 func TestPromtoolCheckMetrics(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		t.Skip("promtool not installed (Debian package prometheus): skipping the exposition lint")
-	}
+	promtool := testtool.Need(t, "promtool", "prometheus")
 	text := gather(t, testCollector(testSnapshot()))
 	cmd := exec.Command(promtool, "check", "metrics")
 	cmd.Stdin = strings.NewReader(text)
