@@ -29,6 +29,9 @@ type Engine struct {
 	// kernel timer: for tests under testing/synctest, whose virtual clock
 	// kernel timers do not follow. It costs precision (see goAlarm).
 	GoTimersOnly bool
+
+	// started, for tests, is called once the run's load has started.
+	started func(*run)
 }
 
 // Result is the outcome of Run.
@@ -169,6 +172,9 @@ func (e *Engine) Run(ctx context.Context, p *Plan, obs ...Observer) (*Result, er
 	collectorDone := make(chan *Snapshot, 1)
 	go func() { collectorDone <- r.collect(obs, workDone) }()
 	r.startLoad()
+	if e.started != nil {
+		e.started(r)
+	}
 	stopped := r.supervise(ctx)
 	r.clock.stop()
 	<-clockDone
