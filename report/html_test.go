@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"context"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/loadgate/loadgate/internal/testtool"
 )
 
 func TestHTMLGolden(t *testing.T) {
@@ -34,14 +37,77 @@ func TestHTMLGolden(t *testing.T) {
 	}
 }
 
-// TestHTMLDeterministic: the page is a function of the Summary alone, so
-// that `loadgate report` re-renders a saved run to the same bytes.
+// TestHTMLDeterministic: the page is a function of the saved report alone
+// (docs/reports.md: `loadgate report RUN.json` renders any format again
+// "byte for byte"). The live run renders from its Summary; `loadgate
+// report` renders from the JSON file read back with ReadJSON: both pages
+// must be the same bytes. And the maps of a Summary (errors, error
+// samples, metrics) must not leak their random iteration order into the
+// page: summaries that differ only in the order their maps were filled
+// render alike, every time.
 func TestHTMLDeterministic(t *testing.T) {
 	s := Build(testRun(t))
-	a, b := htmlOf(t, s), htmlOf(t, s)
-	if !bytes.Equal(a, b) {
-		t.Fatal("two renderings differ")
+	// Several error kinds, so that an unsorted walk over the maps shows.
+	for i, k := range []string{"timeout", "reset", "dns", "tls", "status_4xx", "refused", "body"} {
+		s.Errors[k] = int64(10 + i)
+		s.ErrorSamples[k] = "GET home: " + k
 	}
+	s.ErrorSamples["only_sample"] = "a kind with a sample and no count"
+	live := htmlOf(t, s)
+
+	// The live page against the page of the saved run read back.
+	path := filepath.Join(t.TempDir(), "run.json")
+	if err := WriteFileAtomic(path, func(w io.Writer) error { return WriteJSON(w, s) }); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := ReadJSON(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again := htmlOf(t, saved); !bytes.Equal(again, live) {
+		t.Fatalf("the page of the saved run differs from the live run's (%d vs %d bytes), first difference at byte %d:\nlive:  %q\nsaved: %q",
+			len(live), len(again), firstDiff(live, again), around(live, firstDiff(live, again)), around(again, firstDiff(live, again)))
+	}
+
+	// The same summary with its maps filled in reverse order, rendered
+	// many times: Go randomizes each walk over a map, so any output that
+	// follows one differs between some of these renderings.
+	reversed := *s
+	reversed.Errors = refill(s.Errors)
+	reversed.ErrorSamples = refill(s.ErrorSamples)
+	reversed.Metrics = Metrics(refill(map[string]Metric(s.Metrics)))
+	for i := range 20 {
+		if got := htmlOf(t, &reversed); !bytes.Equal(got, live) {
+			d := firstDiff(live, got)
+			t.Fatalf("rendering %d of the reordered summary differs at byte %d:\nfirst: %q\nnow:   %q", i, d, around(live, d), around(got, d))
+		}
+	}
+}
+
+// refill copies m into a new map, inserting the keys in reverse order.
+func refill[V any](m map[string]V) map[string]V {
+	keys := sortedKeys(m)
+	out := make(map[string]V, len(m))
+	for i := len(keys) - 1; i >= 0; i-- {
+		out[keys[i]] = m[keys[i]]
+	}
+	return out
+}
+
+// firstDiff is the index of the first byte where a and b differ.
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+// around is up to 80 bytes of b from 20 before i.
+func around(b []byte, i int) []byte {
+	lo := max(0, i-20)
+	return b[lo:min(len(b), lo+80)]
 }
 
 // TestHTMLHostile: names users wrote are escaped, never markup.
@@ -188,15 +254,15 @@ func checkSelfContained(t *testing.T, b []byte) {
 	}
 }
 
-// TestHTMLChromium loads the page in headless Chromium (Debian's package)
+// TestHTMLChromium loads the page in headless Chromium (Debian's package,
+// found as chromium or chromium-browser on PATH)
 // with networking routed to a dead proxy, checks it renders without console
 // errors and takes a 1280×800 screenshot. Set LOADGATE_SCREENSHOT to keep
 // the screenshot at that path.
 func TestHTMLChromium(t *testing.T) {
-	chromium := "/usr/bin/chromium"
-	if _, err := os.Stat(chromium); err != nil {
-		t.Skip("chromium not installed (apt-get install chromium): headless rendering test skipped")
-	}
+	// Without Chromium this fails where CI is set and is skipped elsewhere
+	// (internal/testtool); the fonts package gives the page its glyphs.
+	chromium := testtool.Need(t, "chromium", "chromium fonts-dejavu-core")
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")
 	if err := os.WriteFile(page, htmlOf(t, Build(testRun(t))), 0o644); err != nil {
