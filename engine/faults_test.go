@@ -10,7 +10,7 @@ import (
 	"github.com/loadgate/loadgate/internal/faults"
 )
 
-// The fault matrix (RELIABILITY.md rows 2, 4–10) through the whole engine
+// The fault matrix (docs/reliability.md, rows 2, 4–10) through the whole engine
 // against internal/faults on loopback. Each case shows the error class, that
 // no request waited past its deadline (the run ends on time), that memory
 // did not follow the fault (bytes allocated during the run), and that the
@@ -75,8 +75,17 @@ func (r faultRun) expectAll(t *testing.T, want Kind) {
 // TestFaultMatrix: one row per fault of internal/faults, with the class it
 // must produce. Every case runs 10 arrivals over 0.5 s with a 300 ms
 // deadline, so a run must end within 0.5 + 0.3 s plus slack.
+//
+// Memory: each case allocates at most faultAllocSlack more than the same
+// run against a healthy endpoint (the process's allocations, the in-process
+// fault server's included): a fault must not make the client buffer what
+// it receives or keep what failed.
 func TestFaultMatrix(t *testing.T) {
 	srv := faultTarget(t)
+	healthy := runFault(t, &Engine{}, srv.URL+"/ok", 20, 500*time.Millisecond, 300*time.Millisecond)
+	if healthy.st.Requests != 10 || healthy.st.Failed != 0 {
+		t.Fatalf("healthy run: %d requests, %d failed", healthy.st.Requests, healthy.st.Failed)
+	}
 	for _, tc := range []struct {
 		name string // RELIABILITY row and fault
 		path string
@@ -93,6 +102,10 @@ func TestFaultMatrix(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runFault(t, &Engine{}, srv.URL+tc.path, 20, 500*time.Millisecond, 300*time.Millisecond)
 			r.expectAll(t, tc.want)
+			t.Logf("allocated %d KiB (healthy run: %d KiB)", r.alloc>>10, healthy.alloc>>10)
+			if r.alloc > healthy.alloc+faultAllocSlack {
+				t.Fatalf("allocated %d KiB, the healthy run %d KiB: memory follows the fault", r.alloc>>10, healthy.alloc>>10)
+			}
 			if limit := 500*time.Millisecond + 300*time.Millisecond + 700*time.Millisecond; r.elapsed > limit {
 				t.Fatalf("run took %v, want < %v: a request waited past its deadline", r.elapsed, limit)
 			}
@@ -102,6 +115,11 @@ func TestFaultMatrix(t *testing.T) {
 		})
 	}
 }
+
+// faultAllocSlack is what a fault case may allocate beyond a healthy run:
+// 4 MiB, against ~2 MiB measured for the largest (64 KiB response heads,
+// read and written in process).
+const faultAllocSlack = 4 << 20
 
 // TestHugeBodiesDiscarded (row 8): 4 responses of 128 MiB each, with a
 // length and chunked, and a gzip bomb: each succeeds, its wire bytes are
@@ -140,10 +158,12 @@ func TestHugeBodiesDiscarded(t *testing.T) {
 	}
 }
 
-// TestRedirectLoopNotFollowed (row 10): loadgate does not follow redirects
-// (a 3xx is the step's answer, as curl without -L), so a redirect loop costs
-// one request per arrival and ends. A 3xx counts as success unless the
-// step's check says otherwise.
+// TestRedirectLoopNotFollowed (row 10): a step with max_redirects 0 (the
+// engine's default; scenarios follow DefaultMaxRedirects unless told
+// otherwise) keeps the 3xx as its answer, as curl without -L, so a redirect
+// loop costs one request per arrival and ends. A 3xx counts as success
+// unless the step's check says otherwise. With redirects followed, a loop
+// ends at the step's limit with class redirect_limit (TestRedirects).
 func TestRedirectLoopNotFollowed(t *testing.T) {
 	srv := faultTarget(t)
 	before := srv.Requests()
