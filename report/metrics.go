@@ -20,7 +20,8 @@ const (
 )
 
 // Metric is one metric or sub-metric over the whole run. Which fields are
-// meaningful depends on Type, and only those are written to JSON:
+// meaningful depends on Type, and only those are written to JSON and read
+// from it:
 //   - trend: Unit ("ms"), Count, Min .. Max in ms, HDR;
 //   - rate: Rate (Hits/Total, a share in [0,1]), Hits, Total;
 //   - counter: Count, Rate (per second over the run), Unit ("B" for bytes).
@@ -108,10 +109,18 @@ func (m *Metric) UnmarshalJSON(b []byte) error {
 	default:
 		return fmt.Errorf("metric type %q: want trend, rate or counter", t.Type)
 	}
-	*m = Metric{
-		Type: t.Type, Unit: t.Unit, Count: t.Count,
-		Min: t.Min, Avg: t.Avg, Med: t.Med, P50: t.P50, P90: t.P90, P95: t.P95, P99: t.P99, P999: t.P999, Max: t.Max,
-		HDR: t.HDR, Rate: a.Rate, Hits: a.Hits, Total: a.Total,
+	// Keep only the fields of the type, as MarshalJSON writes them: a
+	// "rate" in a trend (a hand-edited file) would otherwise be kept in
+	// memory and lost on the next write (FuzzReadJSON).
+	switch t.Type {
+	case TypeTrend:
+		*m = Metric{Type: t.Type, Unit: t.Unit, Count: t.Count,
+			Min: t.Min, Avg: t.Avg, Med: t.Med, P50: t.P50, P90: t.P90, P95: t.P95, P99: t.P99, P999: t.P999, Max: t.Max,
+			HDR: t.HDR}
+	case TypeRate:
+		*m = Metric{Type: t.Type, Rate: a.Rate, Hits: a.Hits, Total: a.Total}
+	case TypeCounter:
+		*m = Metric{Type: t.Type, Unit: t.Unit, Count: t.Count, Rate: a.Rate}
 	}
 	return nil
 }
