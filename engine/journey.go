@@ -121,6 +121,11 @@ func JSONPathToGJSON(p string) (string, error) {
 			if end < 0 {
 				return "", fmt.Errorf("JSONPath %q: unclosed [%c", p, q)
 			}
+			if end == 0 {
+				// gjson has no spelling of it in every place: two at the
+				// start make "..", its JSON-lines prefix (FuzzJSONPathToGJSON).
+				return "", fmt.Errorf("JSONPath %q: an empty key ([%c%c]) is not supported", p, q, q)
+			}
 			segs = append(segs, gjsonEscape(rest[2:2+end]))
 			rest = rest[2+end+2:]
 		case rest[0] == '[':
@@ -144,14 +149,19 @@ func JSONPathToGJSON(p string) (string, error) {
 	return strings.Join(segs, "."), nil
 }
 
+// gjsonSyntax are the bytes of gjson's path syntax. '[' and '{' start a
+// multipath at the head of a path or after a dot ("a.[0]" is not the key
+// "[0]"); FuzzJSONPathToGJSON found them.
+const gjsonSyntax = ".*?|#@\\!=<>%[{"
+
 // gjsonEscape escapes gjson's path syntax in a key.
 func gjsonEscape(k string) string {
-	if !strings.ContainsAny(k, ".*?|#@\\!=<>%") {
+	if !strings.ContainsAny(k, gjsonSyntax) {
 		return k
 	}
 	var b strings.Builder
 	for i := 0; i < len(k); i++ {
-		if strings.IndexByte(".*?|#@\\!=<>%", k[i]) >= 0 {
+		if strings.IndexByte(gjsonSyntax, k[i]) >= 0 {
 			b.WriteByte('\\')
 		}
 		b.WriteByte(k[i])
