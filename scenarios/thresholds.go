@@ -13,6 +13,15 @@ import (
 
 var thresholdKeys = []string{"expr", "abort_on_fail", "delay", "window", "severity", "min_samples"}
 
+// k6ThresholdKeys are k6's names for threshold options, accepted as they
+// are so that k6 files carry over (docs/thresholds.md, "From k6"): each
+// maps to the loadgate key it spells differently.
+var k6ThresholdKeys = map[string]string{"threshold": "expr", "abortOnFail": "abort_on_fail", "delayAbortEval": "delay"}
+
+// k6ThresholdNames are the keys of k6ThresholdKeys in the order of their
+// loadgate keys, for the list of known keys.
+var k6ThresholdNames = []string{"threshold", "abortOnFail", "delayAbortEval"}
+
 // thresholds decodes the thresholds mapping: selector → expression, list of
 // expressions, or mappings with options.
 func (d *decoder) thresholds(n *yaml.Node) []ThresholdSpec {
@@ -58,17 +67,18 @@ func (d *decoder) threshold(n *yaml.Node) (ThresholdSpec, bool) {
 	if n.Kind == yaml.ScalarNode {
 		return t, d.expr(n, &t)
 	}
-	fs := d.fields(n, "in threshold", thresholdKeys, nil)
+	fs := d.fields(n, "in threshold", slices.Concat(thresholdKeys, k6ThresholdNames), nil)
+	d.k6Aliases(fs)
 	d.require(n, fs, "in threshold", "expr")
 	ok := false // without an expression there is no threshold
 	if f, has := fs["expr"]; has {
 		ok = d.expr(f.val, &t)
 	}
 	if f, has := fs["abort_on_fail"]; has {
-		t.AbortOnFail = d.boolean(f.val, "abort_on_fail")
+		t.AbortOnFail = d.boolean(f.val, f.key.Value)
 	}
 	if f, has := fs["delay"]; has {
-		t.Delay, _ = d.duration(f.val, "delay", 0)
+		t.Delay, _ = d.duration(f.val, f.key.Value, 0)
 	}
 	if f, has := fs["window"]; has {
 		t.Window, _ = d.duration(f.val, "window", time.Second)
@@ -82,6 +92,36 @@ func (d *decoder) threshold(n *yaml.Node) (ThresholdSpec, bool) {
 		t.MinSamples, _ = d.integer(f.val, "min_samples", 0, 1<<62)
 	}
 	return t, ok
+}
+
+// k6Aliases files the k6 spellings of fs under their loadgate keys; a
+// mapping that gives both spellings of one option is an error at the later
+// one.
+func (d *decoder) k6Aliases(fs map[string]field) {
+	for _, k6 := range k6ThresholdNames {
+		f, has := fs[k6]
+		if !has {
+			continue
+		}
+		delete(fs, k6)
+		name := k6ThresholdKeys[k6]
+		other, both := fs[name]
+		if !both {
+			fs[name] = f
+			continue
+		}
+		first, second := other, f
+		if posBefore(f.key, other.key) {
+			first, second = f, other
+			fs[name] = f
+		}
+		d.el.node(second.key, "key %q in threshold is the same option as %q (first at line %d): give one of them", second.key.Value, first.key.Value, first.key.Line)
+	}
+}
+
+// posBefore reports whether a comes before b in the file.
+func posBefore(a, b *yaml.Node) bool {
+	return a.Line < b.Line || a.Line == b.Line && a.Column < b.Column
 }
 
 // expr parses an expression string into t; resolveSelectors checks it
