@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -136,27 +137,41 @@ func TestCancelStopsAndGraces(t *testing.T) {
 	})
 }
 
-// TestHardStopAfterGrace: a request that outlives the grace period is cut
-// off and not counted against the target.
+// TestHardStopAfterGrace: requests still in flight when the grace period
+// after a stop ends are cut off (their connections closed), Run returns
+// then and not when they would have ended, and nothing cut off is
+// recorded against the target. Real connections to a server that never
+// answers, since the cut-off closes them.
 func TestHardStopAfterGrace(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		d := &sleepDoer{d: 30 * time.Second}
-		p := constPlan("http://127.0.0.1:1/", 10, 10*time.Second)
-		p.Grace = 2 * time.Second
-		ctx, cancel := context.WithCancel(context.Background())
-		time.AfterFunc(time.Second, cancel)
-		start := time.Now()
-		res, err := fakeEngine(d).Run(ctx, p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// The fake ignores the hard stop, so Run waits for it; what matters is
-		// that nothing cut off is recorded.
-		if got := res.Final.Total.Steps[0][0].Requests; got != 0 {
-			t.Fatalf("requests %d recorded after the hard stop", got)
-		}
-		_ = start
-	})
+	srv := faultTarget(t)
+	p := constPlan(srv.URL+"/hang", 10, 10*time.Second)
+	p.Flows[0].Steps[0].Timeout = 30 * time.Second
+	const stopAt, grace = 500 * time.Millisecond, time.Second
+	p.Grace = grace
+	ctx, cancel := context.WithCancelCause(context.Background())
+	errStop := errors.New("stop")
+	time.AfterFunc(stopAt, func() { cancel(errStop) })
+	start := time.Now()
+	res, err := (&Engine{}).Run(ctx, p)
+	el := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stopped != errStop {
+		t.Fatalf("stopped = %v", res.Stopped)
+	}
+	// Not before the grace period ended; long before the requests' 30 s
+	// timeout (the margin is for a slow, busy test machine).
+	if el < stopAt+grace || el > stopAt+grace+3*time.Second {
+		t.Fatalf("Run returned after %v, want just after the stop at %v + the %v grace", el, stopAt, grace)
+	}
+	st := res.Final.Total.Steps[0][0]
+	if st.Requests != 0 || st.Failed != 0 {
+		t.Fatalf("requests %d, failed %d recorded after the hard stop; want none", st.Requests, st.Failed)
+	}
+	if started := res.Final.Total.Started; started < 3 {
+		t.Fatalf("%d arrivals started before the stop, want about 5", started)
+	}
 }
 
 // TestClosedModel: 5 users with 100 ms requests and 100 ms think run

@@ -2,8 +2,11 @@ package slo
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -447,25 +450,78 @@ func TestLiveState(t *testing.T) {
 }
 
 // TestConcurrentResults reads results from another goroutine while the
-// collector observes, as a Prometheus scrape does; run with -race.
+// collector observes, as a Prometheus scrape does. Under -race (make test's
+// main pass) an unguarded field fails it; in any build the reader must see
+// every threshold's evaluations only grow, and the end state must be what
+// the same snapshots give without a reader.
+//
+// The feeder waits for the reader to have read twice after each snapshot,
+// so the two overlap for the whole run. It only loads the reader's counter:
+// that orders the reader's past reads before the feeder's next writes, never
+// the feeder's writes before the reader's reads, which stay unordered for
+// the race detector to check.
 func TestConcurrentResults(t *testing.T) {
 	plan := testPlan()
-	e := mustNew(t, plan, Options{Abort: func(Result) {}},
-		Threshold{Metric: "http_req_duration", Expr: "p(95) < 300ms", Window: 2 * time.Second, AbortOnFail: true},
-		Threshold{Metric: "http_req_failed", Expr: "rate < 1%"})
+	ths := []Threshold{
+		{Metric: "http_req_duration", Expr: "p(95) < 300ms", Window: 2 * time.Second, AbortOnFail: true},
+		{Metric: "http_req_failed", Expr: "rate < 1%"},
+	}
 	f := newFeed(plan)
 	snaps := []*engine.Snapshot{}
 	for i := 0; i < 20; i++ {
 		snaps = append(snaps, f.tick(load{step: home, lat: time.Duration(i) * 50 * time.Millisecond, n: 10, failed: 1}))
 	}
-	done := make(chan struct{})
+	snaps = append(snaps, f.final(load{step: home, lat: ms100, n: 10}))
+	alone := mustNew(t, plan, Options{Abort: func(Result) {}}, ths...)
+	run(alone, snaps...)
+
+	e := mustNew(t, plan, Options{Abort: func(Result) {}}, ths...)
+	var reads atomic.Int64
+	stop := make(chan struct{})
+	errc := make(chan error, 1)
 	go func() {
-		defer close(done)
-		for i := 0; i < 200; i++ {
-			_ = e.Results()
+		last := make([]int, len(ths))
+		for {
+			select {
+			case <-stop:
+				errc <- nil
+				return
+			default:
+			}
+			rs := e.Results()
 			_ = e.Failed()
+			if len(rs) != len(ths) {
+				errc <- fmt.Errorf("%d results, want %d", len(rs), len(ths))
+				return
+			}
+			for i, r := range rs {
+				if r.Evaluations < last[i] {
+					errc <- fmt.Errorf("%s: evaluations went from %d to %d", r.Threshold.Expr, last[i], r.Evaluations)
+					return
+				}
+				last[i] = r.Evaluations
+			}
+			reads.Add(1)
 		}
 	}()
-	run(e, snaps...)
-	<-done
+	for _, s := range snaps {
+		e.Observe(s)
+		for n := reads.Load(); reads.Load() < n+2; {
+			runtime.Gosched()
+		}
+	}
+	close(stop)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	got, want := e.Results(), alone.Results()
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.Passed != w.Passed || g.Evaluations != w.Evaluations || g.Observed != w.Observed || g.FirstFailedAt != w.FirstFailedAt {
+			t.Errorf("%s with a concurrent reader: %+v\nwithout: %+v", w.Threshold.Expr, g, w)
+		}
+	}
+	if got[0].Evaluations == 0 {
+		t.Fatal("nothing was evaluated")
+	}
 }
