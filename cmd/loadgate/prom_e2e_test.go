@@ -140,7 +140,9 @@ func TestPrometheusEndToEnd(t *testing.T) {
 	prom := startPrometheus(t, map[string]string{"loadgate": metricsAddr, "target": tgt})
 	// A third of the requests get a 503 from the target: its own error
 	// ratio is about 0.33, which the first SLI threshold accepts and the
-	// second rejects.
+	// second rejects. Prometheus computes it with rate() over 4–5 scrapes
+	// of series born in the window, whose extrapolation moves it: on a
+	// loaded machine 0.24 was seen, so the bounds are wide.
 	body := fmt.Sprintf(`name: prom-e2e
 base_url: http://%s
 load: { rate: 30, duration: 4s }
@@ -159,7 +161,7 @@ sli:
       error_ratio: sum(rate(target_http_requests_total{job="target",code=~"5.."}[$RANGE])) / sum(rate(target_http_requests_total{job="target"}[$RANGE]))
 thresholds:
   http_req_duration: [ "p(95) < 2s" ]
-  sli{name:error_ratio}: [ "value > 0.2", "value < 0.1" ]
+  sli{name:error_ratio}: [ "value > 0.15", "value < 0.1" ]
 `, tgt, prom)
 	path := filepath.Join(t.TempDir(), "prom.yaml")
 	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
@@ -174,14 +176,14 @@ thresholds:
 		m := x.(map[string]any)
 		byExpr[m["metric"].(string)+" "+m["expr"].(string)] = m
 	}
-	pass, fail := byExpr["sli{name:error_ratio} value > 0.2"], byExpr["sli{name:error_ratio} value < 0.1"]
+	pass, fail := byExpr["sli{name:error_ratio} value > 0.15"], byExpr["sli{name:error_ratio} value < 0.1"]
 	if pass == nil || fail == nil {
 		t.Fatalf("sli thresholds missing from the report: %v", ths)
 	}
 	if pass["passed"] != true || fail["passed"] != false {
-		t.Fatalf("want value > 0.2 passed and value < 0.1 failed:\n%v\n%v\nstderr:\n%s", pass, fail, r.stderr)
+		t.Fatalf("want value > 0.15 passed and value < 0.1 failed:\n%v\n%v\nstderr:\n%s", pass, fail, r.stderr)
 	}
-	if obs, _ := pass["observed"].(float64); obs < 0.25 || obs > 0.42 {
+	if obs, _ := pass["observed"].(float64); obs < 0.2 || obs > 0.45 {
 		t.Fatalf("observed error ratio %v, want about 1/3", obs)
 	}
 	if !strings.Contains(fmt.Sprint(r.report["reasons"]), "sli{name:error_ratio}") {
