@@ -40,3 +40,27 @@ func (h *Histogram) CountsAtOrBelow(limits []time.Duration) []int64 {
 	}
 	return out
 }
+
+// Bucket is a range of values the histogram does not tell apart: every value
+// recorded in [Low, High] counts in it.
+type Bucket struct {
+	Low, High time.Duration
+	Count     int64
+}
+
+// Buckets returns the histogram's non-empty buckets in ascending order of
+// value: the exact data, to the histogram's precision, from which order
+// statistics and rank tests are computed (package stats). It reads a dense
+// copy of a frozen histogram, so it costs one Thaw; call it off the hot path.
+func (h *Histogram) Buckets() []Bucket {
+	if h == nil || h.Count() == 0 {
+		return nil
+	}
+	var out []Bucket
+	for _, b := range h.dense().Distribution() {
+		if b.Count > 0 {
+			out = append(out, Bucket{Low: us(b.From), High: us(b.To), Count: b.Count})
+		}
+	}
+	return out
+}
