@@ -60,15 +60,19 @@ var statsOf = map[string][]string{
 }
 
 // Compare compares run next against run base under the default rules
-// overridden by rules (a later rule for the same metric and stat replaces
-// an earlier one). Percentiles, min, avg and max of trends come from the
+// overridden by rules: a rule for a metric and stat replaces the default
+// for them, and several rules for one metric and stat combine into one
+// whose limits must all be exceeded (a relative limit with a floor). Percentiles, min, avg and max of trends come from the
 // stored HDR histograms; rates from the exact hits and totals. It fails
 // only on bad input: a rule naming a metric that is not in both runs, or a
 // histogram that does not decode. A stat covered by a rule that has data
 // in base but none in next (the metric is missing, or has no samples) is a
 // regression: "no data in NEW".
 func Compare(base, next *Summary, rules []Rule) (*Comparison, error) {
-	rules = mergeRules(append(DefaultRules(), rules...))
+	rules, err := mergeRules(DefaultRules(), rules)
+	if err != nil {
+		return nil, err
+	}
 	c := &Comparison{Base: refOf(base), New: refOf(next), Passed: true, Regressions: []Row{}, Rows: []Row{}, Notes: []string{}}
 	for _, r := range rules {
 		c.Rules = append(c.Rules, r.String())
@@ -135,19 +139,30 @@ func where(key string, onlyBase, onlyNew []string) string {
 	return "neither run has it"
 }
 
-// mergeRules keeps the last rule of each metric and stat, in first-seen
-// order.
-func mergeRules(rules []Rule) []Rule {
-	var out []Rule
-	for _, r := range rules {
+// mergeRules returns the defaults with the user's rules applied, in
+// first-seen order: the user's first rule for a metric and stat replaces
+// the default, and each further one for them combines with it.
+func mergeRules(defaults, user []Rule) ([]Rule, error) {
+	out := slices.Clone(defaults)
+	mine := map[[2]string]bool{}
+	for _, r := range user {
+		k := [2]string{r.Metric, r.Stat}
 		i := slices.IndexFunc(out, func(o Rule) bool { return o.Metric == r.Metric && o.Stat == r.Stat })
-		if i >= 0 {
+		switch {
+		case i < 0:
+			out = append(out, r)
+		case !mine[k]:
 			out[i] = r
-			continue
+		default:
+			l, err := out[i].Limit.combine(r.Limit)
+			if err != nil {
+				return nil, fmt.Errorf("rules for %s: %w", out[i].key(), err)
+			}
+			out[i].Limit = l
 		}
-		out = append(out, r)
+		mine[k] = true
 	}
-	return out
+	return out, nil
 }
 
 // ruleFor returns the rule for stat of key: one naming key wins over one

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,28 +32,45 @@ const (
 	Plain                     // 5: an absolute change in the metric's unit (counters)
 )
 
-// Limit is the change a rule allows: up to Amount (in Unit) above the base
-// value, or below it when Down (a drop is the regression: checks, http_reqs).
+// Limit is the change a rule allows: up to each of its Amounts above the
+// base value, or below it when Down (a drop is the regression: checks,
+// http_reqs). A new value is a regression only when it is beyond every
+// amount, so "+10%,+2ms" is a relative limit with an absolute floor: on a
+// 1 ms endpoint a 10% change is noise, and only a change past both counts.
 type Limit struct {
-	Amount float64 // ≥ 0; a share for Relative and Points, ms for Millis
-	Unit   LimitUnit
-	Down   bool
+	Amounts []Amount
+	Down    bool
 	// Off disables the rule (and the default it overrides).
 	Off bool
-	// Text is the limit as written, canonical: "+10%", "+20ms", "-1pp", "off".
+	// Text is the limit as written, canonical: "+10%", "+20ms", "-1pp",
+	// "+10%,+2ms", "off".
 	Text string
 }
 
-// Bound is the worst value a new run may have, given the base value.
+// Amount is one allowance of a Limit.
+type Amount struct {
+	Value float64 // ≥ 0; a share for Relative and Points, ms for Millis
+	Unit  LimitUnit
+}
+
+// Bound is the worst value a new run may have, given the base value: the
+// most lenient of the amounts.
 func (l Limit) Bound(base float64) float64 {
-	d := l.Amount
-	if l.Unit == Relative {
-		d = base * l.Amount
+	var bound float64
+	for i, a := range l.Amounts {
+		d := a.Value
+		if a.Unit == Relative {
+			d = base * a.Value
+		}
+		b := base + d
+		if l.Down {
+			b = base - d
+		}
+		if i == 0 || (l.Down && b < bound) || (!l.Down && b > bound) {
+			bound = b
+		}
 	}
-	if l.Down {
-		return base - d
-	}
-	return base + d
+	return bound
 }
 
 // Exceeded reports whether v is worse than bound. A tolerance of a
@@ -64,6 +82,20 @@ func (l Limit) Exceeded(v, bound float64) bool {
 		return v < bound-eps
 	}
 	return v > bound+eps
+}
+
+// combine adds the amounts of o to l, as "--max p95=+10% --max p95=+2ms"
+// does: one rule whose new value must exceed both.
+func (l Limit) combine(o Limit) (Limit, error) {
+	switch {
+	case l.Off || o.Off:
+		return Limit{}, fmt.Errorf("%s and %s: off cannot be combined with a limit", l.Text, o.Text)
+	case l.Down != o.Down:
+		return Limit{}, fmt.Errorf("%s and %s: a rise and a drop cannot be combined", l.Text, o.Text)
+	}
+	l.Amounts = append(slices.Clone(l.Amounts), o.Amounts...)
+	l.Text += "," + o.Text
+	return l, nil
 }
 
 func abs(x float64) float64 {
@@ -82,12 +114,14 @@ type Rule struct {
 	Limit  Limit
 }
 
-func (r Rule) String() string {
-	s := r.Stat + "=" + r.Limit.Text
+func (r Rule) String() string { return r.key() + "=" + r.Limit.Text }
+
+// key is the rule's [METRIC:]STAT.
+func (r Rule) key() string {
 	if r.Metric != "" {
-		s = r.Metric + ":" + s
+		return r.Metric + ":" + r.Stat
 	}
-	return s
+	return r.Stat
 }
 
 // DefaultRules are the regression rules common deployment gates use: p95
@@ -95,15 +129,16 @@ func (r Rule) String() string {
 // the error rate (http_req_failed, whole run) one percentage point.
 func DefaultRules() []Rule {
 	return []Rule{
-		{Stat: "p95", Limit: Limit{Amount: 0.10, Unit: Relative, Text: "+10%"}},
-		{Stat: "p99", Limit: Limit{Amount: 0.15, Unit: Relative, Text: "+15%"}},
-		{Stat: StatErrorRate, Limit: Limit{Amount: 0.01, Unit: Points, Text: "+1pp"}},
+		{Stat: "p95", Limit: Limit{Amounts: []Amount{{0.10, Relative}}, Text: "+10%"}},
+		{Stat: "p99", Limit: Limit{Amounts: []Amount{{0.15, Relative}}, Text: "+15%"}},
+		{Stat: StatErrorRate, Limit: Limit{Amounts: []Amount{{0.01, Points}}, Text: "+1pp"}},
 	}
 }
 
-// ParseRule parses "[METRIC:]STAT=LIMIT", as in "p95=+5%", "p99=+20ms",
-// "error_rate=+0.5pp", "http_req_duration{step:search}:p95=+5%",
-// "checks:rate=-1pp", "p99=off". A limit without sign is an increase.
+// ParseRule parses "[METRIC:]STAT=LIMIT[,LIMIT...]", as in "p95=+5%",
+// "p99=+20ms", "p95=+10%,+2ms" (both must be exceeded), "error_rate=+0.5pp",
+// "http_req_duration{step:search}:p95=+5%", "checks:rate=-1pp", "p99=off".
+// A limit without sign is an increase.
 func ParseRule(s string) (Rule, error) {
 	lhs, rhs, ok := cutLast(s, "=")
 	if !ok {
@@ -198,7 +233,29 @@ func quantileOf(stat string) (float64, bool) {
 	return p / 100, true
 }
 
+// parseLimit reads a comma-separated list of allowances, or off.
 func parseLimit(s string) (Limit, error) {
+	if s == "off" || s == "none" {
+		return Limit{Off: true, Text: "off"}, nil
+	}
+	var l Limit
+	for i, part := range strings.Split(s, ",") {
+		one, err := parseAmount(strings.TrimSpace(part))
+		if err != nil {
+			return Limit{}, err
+		}
+		if i == 0 {
+			l = one
+			continue
+		}
+		if l, err = l.combine(one); err != nil {
+			return Limit{}, fmt.Errorf("limit %q: %w", s, err)
+		}
+	}
+	return l, nil
+}
+
+func parseAmount(s string) (Limit, error) {
 	if s == "off" || s == "none" {
 		return Limit{Off: true, Text: "off"}, nil
 	}
@@ -214,22 +271,24 @@ func parseLimit(s string) (Limit, error) {
 	suffix := s[len(num):]
 	v, err := strconv.ParseFloat(num, 64)
 	if err != nil || v < 0 {
-		return Limit{}, fmt.Errorf("limit %q: want +N%%, +Nms (or s, us), +Npp, +N or off", s)
+		return Limit{}, fmt.Errorf("limit %q: want +N%%, +Nms (or s, us), +Npp, +N or off; several, comma-separated, make a floor: +10%%,+2ms", s)
 	}
+	var a Amount
 	switch suffix {
 	case "%":
-		l.Unit, l.Amount = Relative, v/100
+		a = Amount{v / 100, Relative}
 	case "pp":
-		l.Unit, l.Amount = Points, v/100
+		a = Amount{v / 100, Points}
 	case "":
-		l.Unit, l.Amount = Plain, v
+		a = Amount{v, Plain}
 	default:
 		d, ok := durationUnits[suffix]
 		if !ok {
 			return Limit{}, fmt.Errorf("limit %q: unknown unit %q: want %%, pp, a duration unit (us, ms, s, m) or none", s, suffix)
 		}
-		l.Unit, l.Amount = Millis, v*d
+		a = Amount{v * d, Millis}
 	}
+	l.Amounts = []Amount{a}
 	l.Text = sign + strconv.FormatFloat(v, 'f', -1, 64) + suffix
 	return l, nil
 }
@@ -265,15 +324,16 @@ func (r Rule) check() error {
 // fits rejects a unit that means nothing for the stat: a duration on a
 // rate, percentage points on a trend.
 func (l Limit) fits(t engine.MetricType, stat string) error {
-	switch {
-	case l.Off || l.Unit == Relative:
-		return nil
-	case t == engine.Trend && l.Unit != Millis:
-		return fmt.Errorf("limit %s on %s: want a duration (+20ms) or a percent (+10%%)", l.Text, stat)
-	case t == engine.Rate && l.Unit != Points:
-		return fmt.Errorf("limit %s on %s: want percentage points (+1pp) or a percent (+10%%)", l.Text, stat)
-	case t == engine.Counter && l.Unit != Plain:
-		return fmt.Errorf("limit %s on %s: want a number (+100) or a percent (+10%%)", l.Text, stat)
+	for _, a := range l.Amounts {
+		switch {
+		case l.Off || a.Unit == Relative:
+		case t == engine.Trend && a.Unit != Millis:
+			return fmt.Errorf("limit %s on %s: want a duration (+20ms) or a percent (+10%%)", l.Text, stat)
+		case t == engine.Rate && a.Unit != Points:
+			return fmt.Errorf("limit %s on %s: want percentage points (+1pp) or a percent (+10%%)", l.Text, stat)
+		case t == engine.Counter && a.Unit != Plain:
+			return fmt.Errorf("limit %s on %s: want a number (+100) or a percent (+10%%)", l.Text, stat)
+		}
 	}
 	return nil
 }

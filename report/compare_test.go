@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -277,6 +278,12 @@ func TestParseRule(t *testing.T) {
 		{in: "http_reqs:count=-10%", want: "http_reqs:count=-10%"},
 		{in: "http_reqs:rate=-5", want: "http_reqs:rate=-5"},
 		{in: "p99=off", want: "p99=off"},
+		{in: "p95=+10%,+2ms", want: "p95=+10%,+2ms"}, // a floor: both must be exceeded
+		{in: "p95=+10%, 2ms", want: "p95=+10%,+2ms"},
+		{in: "checks:rate=-1pp,-5%", want: "checks:rate=-1pp,-5%"},
+		{in: "p95=+10%,-2ms", err: true, want: "a rise and a drop cannot be combined"},
+		{in: "p95=+10%,off", err: true, want: "off cannot be combined"},
+		{in: "p95=+10%,+1pp", err: true, want: "want a duration (+20ms) or a percent"},
 		{in: "p95", err: true, want: "want [METRIC:]STAT=LIMIT"},
 		{in: "p95=+5", err: true, want: "want a duration (+20ms) or a percent"},
 		{in: "p95=+1pp", err: true, want: "want a duration (+20ms) or a percent"},
@@ -355,7 +362,7 @@ func TestWriteCompare(t *testing.T) {
 // to itself.
 func FuzzParseRule(f *testing.F) {
 	for _, s := range []string{"p95=+5%", "p(99.9)=+20ms", "error_rate=+0.5pp", "http_req_duration{step:a}:p95=-5%",
-		"checks:rate=-1pp", "p99=off", "http_reqs:count=+10", "=", "{:}=", "p95=+1e3ms"} {
+		"checks:rate=-1pp", "p99=off", "http_reqs:count=+10", "=", "{:}=", "p95=+1e3ms", "p95=+10%,+2ms", "p95=,"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -367,8 +374,60 @@ func FuzzParseRule(f *testing.F) {
 		if err != nil {
 			t.Fatalf("%q → %q does not parse: %v", s, r, err)
 		}
-		if back.String() != r.String() || back.Limit != r.Limit {
+		if back.String() != r.String() || !reflect.DeepEqual(back.Limit, r.Limit) {
 			t.Fatalf("%q → %q → %q", s, r, back)
 		}
 	})
+}
+
+// TestCompareRuleFloor: "+10%,+2ms" is a regression only when the change is
+// past both; repeated rules for one stat combine (the first replaces the
+// default); the floor keeps a relative rule sane on a fast endpoint.
+func TestCompareRuleFloor(t *testing.T) {
+	base := runOf(time.Millisecond, 1300*time.Microsecond, 5) // p95 ~1.3 ms
+	next := runOf(time.Millisecond, 1800*time.Microsecond, 5) // p95 ~1.8 ms: +40%, +0.5 ms
+	row := func(c *Comparison, stat string) Row {
+		for _, r := range c.Rows {
+			if r.Metric == "http_req_duration" && r.Stat == stat {
+				return r
+			}
+		}
+		t.Fatalf("no %s row", stat)
+		return Row{}
+	}
+	for _, tc := range []struct {
+		name  string
+		rules []string
+		limit string
+		regr  bool
+	}{
+		{"default: +40% is a regression", nil, "+10%", true},
+		{"with a 2 ms floor it is not", []string{"p95=+10%,+2ms"}, "+10%,+2ms", false},
+		{"repeated --max combine", []string{"p95=+10%", "p95=+2ms"}, "+10%,+2ms", false},
+		{"a floor below the change", []string{"p95=+10%,+0.2ms"}, "+10%,+0.2ms", true},
+		{"the first user rule replaces the default", []string{"p95=+50%"}, "+50%", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var rules []Rule
+			for _, s := range tc.rules {
+				r, err := ParseRule(s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rules = append(rules, r)
+			}
+			c, err := Compare(base, next, rules)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := row(c, "p95"); r.Limit != tc.limit || r.Regression != tc.regr {
+				t.Fatalf("p95 row: limit %q regression %v (base %v new %v bound %v), want %q %v", r.Limit, r.Regression, r.Base, r.New, *r.Bound, tc.limit, tc.regr)
+			}
+		})
+	}
+	off, _ := ParseRule("p95=off")
+	more, _ := ParseRule("p95=+5%")
+	if _, err := Compare(base, next, []Rule{off, more}); err == nil || !strings.Contains(err.Error(), "off cannot be combined") {
+		t.Fatalf("off then +5%%: %v", err)
+	}
 }

@@ -14,7 +14,8 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("compare", "compare BASE.json NEW.json [--max [METRIC:]STAT=LIMIT]... [--json]", stderr)
 	maxes := fs.StringArray("max", nil, "a regression rule overriding the defaults (p95=+10%, p99=+15%, error_rate=+1pp),\n"+
 		"e.g. p95=+5%, p99=+20ms, error_rate=+0.5pp, http_req_duration{step:search}:p95=+5%,\n"+
-		"checks:rate=-1pp (a drop), p99=off; repeatable")
+		"checks:rate=-1pp (a drop), p99=off; p95=+10%,+2ms must exceed both (a floor);\n"+
+		"repeatable: more rules for one stat add limits to it")
 	asJSON := fs.Bool("json", false, "print the result as JSON: {\"regressions\":[...],\"rows\":[...],...}")
 	noColor := fs.Bool("no-color", false, "no ANSI colors")
 	var fc failCode
