@@ -24,7 +24,13 @@ type Comparison struct {
 	// Notes are what a reader must know: metrics in one run only, runs of
 	// different scenarios, a partial run.
 	Notes []string `json:"notes"`
+	// Confidence is the level of the rows' intervals and significance;
+	// absent when significance is off.
+	Confidence float64 `json:"confidence,omitempty"`
 }
+
+// DefaultConfidence is the level of compare's intervals and tests.
+const DefaultConfidence = 0.95
 
 // Row is one statistic of one metric in both runs. Values are in Unit:
 // "ms" for trends, "share" (0..1) for rates, "count" or "B" for counter
@@ -48,8 +54,39 @@ type Row struct {
 	// when a rule covers the stat, as a threshold without data fails. New,
 	// Delta and Change are then meaningless (0, 0, null).
 	NoData bool `json:"no_data,omitempty"`
+	// BaseCI and NewCI are the confidence intervals of a percentile (from
+	// the HDR histogram, package stats) or a rate (Wilson), [lo, hi] in
+	// Unit; a null side is open (too few samples to bound it). Absent for
+	// other stats.
+	BaseCI []*float64 `json:"base_ci,omitempty"`
+	NewCI  []*float64 `json:"new_ci,omitempty"`
+	// PValue is the probability of a difference at least this large
+	// between two runs of one distribution: the Mann-Whitney U test of the
+	// two histograms for min, avg and max, a two-proportion test for a
+	// rate. Absent for percentiles (judged by their intervals), counters
+	// (exact) and when significance is off.
+	PValue *float64 `json:"p_value,omitempty"`
+	// Significant says the difference is unlikely to be noise at the
+	// comparison's confidence: for a percentile, the two intervals do not
+	// overlap; for min, avg and max, the rank test finds the new run
+	// shifted that way; for a rate, the two-proportion test. Counters are
+	// always significant.
+	Significant bool `json:"significant"`
+	// Noise is set on a change past its limit that is not significant: it
+	// is not a regression (docs/thresholds.md, "Limits that do not flake").
+	Noise bool `json:"noise,omitempty"`
 	// Message explains a regression in words.
 	Message string `json:"message,omitempty"`
+}
+
+// CompareOptions are the rules and the confidence of a comparison.
+type CompareOptions struct {
+	// Rules override and add to DefaultRules (see Compare).
+	Rules []Rule
+	// Confidence is the level of the intervals and tests: 0.95 when 0.
+	// Negative turns significance off: every change past its limit is a
+	// regression, as before loadgate judged noise.
+	Confidence float64
 }
 
 // statsOf are the statistics every metric of a type shows.
@@ -68,12 +105,24 @@ var statsOf = map[string][]string{
 // histogram that does not decode. A stat covered by a rule that has data
 // in base but none in next (the metric is missing, or has no samples) is a
 // regression: "no data in NEW".
-func Compare(base, next *Summary, rules []Rule) (*Comparison, error) {
-	rules, err := mergeRules(DefaultRules(), rules)
+//
+// A change past its limit is a regression only when it is significant at
+// opt.Confidence (see Row.Significant): with a few hundred requests a p95
+// moves by tens of percent between two runs of one build, and a gate that
+// fails on that fails at random.
+func Compare(base, next *Summary, opt CompareOptions) (*Comparison, error) {
+	rules, err := mergeRules(DefaultRules(), opt.Rules)
 	if err != nil {
 		return nil, err
 	}
+	conf := opt.Confidence
+	if conf == 0 {
+		conf = DefaultConfidence
+	}
 	c := &Comparison{Base: refOf(base), New: refOf(next), Passed: true, Regressions: []Row{}, Rows: []Row{}, Notes: []string{}}
+	if conf > 0 {
+		c.Confidence = conf
+	}
 	for _, r := range rules {
 		c.Rules = append(c.Rules, r.String())
 	}
@@ -97,7 +146,7 @@ func Compare(base, next *Summary, rules []Rule) (*Comparison, error) {
 		}
 	}
 	for _, k := range both {
-		rows, note, err := compareMetric(k, base.Metrics[k], next.Metrics[k], rules)
+		rows, note, err := compareMetric(k, base.Metrics[k], next.Metrics[k], rules, conf)
 		if err != nil {
 			return nil, err
 		}
@@ -188,7 +237,7 @@ func ruleFor(rules []Rule, key, stat string) (Rule, bool) {
 
 // compareMetric returns the rows of one metric present in both runs, or a
 // note when they cannot be compared.
-func compareMetric(key string, b, n Metric, rules []Rule) ([]Row, string, error) {
+func compareMetric(key string, b, n Metric, rules []Rule, conf float64) ([]Row, string, error) {
 	if b.Type != n.Type {
 		return nil, fmt.Sprintf("%s is a %s in the base run and a %s in the new one: not compared", key, b.Type, n.Type), nil
 	}
@@ -211,17 +260,19 @@ func compareMetric(key string, b, n Metric, rules []Rule) ([]Row, string, error)
 		return nil, key + ": " + why + ": not compared", nil
 	}
 	var rows []Row
+	noise := newNoise(bv, nv, conf)
 	for _, st := range stats {
 		x, okB := bv.stat(st)
 		y, okN := nv.stat(st)
 		if !okB || !okN {
 			return rows, fmt.Sprintf("%s %s: not in the report and no histogram to compute it from", key, st), nil
 		}
-		row := Row{Metric: key, Stat: st, Unit: unitOfStat(b, st), Base: x, New: y, Delta: roundFor(y-x, b.Type)}
+		row := Row{Metric: key, Stat: st, Unit: unitOfStat(b, st), Base: x, New: y, Delta: roundFor(y-x, b.Type), Significant: true}
 		if x != 0 {
 			ch := round(row.Delta/x, 6)
 			row.Change = &ch
 		}
+		noise.judge(&row)
 		if r, ok := ruleFor(rules, key, st); ok {
 			row.apply(r.Limit)
 		}
@@ -280,6 +331,17 @@ func (row *Row) apply(l Limit) {
 	bound := roundFor(l.Bound(row.Base), typeOfUnit(row.Unit))
 	row.Bound = &bound
 	if !l.Exceeded(row.New, bound) {
+		return
+	}
+	if !row.Significant {
+		row.Noise = true
+		why := "within noise"
+		if open(row.BaseCI) || open(row.NewCI) {
+			why = "not judged: too few samples for an interval"
+		}
+		row.Message = fmt.Sprintf("%s %s: %s, base %s (%s): past the %s allowed (%s), but %s",
+			row.Metric, row.Stat, fmtStat(row.New, row.Unit), fmtStat(row.Base, row.Unit), fmtDelta(row.Delta, row.Unit),
+			fmtStat(bound, row.Unit), l.Text, why)
 		return
 	}
 	row.Regression = true
@@ -433,3 +495,6 @@ func runNotes(base, next *Summary, onlyBase, onlyNew []string) []string {
 	}
 	return out
 }
+
+// open reports whether an interval has an open side.
+func open(ci []*float64) bool { return len(ci) == 2 && (ci[0] == nil || ci[1] == nil) }

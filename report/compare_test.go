@@ -3,6 +3,8 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"math"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
@@ -67,9 +69,11 @@ func TestCompare(t *testing.T) {
 		{name: "a run against itself", next: base},
 		// +5% everywhere: under the default +10% / +15%.
 		{name: "small slowdown passes", next: runOf(10500*time.Microsecond, 21*time.Millisecond, 5)},
-		// +20 ms on a 20 ms p95: both percentiles, every sub-metric.
+		// +20 ms on a 20 ms p95: both percentiles, every sub-metric, but
+		// the p99 of search's 200 requests, which 200 samples cannot bound
+		// above at 95%: its change is not judged (TestCompareNoise).
 		{name: "20ms regression", next: runOf(30*time.Millisecond, 40*time.Millisecond, 5),
-			want: []string{"http_req_duration p95", "http_req_duration p99", "http_req_duration{step:search} p95", "http_req_duration{step:search} p99"}},
+			want: []string{"http_req_duration p95", "http_req_duration p99", "http_req_duration{step:search} p95"}},
 		// +12%: over p95's +10%, under p99's +15%.
 		{name: "p95 only", next: runOf(11200*time.Microsecond, 22400*time.Microsecond, 5),
 			want: []string{"http_req_duration p95", "http_req_duration{step:search} p95"}},
@@ -78,7 +82,7 @@ func TestCompare(t *testing.T) {
 		{name: "metric-qualified override wins over the default", next: runOf(10700*time.Microsecond, 21400*time.Microsecond, 5),
 			rules: []string{"http_req_duration{step:search}:p95=+5%"}, want: []string{"http_req_duration{step:search} p95"}},
 		{name: "absolute override", next: runOf(30*time.Millisecond, 40*time.Millisecond, 5),
-			rules: []string{"p95=+25ms", "p99=+25ms"}, want: []string{"http_req_duration{step:search} p95", "http_req_duration{step:search} p99"}},
+			rules: []string{"p95=+25ms", "p99=+25ms"}, want: []string{"http_req_duration{step:search} p95"}},
 		{name: "rules switched off", next: runOf(30*time.Millisecond, 40*time.Millisecond, 5), rules: []string{"p95=off", "p99=off"}},
 		// 0.5% → 1.6%: +1.1 percentage points.
 		{name: "error rate up 1.1pp", next: runOf(10*time.Millisecond, 20*time.Millisecond, 16), want: []string{"http_req_failed rate"}},
@@ -93,7 +97,7 @@ func TestCompare(t *testing.T) {
 		{name: "faster is no regression", next: runOf(5*time.Millisecond, 10*time.Millisecond, 0)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := Compare(base, tc.next, mustRules(t, tc.rules...))
+			c, err := Compare(base, tc.next, CompareOptions{Rules: mustRules(t, tc.rules...)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -120,7 +124,7 @@ func TestCompareRows(t *testing.T) {
 	base := runOf(10*time.Millisecond, 20*time.Millisecond, 5)
 	next := runOf(30*time.Millisecond, 40*time.Millisecond, 15)
 	// A percentile the report does not list is computed from the HDR.
-	c, err := Compare(base, next, mustRules(t, "http_req_duration:p75=+200%"))
+	c, err := Compare(base, next, CompareOptions{Rules: mustRules(t, "http_req_duration:p75=+200%")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +169,7 @@ func TestCompareNotesAndErrors(t *testing.T) {
 	next.Scenario.SHA256, next.Partial, next.Status = "y", true, "interrupted"
 	// Without a rule on it, an empty metric is a note (with one it is a
 	// regression: TestCompareNoDataInNew).
-	c, err := Compare(base, next, mustRules(t, "error_rate=off"))
+	c, err := Compare(base, next, CompareOptions{Rules: mustRules(t, "error_rate=off")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +189,7 @@ func TestCompareNotesAndErrors(t *testing.T) {
 		{"http_req_duration{step:new}:p95=+5%", "http_req_duration{step:new} is not in both runs (only the new run has it)"},
 		{"http_req_duration{step:nope}:p95=+5%", "neither run has it"},
 	} {
-		if _, err := Compare(base, next, mustRules(t, tc.rule)); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := Compare(base, next, CompareOptions{Rules: mustRules(t, tc.rule)}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err %v, want %q", tc.rule, err, tc.want)
 		}
 	}
@@ -193,7 +197,7 @@ func TestCompareNotesAndErrors(t *testing.T) {
 	m := bad.Metrics["http_req_duration"]
 	m.HDR = "bm90IGhkcg=="
 	bad.Metrics["http_req_duration"] = m
-	if _, err := Compare(base, bad, nil); err == nil || !strings.Contains(err.Error(), "new run: http_req_duration: hdr") {
+	if _, err := Compare(base, bad, CompareOptions{}); err == nil || !strings.Contains(err.Error(), "new run: http_req_duration: hdr") {
 		t.Errorf("bad hdr: err %v", err)
 	}
 }
@@ -229,7 +233,7 @@ func TestCompareNoDataInNew(t *testing.T) {
 		{name: "no data in either run", base: empty, next: preflight},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := Compare(tc.base, tc.next, mustRules(t, tc.rules...))
+			c, err := Compare(tc.base, tc.next, CompareOptions{Rules: mustRules(t, tc.rules...)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -315,7 +319,7 @@ func TestParseRule(t *testing.T) {
 
 func TestWriteCompare(t *testing.T) {
 	base := runOf(10*time.Millisecond, 20*time.Millisecond, 5)
-	c, err := Compare(base, runOf(30*time.Millisecond, 40*time.Millisecond, 5), nil)
+	c, err := Compare(base, runOf(30*time.Millisecond, 40*time.Millisecond, 5), CompareOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,11 +330,12 @@ func TestWriteCompare(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{
-		"METRIC                          STAT   BASE",
-		"http_req_duration               p95    19.5ms",
-		"+20.02ms  +102.6%  +10%   REGRESSION\n",
-		"http_req_failed                 rate   0.50%    0.50%    0         0%       +1pp   ok\n",
-		"RESULT: REGRESSION: 4 regression(s)",
+		"METRIC                          STAT   BASE                        NEW                         DELTA     CHANGE   P        LIMIT\n",
+		"http_req_duration               p95    19.5ms [19.37ms..19.64ms]   39.52ms [39.37ms..39.64ms]  +20.02ms  +102.6%           +10%   REGRESSION\n",
+		"http_req_duration{step:search}  p99    39.81ms [39.6ms..]          79.81ms [79.58ms..]", // p99 of 200: no upper bound
+		"http_req_failed                 rate   0.50% [0.21%..1.17%]        0.50% [0.21%..1.17%]        0         0%       1        +1pp   ok\n",
+		"[low..high]: 95% intervals.",
+		"RESULT: REGRESSION: 3 regression(s)",
 		"- http_req_duration p95: 39.52ms, base 19.5ms (+20.02ms): more than the 21.45ms allowed (+10%)",
 	} {
 		if !strings.Contains(out, want) {
@@ -350,7 +355,7 @@ func TestWriteCompare(t *testing.T) {
 	if err := json.Unmarshal(b.Bytes(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.Passed || len(doc.Regressions) != 4 || len(doc.Rows) == 0 || doc.Base["path"] != "base.json" {
+	if doc.Passed || len(doc.Regressions) != 3 || len(doc.Rows) == 0 || doc.Base["path"] != "base.json" {
 		t.Fatalf("json %s", b.String())
 	}
 	if r := doc.Regressions[0]; r["metric"] != "http_req_duration" || r["stat"] != "p95" || r["limit"] != "+10%" || r["regression"] != true {
@@ -416,7 +421,7 @@ func TestCompareRuleFloor(t *testing.T) {
 				}
 				rules = append(rules, r)
 			}
-			c, err := Compare(base, next, rules)
+			c, err := Compare(base, next, CompareOptions{Rules: rules})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -427,7 +432,70 @@ func TestCompareRuleFloor(t *testing.T) {
 	}
 	off, _ := ParseRule("p95=off")
 	more, _ := ParseRule("p95=+5%")
-	if _, err := Compare(base, next, []Rule{off, more}); err == nil || !strings.Contains(err.Error(), "off cannot be combined") {
+	if _, err := Compare(base, next, CompareOptions{Rules: []Rule{off, more}}); err == nil || !strings.Contains(err.Error(), "off cannot be combined") {
 		t.Fatalf("off then +5%%: %v", err)
+	}
+}
+
+// sampledRun is a run of n requests drawn from a log-normal latency around
+// median (scaled by slower), with a seed: runs of one build differ only by
+// their draw.
+func sampledRun(n int, median time.Duration, slower float64, seed uint64) *Summary {
+	r := rand.New(rand.NewPCG(seed, 7))
+	h := histogram.New()
+	for range n {
+		h.Record(time.Duration(slower * float64(median) * math.Exp(0.5*r.NormFloat64())))
+	}
+	return &Summary{Scenario: Scenario{Name: "s", SHA256: "x"}, Status: "passed", Metrics: Metrics{
+		"http_req_duration": metricOf(engine.Value{Type: engine.Trend, Hist: h}, 10, false),
+		"http_req_failed":   rateOf(0, int64(n)),
+	}}
+}
+
+// TestCompareNoise: between two draws of one distribution, a p95 that moves
+// past its limit by chance is noise, not a regression; a 20% slower run of
+// 2,000 requests is a significant regression every time; with significance
+// off the old judgement (limit only) is back.
+func TestCompareNoise(t *testing.T) {
+	noisy, regressions := 0, 0
+	for seed := range uint64(20) {
+		c, err := Compare(sampledRun(200, 10*time.Millisecond, 1, 2*seed), sampledRun(200, 10*time.Millisecond, 1, 2*seed+1), CompareOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range c.Rows {
+			if r.Noise {
+				noisy++
+			}
+		}
+		if !c.Passed {
+			regressions++
+			t.Errorf("seed %d: one distribution flagged: %+v", seed, c.Regressions)
+		}
+	}
+	if noisy == 0 {
+		t.Fatal("no change past a limit in 20 pairs of 200 samples: the test shows nothing")
+	}
+	t.Logf("20 pairs of one distribution, n=200: %d rows past their limits judged noise, %d regressions", noisy, regressions)
+	for seed := range uint64(20) {
+		c, err := Compare(sampledRun(2000, 10*time.Millisecond, 1, 100+2*seed), sampledRun(2000, 10*time.Millisecond, 1.2, 101+2*seed), CompareOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Passed {
+			t.Errorf("seed %d: 20%% slower not flagged: %+v", seed, c.Rows)
+		}
+	}
+	// Significance off: the first noisy pair is a regression again.
+	for seed := range uint64(20) {
+		base, next := sampledRun(200, 10*time.Millisecond, 1, 2*seed), sampledRun(200, 10*time.Millisecond, 1, 2*seed+1)
+		on, _ := Compare(base, next, CompareOptions{})
+		off, _ := Compare(base, next, CompareOptions{Confidence: -1})
+		if slices.ContainsFunc(on.Rows, func(r Row) bool { return r.Noise }) {
+			if off.Passed || off.Confidence != 0 || off.Rows[0].PValue != nil {
+				t.Fatalf("seed %d, significance off: passed %v, confidence %v", seed, off.Passed, off.Confidence)
+			}
+			return
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -49,30 +50,55 @@ func WriteCompareText(w io.Writer, c *Comparison, color bool) error {
 		fmt.Fprintf(bw, "  %s  %s  (%s)\n", r.label, r.ref.Path, strings.Join(about, ", "))
 	}
 	bw.WriteString("\n")
-	cells := [][]string{{"METRIC", "STAT", "BASE", "NEW", "DELTA", "CHANGE", "LIMIT", ""}}
+	head := []string{"METRIC", "STAT", "BASE", "NEW", "DELTA", "CHANGE", "LIMIT", ""}
+	if c.Confidence > 0 {
+		head = []string{"METRIC", "STAT", "BASE", "NEW", "DELTA", "CHANGE", "P", "LIMIT", ""}
+	}
+	cells := [][]string{head}
+	noise := 0
 	for _, r := range c.Rows {
 		change := "n/a"
 		if r.Change != nil {
 			change = signed(trimFloat(*r.Change*100, 1)) + "%"
 		}
-		next, delta := fmtStat(r.New, r.Unit), fmtDelta(r.Delta, r.Unit)
+		base := fmtStat(r.Base, r.Unit) + fmtCI(r.BaseCI, r.Unit)
+		next, delta := fmtStat(r.New, r.Unit)+fmtCI(r.NewCI, r.Unit), fmtDelta(r.Delta, r.Unit)
 		if r.NoData {
 			next, delta = "no data", "n/a"
 		}
-		cells = append(cells, []string{r.Metric, r.Stat, fmtStat(r.Base, r.Unit), next,
-			delta, change, r.Limit, verdictOf(r, color)})
+		row := []string{r.Metric, r.Stat, base, next, delta, change}
+		if c.Confidence > 0 {
+			p := ""
+			if r.PValue != nil {
+				p = fmtP(*r.PValue)
+			}
+			row = append(row, p)
+		}
+		if r.Noise {
+			noise++
+		}
+		cells = append(cells, append(row, r.Limit, verdictOf(r, color)))
 	}
 	writeTable(bw, cells)
 	bw.WriteString("\n")
 	for _, n := range c.Notes {
 		fmt.Fprintf(bw, "  note: %s\n", n)
 	}
+	if c.Confidence > 0 {
+		fmt.Fprintf(bw, "  [low..high]: %s%% intervals. P: the chance of a difference this large between two runs of one build.\n  A change past its limit is noise, not a regression, when its intervals overlap (percentiles) or P >= %s.\n",
+			trimFloat(c.Confidence*100, 2), trimFloat(1-c.Confidence, 3))
+	}
 	if c.Passed {
 		res := "PASSED"
 		if color {
 			res = ansiGreen + res + ansiReset
 		}
-		fmt.Fprintf(bw, "  RESULT: %s: no regression (rules: %s)\n", res, strings.Join(c.Rules, ", "))
+		within := ""
+		if noise > 0 {
+			within = fmt.Sprintf("; %d change(s) past their limits are within noise", noise)
+		}
+		fmt.Fprintf(bw, "  RESULT: %s: no regression (rules: %s%s)\n", res, strings.Join(c.Rules, ", "), within)
+		writeNoise(bw, c)
 	} else {
 		res := "REGRESSION"
 		if color {
@@ -82,8 +108,18 @@ func WriteCompareText(w io.Writer, c *Comparison, color bool) error {
 		for _, r := range c.Regressions {
 			fmt.Fprintf(bw, "    - %s\n", r.Message)
 		}
+		writeNoise(bw, c)
 	}
 	return bw.Flush()
+}
+
+// writeNoise lists the changes past their limits that are not regressions.
+func writeNoise(bw *bufio.Writer, c *Comparison) {
+	for _, r := range c.Rows {
+		if r.Noise {
+			fmt.Fprintf(bw, "    ~ %s\n", r.Message)
+		}
+	}
 }
 
 func verdictOf(r Row, color bool) string {
@@ -92,10 +128,35 @@ func verdictOf(r Row, color bool) string {
 		return ansiRed + "REGRESSION" + ansiReset
 	case r.Regression:
 		return "REGRESSION"
+	case r.Noise:
+		return "noise"
 	case r.Bound != nil:
 		return "ok"
 	}
 	return ""
+}
+
+// fmtCI is " [lo..hi]" in unit, an open side left blank; "" without an
+// interval.
+func fmtCI(ci []*float64, unit string) string {
+	if len(ci) != 2 {
+		return ""
+	}
+	side := func(x *float64) string {
+		if x == nil {
+			return ""
+		}
+		return fmtStat(*x, unit)
+	}
+	return " [" + side(ci[0]) + ".." + side(ci[1]) + "]"
+}
+
+// fmtP is a p-value with two significant digits, never in e-notation.
+func fmtP(p float64) string {
+	if p < 0.0001 {
+		return "<0.0001"
+	}
+	return strconv.FormatFloat(p, 'f', -1, 64)[:min(len(strconv.FormatFloat(p, 'f', -1, 64)), 6)]
 }
 
 // writeTable left-aligns columns on the width of their widest visible cell

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/loadgate/loadgate/report"
 )
@@ -16,6 +18,8 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 		"e.g. p95=+5%, p99=+20ms, error_rate=+0.5pp, http_req_duration{step:search}:p95=+5%,\n"+
 		"checks:rate=-1pp (a drop), p99=off; p95=+10%,+2ms must exceed both (a floor);\n"+
 		"repeatable: more rules for one stat add limits to it")
+	confidence := fs.String("confidence", "95%", "the level of the intervals and tests that tell a regression from noise\n"+
+		"(a change past its limit that is not significant is not a regression); off judges limits alone")
 	asJSON := fs.Bool("json", false, "print the result as JSON: {\"regressions\":[...],\"rows\":[...],...}")
 	noColor := fs.Bool("no-color", false, "no ANSI colors")
 	var fc failCode
@@ -42,7 +46,11 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usagef(err.Error())
 	}
-	c, err := report.Compare(base, next, rules)
+	conf, err := parseConfidence(*confidence)
+	if err != nil {
+		return usagef("--confidence " + err.Error())
+	}
+	c, err := report.Compare(base, next, report.CompareOptions{Rules: rules, Confidence: conf})
 	if err != nil {
 		return usagef(err.Error())
 	}
@@ -60,4 +68,20 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 		return fc.remap(&exitError{code: exitFailed}, stderr)
 	}
 	return nil
+}
+
+// parseConfidence reads a confidence level, "95%" or "0.95", or "off"
+// (returned as -1: significance off).
+func parseConfidence(s string) (float64, error) {
+	if s == "off" {
+		return -1, nil
+	}
+	v, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
+	if err == nil && strings.HasSuffix(s, "%") {
+		v /= 100
+	}
+	if err != nil || v < 0.5 || v >= 1 {
+		return 0, fmt.Errorf("%q: want a level from 50%% to 99.99%% (95%%, 0.99) or off", s)
+	}
+	return v, nil
 }
