@@ -2,8 +2,10 @@ package report
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -25,14 +27,14 @@ func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
 	// leaves an obvious leftover, never a file a glob for *.json picks up.
 	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("report: write %s: %w", path, err)
+		return fmt.Errorf("report: write %s: %w", path, withoutPath(err))
 	}
 	tmp := f.Name()
 	defer func() {
 		if err != nil {
 			_ = f.Close() // may already be closed; the write error is what matters
 			_ = os.Remove(tmp)
-			err = fmt.Errorf("report: write %s: %w", path, err)
+			err = fmt.Errorf("report: write %s: %w", path, withoutPath(err))
 		}
 	}()
 	bw := bufio.NewWriterSize(f, 64<<10)
@@ -58,6 +60,22 @@ func WriteFileAtomic(path string, write func(io.Writer) error) (err error) {
 	}
 	syncDir(dir)
 	return nil
+}
+
+// withoutPath drops the file name from a file-system error: the one of an
+// operation on the temporary file would name it, and a message must name
+// the report's path, never a temporary file (docs/reports.md). The cause
+// stays wrapped (errors.Is(err, fs.ErrNotExist) still holds).
+func withoutPath(err error) error {
+	var pe *fs.PathError
+	var le *os.LinkError
+	switch {
+	case errors.As(err, &pe):
+		return pe.Err
+	case errors.As(err, &le):
+		return le.Err
+	}
+	return err
 }
 
 // syncDir makes the rename durable. It is best effort: some file systems

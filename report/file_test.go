@@ -99,3 +99,39 @@ func TestWriteFileAtomicRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteFileAtomicErrorNamesNoTempFile: whatever step fails (creating the
+// temporary file, renaming it over a folder), the error names the report's
+// path and the cause, never the temporary file (docs/reports.md), and the
+// cause stays wrapped.
+func TestWriteFileAtomicErrorNamesNoTempFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "folder"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, path, cause string
+	}{
+		{"missing folder", filepath.Join(dir, "missing", "r.json"), "no such file or directory"},
+		{"folder is a file", filepath.Join(file, "r.json"), "not a directory"},
+		{"rename over a folder", filepath.Join(dir, "folder"), "file exists"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := WriteFileAtomic(tc.path, func(w io.Writer) error { _, err := io.WriteString(w, "x"); return err })
+			if err == nil {
+				t.Fatal("no error")
+			}
+			want := "report: write " + tc.path + ": "
+			if msg := err.Error(); !strings.HasPrefix(msg, want) || strings.Contains(msg, ".tmp-") || strings.Count(msg, tc.path) != 1 {
+				t.Errorf("error %q: want %q then the cause, the path once and no temporary file", msg, want)
+			}
+			if !strings.Contains(err.Error(), tc.cause) && !strings.Contains(err.Error(), "is a directory") {
+				t.Errorf("error %q lacks the cause %q", err, tc.cause)
+			}
+		})
+	}
+}

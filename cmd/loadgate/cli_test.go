@@ -275,20 +275,6 @@ func TestExitInconclusive(t *testing.T) {
 	}
 }
 
-func TestExitIOError(t *testing.T) {
-	tg := newTarget(t, nil)
-	cmd := exec.Command(binary, "run", scenario(t, tg.URL, shortLoad, ""), "-o", "json=/nonexistent-dir/r.json", "--quiet")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.Run()
-	if code := cmd.ProcessState.ExitCode(); code != exitIO {
-		t.Fatalf("exit %d, want 74\n%s", code, stderr.String())
-	}
-	if !strings.Contains(stdout.String(), "IO_ERROR") && !strings.Contains(stdout.String(), "io_error") {
-		t.Fatalf("the summary on stdout does not say io_error:\n%s", stdout.String())
-	}
-}
-
 func TestExitInternalError(t *testing.T) {
 	tg := newTarget(t, nil)
 	cmd, rep, stdout, stderr := startCmd(t, "run", scenario(t, tg.URL, "  rate: 10\n  duration: 10s\n", ""))

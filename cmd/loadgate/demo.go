@@ -28,6 +28,9 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() != 0 {
 		return usagef("demo takes no arguments")
 	}
+	if err := checkOutputs(f.outputs, true); err != nil { // outputs.go
+		return err
+	}
 	ln, err := target.Listen("127.0.0.1:0", false)
 	if err != nil {
 		return &exitError{code: exitPreflightFailed, err: err}

@@ -293,8 +293,9 @@ func (s *session) writeReports(run report.Run, v *verdict, sum *report.Summary) 
 			continue
 		}
 		if errs[i] = write(o); errs[i] != nil {
-			fmt.Fprintf(s.stderr, "loadgate: cannot write %s report: %v\n", o.format, errs[i])
-			v.add(exitIO, fmt.Sprintf("cannot write %s: %v", o.path, errs[i]))
+			msg := writeFailure(o, errs[i]) // outputs.go
+			fmt.Fprintf(s.stderr, "loadgate: %s\n", msg)
+			v.add(exitIO, msg)
 			failed = true
 		}
 	}

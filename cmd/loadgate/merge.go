@@ -44,6 +44,9 @@ func mergeCmd(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() == 0 {
 		return usagef("want the reports to merge: loadgate merge A.json B.json ... -o json=merged.json")
 	}
+	if err := checkOutputs(outputs, false); err != nil { // outputs.go
+		return err
+	}
 	in := make([]*report.Summary, 0, fs.NArg())
 	for _, path := range fs.Args() {
 		s, err := report.ReadJSON(path)
@@ -69,8 +72,9 @@ func mergeCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		err := report.WriteFileAtomic(o.path, func(w io.Writer) error { return writeFormat(w, o.format, sum, false) })
 		if err != nil {
-			fmt.Fprintf(stderr, "loadgate merge: cannot write %s report: %v\n", o.format, err)
-			v.add(exitIO, fmt.Sprintf("cannot write %s: %v", o.path, err))
+			msg := writeFailure(o, err) // outputs.go
+			fmt.Fprintf(stderr, "loadgate merge: %s\n", msg)
+			v.add(exitIO, msg)
 			decide()
 		}
 	}

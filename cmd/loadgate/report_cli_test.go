@@ -79,7 +79,7 @@ func TestReportErrors(t *testing.T) {
 		{"missing file", []string{"report", filepath.Join(dir, "nope.json")}, exitInvalid, "nope.json"},
 		{"not a report", []string{"report", notReport}, exitInvalid, "no schema field"},
 		{"unknown format", []string{"report", good, "-o", "pdf=x.pdf"}, exitInvalid, `unknown format "pdf"`},
-		{"unwritable path", []string{"report", good, "-o", "html=" + filepath.Join(dir, "no", "r.html")}, exitIO, "cannot write html report"},
+		{"unwritable path", []string{"report", good, "-o", "html=" + filepath.Join(notReport, "no", "r.html")}, exitInvalid, "cannot create folder"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := run(t, tc.args...)

@@ -27,6 +27,9 @@ func reportCmd(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() != 1 {
 		return usagef("want one saved run: loadgate report RUN.json -o FORMAT=PATH")
 	}
+	if err := checkOutputs(outputs, false); err != nil { // outputs.go
+		return err
+	}
 	sum, err := report.ReadJSON(fs.Arg(0))
 	if err != nil {
 		return &exitError{code: exitInvalid, err: err}
@@ -48,7 +51,7 @@ func reportCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		if err != nil {
 			// Keep going: the other formats may still be written.
-			fmt.Fprintf(stderr, "loadgate report: cannot write %s report: %v\n", o.format, err)
+			fmt.Fprintf(stderr, "loadgate report: %s\n", writeFailure(o, err)) // outputs.go
 			failed++
 		}
 	}

@@ -116,6 +116,9 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if err := f.resolve(stderr); err != nil {
 		return err
 	}
+	if err := checkOutputs(f.outputs, true); err != nil { // outputs.go
+		return err
+	}
 	sc, err := f.scenario(fs, stderr)
 	if err != nil {
 		return err

@@ -15,10 +15,18 @@ import (
 // TestIOErrorRewritesWrittenReports: when one report cannot be written the
 // run is an io_error, and the reports that were written say so too (the
 // status always matches the exit code).
+// The junit's folder is replaced by a file during the run (breakFolder):
+// the output preflight (docs/reports.md) found it writable.
 func TestIOErrorRewritesWrittenReports(t *testing.T) {
 	tg := newTarget(t, nil)
 	ok := filepath.Join(t.TempDir(), "ok.json")
-	r := run(t, "run", scenario(t, tg.URL, shortLoad, ""), "--quiet", "-o", "json="+ok, "-o", "junit=/nonexistent-dir/x.xml")
+	dir := filepath.Join(t.TempDir(), "junit")
+	cmd, repPath, stdout, stderr := startCmd(t, "run", scenario(t, tg.URL, "  rate: 20\n  duration: 2s\n", ""), "--quiet", "-o", "json="+ok, "-o", "junit="+filepath.Join(dir, "x.xml"))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	breakFolder(t, tg, dir)
+	r := finish(t, cmd, cmd.Wait(), repPath, stdout, stderr)
 	if r.code != exitIO {
 		t.Fatalf("exit %d, want 74\n%s", r.code, r.stderr)
 	}
