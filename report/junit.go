@@ -248,6 +248,9 @@ func thresholdCase(t ThresholdResult) (c junitCase, warn string) {
 }
 
 func skipMessage(t ThresholdResult) string {
+	if t.NotRun() {
+		return t.Reason // "not run: preflight failed"
+	}
 	if t.Reason != "" {
 		return "skipped: " + t.Reason
 	}

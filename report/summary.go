@@ -3,6 +3,7 @@ package report
 import (
 	"math"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/loadgate/loadgate/engine"
@@ -50,6 +51,12 @@ type Run struct {
 	Warnings []string
 	Partial  bool
 	Aborted  bool
+	// NotStarted says the load never started (bad input found late, a
+	// failed preflight, an interruption before the load): every threshold
+	// is then reported skipped, with the reason "not run: " and the status
+	// in words (docs/reports.md, "A run that never started"), never as a
+	// failure for want of data.
+	NotStarted bool
 	// Extra lists sub-metrics to report besides the default ones (every
 	// step, every flow, every threshold selector).
 	Extra []*engine.Selection
@@ -200,7 +207,7 @@ func Build(r Run) *Summary {
 		EndedAt:      rfc3339(r.Ended),
 		DurationS:    round(duration(r).Seconds(), 3),
 		Metrics:      Metrics{},
-		Thresholds:   thresholdResults(r.Thresholds, measureStart(r), red),
+		Thresholds:   thresholdResults(r.Thresholds, measureStart(r), red, notRunReason(r)),
 		Timeseries:   []Point{},
 		Errors:       map[string]int64{},
 		ErrorSamples: map[string]string{},
@@ -257,9 +264,40 @@ func rfc3339(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-func thresholdResults(rs []slo.Result, started time.Time, red *Redactor) []ThresholdResult {
+// NotRunPrefix starts the reason of every threshold of a run that never
+// started: "not run: preflight failed".
+const NotRunPrefix = "not run: "
+
+// notRunReason is the reason of the thresholds of r when its load never
+// started, "" otherwise: the status in words, e.g. "not run: preflight
+// failed".
+func notRunReason(r Run) string {
+	if !r.NotStarted {
+		return ""
+	}
+	status := strings.ReplaceAll(r.Status, "_", " ")
+	if status == "" {
+		status = "the load never started"
+	}
+	return NotRunPrefix + status
+}
+
+// NotRun reports whether t belongs to a run that never started.
+func (t ThresholdResult) NotRun() bool {
+	return t.Skipped && strings.HasPrefix(t.Reason, NotRunPrefix)
+}
+
+// thresholdResults are the thresholds of a report; notRun, when set, is
+// the reason of every one of a run that never started.
+func thresholdResults(rs []slo.Result, started time.Time, red *Redactor, notRun string) []ThresholdResult {
 	out := make([]ThresholdResult, 0, len(rs))
 	for _, r := range rs {
+		if notRun != "" {
+			// Nothing was evaluated: no value, no failure, only the limit
+			// the expression resolved to.
+			r.Observed, r.Passed, r.Failed, r.NoData, r.Aborted = 0, false, false, false, false
+			r.Skipped, r.Reason = true, notRun
+		}
 		digits := 6 // shares and counts: keep small rates visible
 		if r.Unit == "ms" {
 			digits = 3

@@ -211,6 +211,12 @@ func writeThresholds(w *bufio.Writer, s *Summary, color bool) {
 	if len(s.Thresholds) == 0 {
 		return
 	}
+	if notRun(s.Thresholds) {
+		// A run that never started has no table to show: nothing passed
+		// or failed (docs/reports.md, "A run that never started").
+		fmt.Fprintf(w, "  THRESHOLDS: %d not run (%s)\n\n", len(s.Thresholds), strings.TrimPrefix(s.Thresholds[0].Reason, NotRunPrefix))
+		return
+	}
 	w.WriteString("  THRESHOLDS\n")
 	kw, ew := 0, 0
 	for _, t := range s.Thresholds {
@@ -243,6 +249,17 @@ func writeThresholds(w *bufio.Writer, s *Summary, color bool) {
 		w.WriteString("\n")
 	}
 	w.WriteString("\n")
+}
+
+// notRun reports whether every threshold is one of a run that never
+// started.
+func notRun(ts []ThresholdResult) bool {
+	for _, t := range ts {
+		if !t.NotRun() {
+			return false
+		}
+	}
+	return len(ts) > 0
 }
 
 func writeStatus(w *bufio.Writer, s *Summary, color bool) {

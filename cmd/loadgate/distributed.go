@@ -238,5 +238,6 @@ func (s *session) failAgents(pe *dist.PreflightError) error {
 		v.add(exitPreflightFailed, msg)
 	}
 	fmt.Fprintln(s.stderr, "loadgate: nothing was sent")
+	s.notStarted = true
 	return s.finish(v, nil, false)
 }

@@ -68,6 +68,9 @@ type session struct {
 	tolerateLoss bool
 	// interrupted is closed by the first SIGINT/SIGTERM.
 	interrupted chan struct{}
+	// notStarted is set when the load never started (fail, failAgents):
+	// the reports then show the thresholds as not run.
+	notStarted bool
 }
 
 // execute runs the session's scenario and returns an exitError with the
@@ -244,6 +247,7 @@ func (s *session) fail(code int, err error) error {
 	fmt.Fprintf(s.stderr, "loadgate: %v\n", err)
 	v := &verdict{}
 	v.add(code, err.Error())
+	s.notStarted = true
 	return s.finish(v, nil, false)
 }
 
@@ -265,8 +269,11 @@ func (s *session) finish(v *verdict, final *engine.Snapshot, partial bool) error
 	}
 	if s.eval != nil {
 		run.Thresholds = s.eval.Results()
-		run.Warnings = append(run.Warnings, skippedWarnings(run.Thresholds)...)
+		if !s.notStarted { // not run: one reason for all, the status's
+			run.Warnings = append(run.Warnings, skippedWarnings(run.Thresholds)...)
+		}
 	}
+	run.NotStarted = s.notStarted
 	run.Aborted = s.abortRes.Load() != nil
 	run.Agents = agentReports(s.coord)
 	run.Partial = partial || v.codes[exitInterrupted] || (final != nil && !final.Final)
