@@ -4,8 +4,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/loadgate/loadgate/engine"
 )
 
 // fmtMS formats a duration in ms the way k6 does: 512µs, 1.2ms, 130.1ms,
@@ -21,7 +19,20 @@ func fmtMS(v float64) string {
 	case v < 60000:
 		return trimFloat(v/1000, 2) + "s"
 	}
-	return time.Duration(v * float64(time.Millisecond)).Round(time.Second).String()
+	return fmtLong(time.Duration(v * float64(time.Millisecond)).Round(time.Second))
+}
+
+// fmtLong writes a duration of a minute or more as Go does, without its
+// zero tails: 1m30s, 2m (not 2m0s), 1h5m (not 1h5m0s).
+func fmtLong(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // fmtBytes formats a byte count with SI units as k6 does: 512 B, 1.3 MB.
@@ -51,24 +62,6 @@ func trimFloat(v float64, digits int) string {
 		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	}
 	return s
-}
-
-// fmtValue formats a threshold's observed value or limit in its unit; unit
-// "" is a share for rate metrics and a plain number otherwise.
-func fmtValue(v float64, unit, key string) string {
-	switch unit {
-	case "ms":
-		return fmtMS(v)
-	case "/s":
-		return fmtNum(v) + "/s"
-	case "":
-		name, _, _ := strings.Cut(key, "{")
-		if m, ok := engine.LookupMetric(name); ok && m.Type == engine.Rate {
-			return fmtShare(v)
-		}
-		return fmtNum(v)
-	}
-	return fmtNum(v) + " " + unit
 }
 
 // ANSI colors for the console. Only markers and the status are colored, so

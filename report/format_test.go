@@ -13,15 +13,14 @@ func TestFormat(t *testing.T) {
 		{fmtMS(41), "41ms"},
 		{fmtMS(1250), "1.25s"},
 		{fmtMS(90_000), "1m30s"},
+		{fmtMS(120_000), "2m"},
+		{fmtMS(3_900_000), "1h5m"},
+		{fmtMS(3_600_000), "1h"},
 		{fmtBytes(512), "512 B"},
 		{fmtBytes(1_300_000), "1.3 MB"},
 		{fmtBytes(43_210), "43.2 kB"},
 		{fmtShare(0.002), "0.20%"},
 		{fmtShare(1), "100.00%"},
-		{fmtValue(0.01, "", "http_req_failed{step:x}"), "1.00%"}, // a rate: share
-		{fmtValue(12, "", "http_reqs"), "12"},                    // a counter: count
-		{fmtValue(99.5, "/s", "http_reqs"), "99.5/s"},
-		{fmtValue(300, "ms", "http_req_duration"), "300ms"},
 		{fmtElapsed(12400e6, 50e9), "12s/50s"},
 	} {
 		if tc.got != tc.want {

@@ -237,8 +237,7 @@ func htmlThresholdOf(t ThresholdResult) htmlThreshold {
 		Note:     extraReason(t.Reason),
 	}
 	if !t.Skipped && !t.NoData {
-		h.Observed = fmtValue(t.Observed, t.Unit, t.Metric)
-		h.Limit = fmtValue(t.Limit, t.Unit, t.Metric)
+		h.Observed, h.Limit = thresholdValues(t) // detail.go
 		if op := exprOp(t.Expr); op != "" {
 			h.Limit = op + " " + h.Limit
 		}
@@ -246,7 +245,12 @@ func htmlThresholdOf(t ThresholdResult) htmlThreshold {
 	if t.NoData && h.Note == "" {
 		h.Note = "no data"
 	}
-	if t.FirstFailedAt != nil {
+	switch {
+	case t.FirstFailedAt != nil && t.Passed:
+		// A pass row never says "first failed": the note says it failed
+		// live and held at the end.
+		h.Note = strings.TrimPrefix(h.Note+liveFailure(t), "; ")
+	case t.FirstFailedAt != nil:
 		h.FirstFailed = *t.FirstFailedAt
 	}
 	if t.Aborted {

@@ -226,10 +226,10 @@ func thresholdCase(t ThresholdResult) (c junitCase, warn string) {
 		return c, ""
 	}
 	if t.Passed {
-		c.SystemOut = newText(observedLimit(t))
+		c.SystemOut = newText(observedLimit(t) + liveFailure(t))
 		return c, ""
 	}
-	msg := failMessage(t)
+	msg := t.Detail()
 	if t.Severity == "warn" {
 		warn = t.Metric + " " + t.Expr + ": " + msg
 		c.SystemOut = newText("WARNING: " + msg + " (severity warn: reported, does not fail the run)")
@@ -255,56 +255,6 @@ func skipMessage(t ThresholdResult) string {
 		return "skipped: " + t.Reason
 	}
 	return "skipped"
-}
-
-// failMessage is the one line CI shows: "observed 412ms, limit < 300ms".
-func failMessage(t ThresholdResult) string {
-	if t.NoData || t.Reason == "no data" {
-		if t.Reason != "" && t.Reason != "no data" {
-			return "no data: " + t.Reason
-		}
-		return "no data"
-	}
-	msg := observedLimit(t)
-	if r := extraReason(t.Reason); r != "" {
-		msg += " (" + r + ")"
-	}
-	return msg
-}
-
-// extraReason is what a threshold's reason adds to "observed X, limit OP
-// Y": the evaluator's reason may repeat those values, then only a window
-// clause ("in window ending at 40s") is left.
-func extraReason(reason string) string {
-	if !strings.HasPrefix(reason, "observed ") {
-		return reason
-	}
-	if i := strings.Index(reason, " in window"); i >= 0 {
-		return reason[i+1:]
-	}
-	return ""
-}
-
-// observedLimit is "412ms, limit < 300ms".
-func observedLimit(t ThresholdResult) string {
-	limit := fmtValue(t.Limit, t.Unit, t.Metric)
-	if op := exprOp(t.Expr); op != "" {
-		limit = op + " " + limit
-	}
-	return "observed " + fmtValue(t.Observed, t.Unit, t.Metric) + ", limit " + limit
-}
-
-// exprOp returns the comparison of a threshold expression (AGG OP VALUE);
-// no aggregation contains an operator character, so the first one starts it.
-func exprOp(expr string) string {
-	i := strings.IndexAny(expr, "<>=!")
-	if i < 0 {
-		return ""
-	}
-	if i+1 < len(expr) && expr[i+1] == '=' {
-		return expr[i : i+2]
-	}
-	return expr[i : i+1]
 }
 
 // checkCases reports the checks of every step (or of the whole run when no

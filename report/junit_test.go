@@ -42,7 +42,7 @@ func TestJUnitCases(t *testing.T) {
 		{name: "run status", failure: "failed (exit code 1): threshold http_req_duration{step:pay}"},
 		{name: "http_req_duration p(95) < 1s", out: "observed 805.38ms, limit < 1s"},
 		{name: "http_req_duration{step:pay} p(99) < 500ms", failure: "observed 1.62s, limit < 500ms (breached since 21s)"},
-		{name: "http_req_failed rate < 5%", out: "observed 2.50%, limit < 5.00%"},
+		{name: "http_req_failed rate < 5%", out: "observed 2.5%, limit < 5%"},
 		// A failed warn-severity threshold passes, visibly.
 		{name: "http_req_duration{method:POST} p(99) < 1s", out: "WARNING: observed 1.62s, limit < 1s"},
 		{name: "http_req_duration{step:search} p(95) < baseline + 10%", skipped: true},

@@ -175,7 +175,7 @@ func TestMergeThresholds(t *testing.T) {
 				run(Metrics{"http_req_duration": trend(1*ms, 30*ms, 30*ms)}, th("http_req_duration", "p(50) < 10ms")),
 				run(Metrics{"http_req_duration": trend(1*ms, 30*ms)}, th("http_req_duration", "p(50) < 10ms")),
 			},
-			obs: 30.015, reason: "observed 30.015ms, limit < 10ms",
+			obs: 30.015, reason: "observed 30.02ms, limit < 10ms",
 		},
 		{
 			name: "rate from hits and totals",
@@ -183,7 +183,7 @@ func TestMergeThresholds(t *testing.T) {
 				run(Metrics{"http_req_failed": {Type: TypeRate, Hits: 0, Total: 90}}, th("http_req_failed", "rate < 5%")),
 				run(Metrics{"http_req_failed": {Type: TypeRate, Hits: 10, Total: 10}}, th("http_req_failed", "rate < 5%")),
 			},
-			obs: 0.1, reason: "observed 0.1, limit < 0.05",
+			obs: 0.1, reason: "observed 10%, limit < 5%", // as written: in percent
 		},
 		{
 			name: "counter rate over the merged duration",

@@ -2,8 +2,6 @@ package report
 
 import (
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 	"time"
 
@@ -212,7 +210,7 @@ func reevaluate(t *ThresholdResult, fs []found, out *Summary, hists map[string]*
 		t.Passed = true
 	default:
 		t.Passed = false
-		t.Reason = fmt.Sprintf("observed %s%s, limit %s %s%s", show(observed), t.Unit, e.Op, show(limit), t.Unit)
+		t.Reason = observedLimit(*t) // detail.go
 	}
 	return nil
 }
@@ -281,12 +279,4 @@ func allFailed(key string, m Metric, ms Metrics) bool {
 	}
 	f, ok := ms[fk]
 	return ok && f.Total > 0 && f.Hits == f.Total
-}
-
-// show formats a value for a reason as slo does: at most 4 decimals.
-func show(v float64) string {
-	if math.Abs(v) >= 1e-3 || v == 0 {
-		return strconv.FormatFloat(math.Round(v*1e4)/1e4, 'f', -1, 64)
-	}
-	return strconv.FormatFloat(v, 'g', 3, 64)
 }

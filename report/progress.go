@@ -35,7 +35,8 @@ type ProgressOptions struct {
 }
 
 // Progress is an engine.Observer that draws the live console line: elapsed
-// time, achieved vs planned rate, iterations in flight, the interval's
+// time, requests per second, arrivals started vs planned per second (open
+// model), iterations in flight, the interval's
 // p50/p95/p99, its error share and the thresholds' state. The figures are
 // those of the latest interval. Quiet mode is not registering one.
 //
@@ -94,15 +95,25 @@ func (p *Progress) Line(s *engine.Snapshot) string {
 	var b line
 	b.width = p.opt.Width
 	b.add(fmtElapsed(iv.End, p.opt.Total), "")
+	// Like with like (docs/reports.md, "The progress line"): requests per
+	// second on their own, and, in the open model, arrivals started per
+	// second against arrivals planned (a flow of three steps sends three
+	// requests per arrival). The closed model plans no rate, and an
+	// interval with nothing planned (the tail after the schedule, a stage
+	// at rate 0) shows no planned figure rather than "/0".
 	reqs := p.reqs.Read(iv).Count
 	rate := "0"
 	if dt > 0 {
 		rate = trimFloat(float64(reqs)/dt, 1)
-		if p.open {
-			rate += "/" + trimFloat(float64(iv.Planned)/dt, 1)
-		}
 	}
-	b.add(rate+" rps", "")
+	b.add(rate+" req/s", "")
+	if p.open && dt > 0 && (iv.Planned > 0 || iv.Started > 0) {
+		arr := trimFloat(float64(iv.Started)/dt, 1)
+		if iv.Planned > 0 {
+			arr += "/" + trimFloat(float64(iv.Planned)/dt, 1)
+		}
+		b.add(arr+" arrivals/s", "")
+	}
 	b.add("in flight "+fmtNum(float64(s.InFlight)), "")
 	if h := p.durations.Read(iv).Hist; h != nil && h.Count() > 0 {
 		b.add("p50 "+fmtMS(ms(h.Quantile(0.5)))+" p95 "+fmtMS(ms(h.Quantile(0.95)))+" p99 "+fmtMS(ms(h.Quantile(0.99))), "")

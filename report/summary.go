@@ -322,6 +322,11 @@ func thresholdResults(rs []slo.Result, started time.Time, red *Redactor, notRun 
 			at := rfc3339(started.Add(r.FirstFailedAt))
 			t.FirstFailedAt = &at
 		}
+		if isBreach(t.Reason) {
+			// The evaluator's "observed X, limit OP Y" in the words every
+			// output uses (detail.go): a human unit, no exponent.
+			t.Reason = strings.TrimSpace(observedLimit(t) + " " + extraReason(t.Reason))
+		}
 		out = append(out, t)
 	}
 	return out

@@ -16,13 +16,31 @@ import (
 // and ✓/✗ markers; without it markers are PASS/FAIL words, for logs and
 // files.
 func WriteText(w io.Writer, s *Summary, color bool) error {
+	return WriteTextWith(w, s, TextOptions{Color: color})
+}
+
+// TextOptions are the choices of a text summary that belong to the
+// console, not to the report.
+type TextOptions struct {
+	// Color adds ANSI colors and ✓/✗ markers.
+	Color bool
+	// ExitCode, when not 0, is the code the process exits with instead of
+	// the report's exit_code (--exit-code-on-fail remaps a failed gate's 1,
+	// docs/exit-codes.md): the STATUS line says the code the process
+	// returns, and that the reports keep theirs.
+	ExitCode int
+}
+
+// WriteTextWith is WriteText with the console's options.
+func WriteTextWith(w io.Writer, s *Summary, o TextOptions) error {
+	color := o.Color
 	bw := bufio.NewWriter(w)
 	writeHeader(bw, s)
 	writeMetrics(bw, s)
 	writeHealth(bw, s)
 	writeAgents(bw, s, color)
 	writeThresholds(bw, s, color)
-	writeStatus(bw, s, color)
+	writeStatus(bw, s, color, o.ExitCode)
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("report: text: %w", err)
 	}
@@ -229,18 +247,18 @@ func writeThresholds(w *bufio.Writer, s *Summary, color bool) {
 		switch {
 		case t.Skipped:
 			fmt.Fprintf(w, "skipped: %s", t.Reason)
-		case t.NoData:
-			w.WriteString("no data")
+		case t.Passed:
+			w.WriteString(observedLimit(t))
 		default:
-			fmt.Fprintf(w, "observed %s, limit %s", fmtValue(t.Observed, t.Unit, t.Metric), fmtValue(t.Limit, t.Unit, t.Metric))
-			if t.Reason != "" && !t.Passed {
-				fmt.Fprintf(w, " (%s)", t.Reason)
-			}
+			w.WriteString(t.Detail()) // detail.go: each value once
 		}
 		if t.Severity == "warn" {
 			w.WriteString(" [warn]")
 		}
-		if t.FirstFailedAt != nil {
+		switch {
+		case t.FirstFailedAt != nil && t.Passed:
+			w.WriteString(liveFailure(t))
+		case t.FirstFailedAt != nil:
 			fmt.Fprintf(w, "; first failed %s", *t.FirstFailedAt)
 		}
 		if t.Aborted {
@@ -262,7 +280,7 @@ func notRun(ts []ThresholdResult) bool {
 	return len(ts) > 0
 }
 
-func writeStatus(w *bufio.Writer, s *Summary, color bool) {
+func writeStatus(w *bufio.Writer, s *Summary, color bool, exit int) {
 	status := strings.ToUpper(s.Status)
 	if status == "" {
 		status = "UNKNOWN"
@@ -277,7 +295,11 @@ func writeStatus(w *bufio.Writer, s *Summary, color bool) {
 	for _, x := range s.Warnings {
 		fmt.Fprintf(w, "  warning: %s\n", x)
 	}
-	fmt.Fprintf(w, "  STATUS: %s (exit code %d)", status, s.ExitCode)
+	if exit != 0 && exit != s.ExitCode {
+		fmt.Fprintf(w, "  STATUS: %s (exit code %d by --exit-code-on-fail; the reports say exit_code %d)", status, exit, s.ExitCode)
+	} else {
+		fmt.Fprintf(w, "  STATUS: %s (exit code %d)", status, s.ExitCode)
+	}
 	if s.Aborted {
 		w.WriteString(", aborted")
 	}

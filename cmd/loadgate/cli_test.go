@@ -344,7 +344,7 @@ func TestHelpAndEnvFlags(t *testing.T) {
 	cmd.Env = append(cmd.Env, "LOADGATE_RATE=20", "LOADGATE_QUIET=true")
 	r = finish(t, cmd, cmd.Run(), rep, stdout, stderr)
 	r.expect(t, exitPassed)
-	if tg.hits.Load() != 20 || strings.Contains(r.stderr, "rps") {
+	if tg.hits.Load() != 20 || strings.Contains(r.stderr, "req/s") {
 		t.Fatalf("LOADGATE_RATE=20 sent %d requests (want 20); quiet stderr: %q", tg.hits.Load(), r.stderr)
 	}
 	cmd, rep, stdout, stderr = startCmd(t, "run", sc, "--rate", "10")

@@ -43,6 +43,7 @@ type session struct {
 	stderr    io.Writer
 	baseline  baselineFunc // --baseline; nil without it
 	metrics   metricsFlags // --metrics-addr, --metrics-linger (metrics.go)
+	failCode  failCode     // --exit-code-on-fail: the STATUS line on stdout says it
 	// warnings are known before the run (tls.insecure_skip_verify) and go
 	// into every report.
 	warnings []string
@@ -231,16 +232,9 @@ func (s *session) judge(res *engine.Result) *verdict {
 	return v
 }
 
-func thresholdDetail(r slo.Result) string {
-	if r.Reason != "" && (r.NoData || r.Observed == 0) {
-		return r.Reason
-	}
-	d := fmt.Sprintf("observed %.4g%s, limit %.4g%s", r.Observed, r.Unit, r.Limit, r.Unit)
-	if r.Reason != "" {
-		d += " (" + r.Reason + ")"
-	}
-	return d
-}
+// thresholdDetail says why r failed, in the words of the reports: each
+// value once, in a human unit (report.ThresholdDetail, docs/reports.md).
+func thresholdDetail(r slo.Result) string { return report.ThresholdDetail(r) }
 
 // fail ends a run that never started with code and err as its reason.
 func (s *session) fail(code int, err error) error {
@@ -318,14 +312,25 @@ func (s *session) writeReports(run report.Run, v *verdict, sum *report.Summary) 
 	for i, o := range s.outputs {
 		if o.path == "-" {
 			toStdout = true
-			_ = writeFormat(s.stdout, o.format, sum, false)
+			_ = writeStdout(s.stdout, o.format, sum, false, s.failCode)
 			continue
 		}
 		s.partials.written(o, errs[i])
 	}
 	if !toStdout {
-		_ = report.WriteText(s.stdout, sum, s.color)
+		_ = writeStdout(s.stdout, "text", sum, s.color, s.failCode)
 	}
+}
+
+// writeStdout writes a report to stdout. The text summary there is the
+// console's: its STATUS line says the code the process exits with, which
+// --exit-code-on-fail may change (the files keep the report's exit_code,
+// as `loadgate report` renders them again; docs/exit-codes.md).
+func writeStdout(w io.Writer, format string, sum *report.Summary, color bool, fc failCode) error {
+	if format != "text" {
+		return writeFormat(w, format, sum, color)
+	}
+	return report.WriteTextWith(w, sum, report.TextOptions{Color: color, ExitCode: fc.of(sum.ExitCode)})
 }
 
 func (s *session) summarize(run report.Run, v *verdict) *report.Summary {

@@ -30,6 +30,14 @@ func (c failCode) remap(err error, stderr io.Writer) error {
 	return &exitError{code: int(c), err: err}
 }
 
+// of is the code the process exits with for a verdict of code.
+func (c failCode) of(code int) int {
+	if code == exitFailed {
+		return int(c)
+	}
+	return code
+}
+
 // failCodeValue checks the value as it is set, from a flag or from
 // LOADGATE_EXIT_CODE_ON_FAIL.
 type failCodeValue failCode

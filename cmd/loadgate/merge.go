@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/loadgate/loadgate/report"
 )
@@ -67,7 +66,7 @@ func mergeCmd(args []string, stdout, stderr io.Writer) error {
 	for _, o := range outputs {
 		if o.path == "-" {
 			wroteText = wroteText || o.format == "text"
-			_ = writeFormat(stdout, o.format, sum, false)
+			_ = writeStdout(stdout, o.format, sum, false, fc)
 			continue
 		}
 		err := report.WriteFileAtomic(o.path, func(w io.Writer) error { return writeFormat(w, o.format, sum, false) })
@@ -79,7 +78,7 @@ func mergeCmd(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if !wroteText {
-		_ = report.WriteText(stdout, sum, !*noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == "")
+		_ = writeStdout(stdout, "text", sum, !*noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == "", fc)
 	}
 	return fc.remap(&exitError{code: v.code(), err: errReported}, stderr)
 }
@@ -115,7 +114,7 @@ func mergeVerdict(m *report.Merged) *verdict {
 		if t.Severity == "warn" {
 			code, what = exitPassed, "failed (warning)"
 		}
-		v.add(code, fmt.Sprintf("threshold %s %q %s on the merged data: %s", t.Metric, t.Expr, what, mergedDetail(t)))
+		v.add(code, fmt.Sprintf("threshold %s %q %s on the merged data: %s", t.Metric, t.Expr, what, t.Detail()))
 	}
 	for _, c := range later {
 		v.add(codeOfStatus(c.Status), c.Reason)
@@ -124,17 +123,4 @@ func mergeVerdict(m *report.Merged) *verdict {
 		m.Summary.Partial = true
 	}
 	return v
-}
-
-// mergedDetail is thresholdDetail for a report's threshold, without
-// repeating a reason that already gives the observed value and limit.
-func mergedDetail(t report.ThresholdResult) string {
-	if t.Reason != "" && (t.NoData || t.Observed == 0 || strings.HasPrefix(t.Reason, "observed ")) {
-		return t.Reason
-	}
-	d := fmt.Sprintf("observed %.4g%s, limit %.4g%s", t.Observed, t.Unit, t.Limit, t.Unit)
-	if t.Reason != "" {
-		d += " (" + t.Reason + ")"
-	}
-	return d
 }

@@ -102,7 +102,7 @@ func (f *runFlags) session(sc *scenarios.Scenario, stdout, stderr io.Writer) *se
 	return &session{
 		sc: sc, outputs: f.outputs, quiet: f.quiet, color: color,
 		preflight: !f.noPre, eng: &engine.Engine{UserAgent: userAgent(), TLS: sc.TLSConfig()}, stdout: stdout, stderr: stderr,
-		baseline: f.base, metrics: f.metrics, warnings: transportWarnings(sc, stderr),
+		baseline: f.base, metrics: f.metrics, failCode: f.failCode, warnings: transportWarnings(sc, stderr),
 	}
 }
 

@@ -235,10 +235,13 @@ func (c *check) reason() string {
 	return s
 }
 
-// show formats a value for a message: at most 4 decimals, no exponent.
+// show formats a value for a message: at most 4 decimals, or 3
+// significant digits below 0.001, and never an exponent (5e-05 is 0.00005).
+// Reports word these values for people themselves (report/detail.go).
 func show(v float64) string {
 	if math.Abs(v) >= 1e-3 || v == 0 {
 		return strconv.FormatFloat(math.Round(v*1e4)/1e4, 'f', -1, 64)
 	}
-	return strconv.FormatFloat(v, 'g', 3, 64)
+	g, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 3, 64), 64)
+	return strconv.FormatFloat(g, 'f', -1, 64)
 }
