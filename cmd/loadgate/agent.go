@@ -54,7 +54,7 @@ func (f *agentFlags) register(fs *pflag.FlagSet) {
 // agentCmd serves as a load agent for coordinators (dist.Agent) until
 // SIGINT or SIGTERM.
 func agentCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("agent", "agent [--listen ADDR] --token-file F [--tls-cert F --tls-key F --client-ca F] [--allow-target CIDR|HOST[:PORT]]... [--max-rate R] [--max-duration D] [--max-in-flight N] [--max-body BYTES]", stderr)
+	fs := newFlagSet("agent", "agent [--listen ADDR] --token-file F [--tls-cert F --tls-key F --client-ca F] [--allow-target CIDR|HOST[:PORT]]... [--max-rate R] [--max-duration D] [--max-in-flight N] [--max-body BYTES]", stdout, stderr)
 	var f agentFlags
 	f.register(fs)
 	if done, err := parseFlags(fs, args); done || err != nil {

@@ -36,7 +36,7 @@ const agentPort = "7070"
 // instead, keeping that directory's token so that new agents join the
 // existing coordinator. Existing files are refused (exit 2) without --force.
 func certsCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("certs", "certs --out DIR [--agent NAME]... [--coordinator-name NAME] [--days N] [--ca DIR] [--force]", stderr)
+	fs := newFlagSet("certs", "certs --out DIR [--agent NAME]... [--coordinator-name NAME] [--days N] [--ca DIR] [--force]", stdout, stderr)
 	out := fs.String("out", "", "write the files into DIR (made 0700 if missing)")
 	agents := fs.StringSlice("agent", nil, "a name of the agents (host name, IP, or a wildcard such as *.agents.example) in agent.pem; repeatable (default localhost,127.0.0.1,::1)")
 	coordName := fs.String("coordinator-name", pki.DefaultCoordinatorName, "the common name of the coordinator's client certificate")

@@ -190,7 +190,7 @@ func checkCommandLine(t *testing.T, args []string) {
 	case "run":
 		// The flags as runCmd parses and resolves them; the baseline file
 		// is the pipeline's, so only its presence is kept.
-		fs := newFlagSet("run", "", io.Discard)
+		fs := newFlagSet("run", "", io.Discard, io.Discard)
 		var f runFlags
 		f.register(fs, true)
 		if done, err := parseFlags(fs, rest); done || err != nil {
@@ -238,7 +238,7 @@ func checkCommandLine(t *testing.T, args []string) {
 func checkFlags(t *testing.T, args []string) {
 	t.Helper()
 	var usage strings.Builder
-	err := commands[args[1]].run(append(args[2:len(args):len(args)], "--help"), io.Discard, &usage)
+	err := commands[args[1]].run(append(args[2:len(args):len(args)], "--help"), &usage, io.Discard) // --help prints on stdout
 	if err != nil || !strings.Contains(usage.String(), "usage: loadgate "+args[1]) {
 		t.Fatalf("%q: flags: %v\n%s", args, err, usage.String())
 	}

@@ -335,8 +335,8 @@ func TestSignals(t *testing.T) {
 func TestHelpAndEnvFlags(t *testing.T) {
 	r := run(t, "validate", "--help")
 	r.expect(t, exitPassed)
-	if n := strings.Count(r.stderr, "usage:"); n != 1 {
-		t.Fatalf("usage printed %d times:\n%s", n, r.stderr)
+	if n := strings.Count(r.stdout, "usage:"); n != 1 || r.stderr != "" {
+		t.Fatalf("usage printed %d times on stdout (want once), stderr %q:\n%s", n, r.stderr, r.stdout)
 	}
 	tg := newTarget(t, nil)
 	sc := scenario(t, tg.URL, shortLoad, "")

@@ -13,7 +13,7 @@ import (
 // compareCmd checks NEW.json against BASE.json: exit 1 on a regression, 0
 // otherwise, 2 on bad input. The comparison itself is report.Compare.
 func compareCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("compare", "compare BASE.json NEW.json [--max [METRIC:]STAT=LIMIT]... [--json]", stderr)
+	fs := newFlagSet("compare", "compare BASE.json NEW.json [--max [METRIC:]STAT=LIMIT]... [--json]", stdout, stderr)
 	maxes := fs.StringArray("max", nil, "a regression rule overriding the defaults (p95=+10%, p99=+15%, error_rate=+1pp),\n"+
 		"e.g. p95=+5%, p99=+20ms, error_rate=+0.5pp, http_req_duration{step:search}:p95=+5%,\n"+
 		"checks:rate=-1pp (a drop), p99=off; p95=+10%,+2ms must exceed both (a floor);\n"+

@@ -20,7 +20,7 @@ func init() {
 // and their flags are read from the command table and from each command's
 // own --help, so the script cannot drift from the flags.
 func completionCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("completion", "completion bash|zsh", stderr)
+	fs := newFlagSet("completion", "completion bash|zsh", stdout, stderr)
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
@@ -58,7 +58,7 @@ func completionData() []completionCommand {
 			cc.Flags = []string{"bash", "zsh"}
 		} else if name != "version" {
 			var help bytes.Buffer
-			_ = c.run([]string{"--help"}, io.Discard, &help)
+			_ = c.run([]string{"--help"}, &help, io.Discard) // --help goes to stdout
 			for _, m := range flagUsageLine.FindAllStringSubmatch(help.String(), -1) {
 				if m[1] != "" {
 					cc.Flags = append(cc.Flags, m[1])

@@ -16,7 +16,7 @@ import (
 // demoCmd starts the built-in target on a free loopback port and runs the
 // embedded examples/demo.yaml against it.
 func demoCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("demo", "demo [-o FORMAT=PATH]... [--quiet]", stderr)
+	fs := newFlagSet("demo", "demo [-o FORMAT=PATH]... [--quiet]", stdout, stderr)
 	var f runFlags
 	f.register(fs, false)
 	if done, err := parseFlags(fs, args); done || err != nil {
@@ -56,7 +56,7 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 
 // targetCmd serves the built-in target until SIGINT or SIGTERM.
 func targetCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("target", "target [--listen ADDR] [--seed N] [--fail-rate R]", stderr)
+	fs := newFlagSet("target", "target [--listen ADDR] [--seed N] [--fail-rate R]", stdout, stderr)
 	addr := fs.String("listen", target.DefaultAddr, "address to serve on (loopback unless --allow-remote)")
 	remote := fs.Bool("allow-remote", false, "allow a non-loopback listen address")
 	seed := fs.Int64("seed", 1, "seed of the latency and failure draws")

@@ -562,7 +562,7 @@ func checkDeployLine(t *testing.T, args []string) {
 // helpFlags returns the long flags that `loadgate NAME --help` lists.
 func helpFlags(name string) map[string]bool {
 	var help strings.Builder
-	_ = commands[name].run([]string{"--help"}, io.Discard, &help)
+	_ = commands[name].run([]string{"--help"}, &help, io.Discard) // --help prints on stdout
 	out := map[string]bool{}
 	for _, m := range flagUsageLine.FindAllStringSubmatch(help.String(), -1) {
 		out[strings.TrimPrefix(m[2], "--")] = true

@@ -11,12 +11,14 @@ import (
 )
 
 // newFlagSet returns a FlagSet that reports errors instead of exiting.
-func newFlagSet(name, synopsis string, stderr io.Writer) *pflag.FlagSet {
+// --help (-h) prints the usage to stdout, as asked for (exit 0); a bad
+// flag is an error on stderr that says where the usage is (exit 2).
+func newFlagSet(name, synopsis string, stdout, stderr io.Writer) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: loadgate %s\n\nflags:\n%s", synopsis, fs.FlagUsages())
-		printExamples(stderr, name)
+	fs.Usage = func() { // pflag calls it on --help only (ContinueOnError)
+		fmt.Fprintf(stdout, "usage: loadgate %s\n\nflags:\n%s", synopsis, fs.FlagUsages())
+		printExamples(stdout, name)
 	}
 	return fs
 }
@@ -30,7 +32,7 @@ func parseFlags(fs *pflag.FlagSet, args []string) (done bool, err error) {
 		if errors.Is(err, pflag.ErrHelp) {
 			return true, nil // pflag has printed the usage
 		}
-		return false, usagef(err.Error())
+		return false, usagef(fmt.Sprintf("%v (see 'loadgate %s --help')", err, fs.Name()))
 	}
 	var envErr error
 	fs.VisitAll(func(f *pflag.Flag) {

@@ -15,8 +15,8 @@ func TestHelpExamples(t *testing.T) {
 	r := run(t, "--help")
 	r.expect(t, exitPassed)
 	for _, want := range []string{"examples:", "loadgate run examples/smoke.yaml", "exit codes: 0 passed, 1 a threshold failed", "completion"} {
-		if !strings.Contains(r.stderr, want) {
-			t.Errorf("loadgate --help lacks %q:\n%s", want, r.stderr)
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("loadgate --help lacks %q on stdout:\n%s", want, r.stdout)
 		}
 	}
 	for name := range commands {
@@ -24,9 +24,9 @@ func TestHelpExamples(t *testing.T) {
 			continue // no flags
 		}
 		r := run(t, name, "--help")
-		if r.code != exitPassed || !strings.Contains(r.stderr, "usage: loadgate "+name) ||
-			!strings.Contains(r.stderr, "examples:\n  ") || !strings.Contains(r.stderr, "loadgate "+name) {
-			t.Errorf("loadgate %s --help: exit %d, want 0 with usage and examples:\n%s", name, r.code, r.stderr)
+		if r.code != exitPassed || !strings.Contains(r.stdout, "usage: loadgate "+name) || r.stderr != "" ||
+			!strings.Contains(r.stdout, "examples:\n  ") || !strings.Contains(r.stdout, "loadgate "+name) {
+			t.Errorf("loadgate %s --help: exit %d, want 0 with usage and examples on stdout:\n%s\nstderr: %q", name, r.code, r.stdout, r.stderr)
 		}
 	}
 }

@@ -9,14 +9,63 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"sort"
 	"strings"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is set at build time with -ldflags "-X main.version=..." (make
+// build, the Dockerfile). Without it (go install, go build), init takes
+// the module version from the build information: the tag of `go install
+// ...@v1.2.3`, or the pseudo-version Go gives a commit
+// (v0.0.0-20261203101500-993ee43abcde, +dirty when modified); "dev" when
+// there is none.
+var version = ""
+
+func init() {
+	bi, ok := debug.ReadBuildInfo()
+	version = resolveVersion(version, bi, ok)
+}
+
+// resolveVersion is the version a user can report: the -ldflags one, else
+// the module's from the build information, else "dev".
+func resolveVersion(ldflags string, bi *debug.BuildInfo, ok bool) string {
+	if ldflags != "" {
+		return ldflags
+	}
+	if ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// buildDetails are the lines of `loadgate version` after the version: the
+// commit and whether the tree was modified (from the build information;
+// go build stamps them in a checkout), the Go version and the platform.
+func buildDetails(bi *debug.BuildInfo, ok bool) []string {
+	vcs := map[string]string{}
+	if ok {
+		for _, st := range bi.Settings {
+			vcs[st.Key] = st.Value
+		}
+	}
+	commit := "unknown (built without version control information)"
+	if rev := vcs["vcs.revision"]; rev != "" {
+		commit = rev
+		if vcs["vcs.modified"] == "true" {
+			commit += " (modified)"
+		}
+		if t := vcs["vcs.time"]; t != "" {
+			commit += ", " + t
+		}
+	}
+	return []string{
+		"commit: " + commit,
+		"go:     " + runtime.Version() + " " + runtime.GOOS + "/" + runtime.GOARCH,
+	}
+}
 
 // command is one subcommand: one file each.
 type command struct {
@@ -82,11 +131,18 @@ func mainCode(args []string, stdout, stderr io.Writer) (code int) {
 			code = exitInternal
 		}
 	}()
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
+		// Not a request for help: a mistake, so the usage goes to stderr.
 		usage(stderr)
-		if len(args) == 0 {
-			return exitInvalid
+		return exitInvalid
+	}
+	if args[0] == "help" && len(args) == 2 {
+		if _, ok := commands[args[1]]; ok { // loadgate help run: run --help
+			args = []string{args[1], "--help"}
 		}
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout) // asked for: stdout, exit 0
 		return exitPassed
 	}
 	if args[0] == "--version" {
@@ -125,10 +181,17 @@ func usage(w io.Writer) {
 }
 
 func versionCmd(args []string, stdout, _ io.Writer) error {
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
+		fmt.Fprintln(stdout, "usage: loadgate version\n\nprints the version, the commit it was built from, the Go version and the platform")
+		return nil
+	}
 	if len(args) > 0 {
-		return usagef("version takes no arguments")
+		return usagef("version takes no arguments (see 'loadgate version --help')")
 	}
 	fmt.Fprintf(stdout, "loadgate %s\n", version)
+	for _, l := range buildDetails(debug.ReadBuildInfo()) {
+		fmt.Fprintln(stdout, "  "+l)
+	}
 	return nil
 }
 

@@ -27,7 +27,7 @@ import (
 // overlap or have different N, and files that are not loadgate reports
 // exit 2 (the first two are merged anyway with --force).
 func mergeCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("merge", "merge RUN.json... [-o FORMAT=PATH]... [--force]", stderr)
+	fs := newFlagSet("merge", "merge RUN.json... [-o FORMAT=PATH]... [--force]", stdout, stderr)
 	out := fs.StringArrayP("out", "o", nil, "write the merged report: FORMAT=PATH (json, junit, html, text; PATH - is stdout); repeatable")
 	force := fs.Bool("force", false, "merge runs of different scenarios or inconsistent segments, with a warning")
 	noColor := fs.Bool("no-color", false, "no ANSI colors in the text summary on stdout")

@@ -14,7 +14,7 @@ import (
 // summary goes to stdout. Exit codes: 0, 2 for bad flags or a file that is
 // not a loadgate report, 74 when a report cannot be written.
 func reportCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("report", "report RUN.json [-o FORMAT=PATH]...", stderr)
+	fs := newFlagSet("report", "report RUN.json [-o FORMAT=PATH]...", stdout, stderr)
 	out := fs.StringArrayP("out", "o", nil, "write a report: FORMAT=PATH (json, junit, html, text; PATH - is stdout); repeatable")
 	noColor := fs.Bool("no-color", false, "no ANSI colors in the text summary on stdout")
 	if done, err := parseFlags(fs, args); done || err != nil {

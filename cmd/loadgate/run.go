@@ -107,7 +107,7 @@ func (f *runFlags) session(sc *scenarios.Scenario, stdout, stderr io.Writer) *se
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run", "run SCENARIO.yaml [flags]", stderr)
+	fs := newFlagSet("run", "run SCENARIO.yaml [flags]", stdout, stderr)
 	var f runFlags
 	f.register(fs, true)
 	if done, err := parseFlags(fs, args); done || err != nil {
@@ -159,7 +159,7 @@ func loadScenario(path string, overrides map[string]string, stderr io.Writer) (*
 }
 
 func validateCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("validate", "validate SCENARIO.yaml [-e KEY=VALUE]...", stderr)
+	fs := newFlagSet("validate", "validate SCENARIO.yaml [-e KEY=VALUE]...", stdout, stderr)
 	env := fs.StringArrayP("env", "e", nil, "KEY=VALUE for ${KEY} in the scenario; repeatable")
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
