@@ -62,10 +62,12 @@ func mergeCmd(args []string, stdout, stderr io.Writer) error {
 	sum := m.Summary
 	decide := func() { sum.Status, sum.ExitCode, sum.Reasons = v.status(), v.code(), append([]string{}, v.reasons...) }
 	decide()
-	wroteText := false
+	// The text summary goes to stdout unless a report does (-o json=- must
+	// stay valid JSON), as for run.
+	toStdout := false
 	for _, o := range outputs {
 		if o.path == "-" {
-			wroteText = wroteText || o.format == "text"
+			toStdout = true
 			_ = writeStdout(stdout, o.format, sum, false, fc)
 			continue
 		}
@@ -77,7 +79,7 @@ func mergeCmd(args []string, stdout, stderr io.Writer) error {
 			decide()
 		}
 	}
-	if !wroteText {
+	if !toStdout {
 		_ = writeStdout(stdout, "text", sum, !*noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == "", fc)
 	}
 	return fc.remap(&exitError{code: v.code(), err: errReported}, stderr)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -204,4 +205,25 @@ func reasons(r result) []string {
 		out = append(out, x.(string))
 	}
 	return out
+}
+
+// TestReportToStdoutAlone: a report on stdout (-o json=-, -o junit=-) is
+// all that goes there, so that it can be piped: run, merge and report
+// print no text summary after it.
+func TestReportToStdoutAlone(t *testing.T) {
+	tg := newTarget(t, nil)
+	saved := "../../testdata/report/summary.json"
+	for _, args := range [][]string{
+		{"run", scenario(t, tg.URL, shortLoad, ""), "--quiet", "-o", "json=-"},
+		{"merge", saved, "-o", "json=-"},
+		{"report", saved, "-o", "json=-"},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			r := run(t, args...)
+			var doc map[string]any
+			if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil || doc["schema"] != "loadgate.report/v1" {
+				t.Errorf("stdout is not the JSON report alone (%v):\n%s", err, r.stdout)
+			}
+		})
+	}
 }
