@@ -355,6 +355,9 @@ func TestAgentCaps(t *testing.T) {
 		},
 			"the peak rate for this agent, 80/s, exceeds its cap of 50/s (--max-rate)"},
 		{"start rate", func(p *engine.Plan) { p.Load.StartRate = 60 }, "60/s, exceeds its cap"},
+		// Never in scientific notation (%.4g wrote 2e+04/s; issue 15 item 10).
+		{"a rate in the thousands", func(p *engine.Plan) { p.Load.StartRate = 20000 }, "the peak rate for this agent, 20000/s, exceeds"},
+		{"a rate with decimals", func(p *engine.Plan) { p.Load.StartRate = 123456.789 }, "the peak rate for this agent, 123456.789/s, exceeds"},
 		{"rate of this agent's segment is within the cap", func(p *engine.Plan) {
 			p.Load.StartRate, p.Load.Stages[0].Target, p.Segment = 100, 100, engine.Segment{Index: 1, Count: 2}
 		}, ""},
@@ -398,8 +401,8 @@ func TestAgentCaps(t *testing.T) {
 	if tg.hits.Load() != 0 {
 		t.Fatalf("the target received %d requests", tg.hits.Load())
 	}
-	if got := a.audit.lines("refused (cap)"); len(got) != 9 {
-		t.Fatalf("%d refused (cap) lines, want 9:\n%s", len(got), a.audit.String())
+	if got := a.audit.lines("refused (cap)"); len(got) != 11 {
+		t.Fatalf("%d refused (cap) lines, want 11:\n%s", len(got), a.audit.String())
 	}
 }
 

@@ -3,6 +3,7 @@ package dist
 import (
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/loadgate/loadgate/engine"
 )
@@ -19,9 +20,9 @@ func (c Caps) apply(p *engine.Plan) error {
 	if c.MaxRate > 0 {
 		switch rate := agentRate(p); {
 		case l.Model == engine.Closed && l.MaxRate <= 0:
-			return fmt.Errorf("a closed-model plan without max_rate may start iterations at any rate; this agent's cap is %g/s (--max-rate): set load.max_rate", c.MaxRate)
+			return fmt.Errorf("a closed-model plan without max_rate may start iterations at any rate; this agent's cap is %s/s (--max-rate): set load.max_rate", num(c.MaxRate))
 		case rate > c.MaxRate*(1+1e-9):
-			return fmt.Errorf("the peak rate for this agent, %.4g/s, exceeds its cap of %g/s (--max-rate)", rate, c.MaxRate)
+			return fmt.Errorf("the peak rate for this agent, %s/s, exceeds its cap of %s/s (--max-rate)", num(rate), num(c.MaxRate))
 		}
 	}
 	if c.MaxDuration > 0 && l.Duration() > c.MaxDuration {
@@ -30,7 +31,7 @@ func (c Caps) apply(p *engine.Plan) error {
 	if c.MaxInFlight > 0 {
 		switch {
 		case l.Model == engine.Closed && agentUsers(p) > float64(c.MaxInFlight):
-			return fmt.Errorf("%g users on this agent exceed its cap of %d in flight (--max-in-flight)", agentUsers(p), c.MaxInFlight)
+			return fmt.Errorf("%s users on this agent exceed its cap of %d in flight (--max-in-flight)", num(agentUsers(p)), c.MaxInFlight)
 		case l.MaxInFlight > c.MaxInFlight:
 			return fmt.Errorf("max_in_flight %d exceeds this agent's cap of %d (--max-in-flight)", l.MaxInFlight, c.MaxInFlight)
 		case l.MaxInFlight <= 0:
@@ -91,11 +92,18 @@ func agentUsers(p *engine.Plan) float64 {
 // peakText describes the plan's peak on this agent for the audit line.
 func peakText(p *engine.Plan) string {
 	if p.Load.Model != engine.Closed {
-		return fmt.Sprintf("rate %.4g/s", agentRate(p))
+		return fmt.Sprintf("rate %s/s", num(agentRate(p)))
 	}
 	users := agentUsers(p)
 	if p.Load.MaxRate > 0 {
-		return fmt.Sprintf("%g users, rate %.4g/s", users, agentRate(p))
+		return fmt.Sprintf("%s users, rate %s/s", num(users), num(agentRate(p)))
 	}
-	return fmt.Sprintf("%g users, unpaced", users)
+	return fmt.Sprintf("%s users, unpaced", num(users))
+}
+
+// num writes a rate or a count for a person: at most 3 decimals, never in
+// scientific notation (%g writes 20000 as 2e+04; docs/reports.md, "Values
+// a person reads").
+func num(v float64) string {
+	return strconv.FormatFloat(math.Round(v*1000)/1000, 'f', -1, 64)
 }

@@ -217,7 +217,7 @@ func parseBytes(s string) (int, error) {
 func capsText(c dist.Caps) string {
 	var parts []string
 	if c.MaxRate > 0 {
-		parts = append(parts, fmt.Sprintf("rate %g/s", c.MaxRate))
+		parts = append(parts, "rate "+strconv.FormatFloat(c.MaxRate, 'f', -1, 64)+"/s") // never 2e+04
 	}
 	if c.MaxDuration > 0 {
 		parts = append(parts, fmt.Sprintf("duration %v", c.MaxDuration))
