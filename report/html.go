@@ -207,7 +207,10 @@ func htmlKPIs(s *Summary) []htmlKPI {
 		}
 		k = append(k, htmlKPI{"achieved", fmtShare(*r), fmt.Sprintf("%d of %d planned", s.Generator.Started, s.Generator.Planned), cls})
 	}
-	if n := len(s.Thresholds); n > 0 {
+	if n := len(s.Thresholds); n > 0 && notRun(s.Thresholds) {
+		// docs/reports.md, "A run that never started": no score to show.
+		k = append(k, htmlKPI{"thresholds", "not run", fmt.Sprintf("%d, %s", n, strings.TrimPrefix(s.Thresholds[0].Reason, NotRunPrefix)), ""})
+	} else if n > 0 {
 		passed, failed := 0, 0
 		for _, t := range s.Thresholds {
 			switch {

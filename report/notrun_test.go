@@ -26,7 +26,8 @@ func notStartedRun(t testing.TB) Run {
 // TestNotStartedGolden (issue 15 item 5): the thresholds of a run that never
 // started are skipped with the reason "not run: STATUS" in the JSON
 // (schema-valid), <skipped message="not run: preflight failed"> in JUnit,
-// and one "not run" line instead of a table of failures in the text.
+// one "not run" line instead of a table of failures in the text, and
+// "not run" in the HTML page's thresholds box and notes.
 func TestNotStartedGolden(t *testing.T) {
 	s := Build(notStartedRun(t))
 	for _, th := range s.Thresholds {
@@ -50,4 +51,9 @@ func TestNotStartedGolden(t *testing.T) {
 	goldenAt(t, "testdata/notstarted.json", j.Bytes())
 	goldenAt(t, "testdata/notstarted.txt", txt.Bytes())
 	goldenAt(t, "testdata/notstarted.junit.xml", x.Bytes())
+	var h bytes.Buffer
+	if err := WriteHTML(&h, s); err != nil {
+		t.Fatal(err)
+	}
+	goldenAt(t, "testdata/notstarted.html", h.Bytes())
 }
