@@ -87,6 +87,9 @@ func checkOutputPath(path string) error {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return fmt.Errorf("%s is a folder; give a file name", path)
 	}
+	if base := filepath.Base(path); strings.HasSuffix(path, string(filepath.Separator)) || base == "." || base == ".." {
+		return fmt.Errorf("%s names a folder; give a file name", path)
+	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("cannot create folder %s: %v", dir, cause(err))

@@ -86,6 +86,14 @@ func TestOutputPreflight(t *testing.T) {
 			want: []string{"-o text=" + dir, "is a folder"},
 		},
 		{
+			name: "a path that ends like a folder",
+			args: func(t *testing.T) []string {
+				return []string{"run", sc, "-o", "json=" + filepath.Join(dir, "new") + "/"}
+			},
+			code: exitInvalid,
+			want: []string{"-o json=" + filepath.Join(dir, "new") + "/", "names a folder"},
+		},
+		{
 			name: "two outputs to one file",
 			args: func(t *testing.T) []string {
 				return []string{"run", sc, "-o", "json=" + filepath.Join(dir, "a.json"), "-o", "junit=" + dir + "/./x/../a.json"}
