@@ -69,9 +69,12 @@ type session struct {
 	tolerateLoss bool
 	// interrupted is closed by the first SIGINT/SIGTERM.
 	interrupted chan struct{}
-	// notStarted is set when the load never started (fail, failAgents):
-	// the reports then show the thresholds as not run.
-	notStarted bool
+	// notStarted is set when the load never started (fail, failAgents),
+	// and implied before loadStarting (every end before the run: a failed
+	// preflight, a bad --metrics-addr, a bug); the reports then show the
+	// thresholds as not run (docs/reports.md, "A run that never started").
+	notStarted   bool
+	loadStarting bool
 }
 
 // execute runs the session's scenario and returns an exitError with the
@@ -127,6 +130,9 @@ func (s *session) execute() (err error) {
 			}
 		}))
 	}
+	// From here the load may start (set before the signal goroutine starts,
+	// which reads it in finish).
+	s.loadStarting = true
 	s.interrupted = make(chan struct{})
 	stopSignals := s.handleSignals(cancel)
 	defer stopSignals()
@@ -263,11 +269,11 @@ func (s *session) finish(v *verdict, final *engine.Snapshot, partial bool) error
 	}
 	if s.eval != nil {
 		run.Thresholds = s.eval.Results()
-		if !s.notStarted { // not run: one reason for all, the status's
-			run.Warnings = append(run.Warnings, skippedWarnings(run.Thresholds)...)
-		}
 	}
-	run.NotStarted = s.notStarted
+	run.NotStarted = s.notStarted || !s.loadStarting
+	if s.eval != nil && !run.NotStarted { // not run: one reason for all, the status's
+		run.Warnings = append(run.Warnings, skippedWarnings(run.Thresholds)...)
+	}
 	run.Aborted = s.abortRes.Load() != nil
 	run.Agents = agentReports(s.coord)
 	run.Partial = partial || v.codes[exitInterrupted] || (final != nil && !final.Final)
