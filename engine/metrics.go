@@ -186,6 +186,20 @@ func Select(p *Plan, metric string, tags []Tag) (*Selection, error) {
 	return s, nil
 }
 
+// HasChecks reports whether a step that s selects has checks: only the
+// assertions under check: count in the checks metric, so a checks
+// selection without one never has data. Select allows it (a report lists
+// what a run measured); a threshold on it is an error at load
+// (docs/thresholds.md, Selectors).
+func (s *Selection) HasChecks(p *Plan) bool {
+	for _, r := range s.steps {
+		if len(p.Flows[r.flow].Steps[r.step].Checks) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // NeedsStatusTrends reports whether reading s needs Plan.StatusTrends.
 func (s *Selection) NeedsStatusTrends() bool {
 	return s.Metric.Type == Trend && s.class >= 0

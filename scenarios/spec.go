@@ -100,8 +100,9 @@ type ThresholdSpec struct {
 	Selector string // as written, e.g. http_req_duration{step:search}
 	Pos      Pos    // of the selector key
 
-	expr     slo.Expr
-	exprNode *yaml.Node
+	expr      slo.Expr
+	exprNode  *yaml.Node
+	abortNode *yaml.Node // the abort_on_fail key, nil without it
 }
 
 // DataSpec is a feeder (DESIGN §3, data:), loaded at parse time (data.go).

@@ -76,6 +76,7 @@ func (d *decoder) threshold(n *yaml.Node) (ThresholdSpec, bool) {
 	}
 	if f, has := fs["abort_on_fail"]; has {
 		t.AbortOnFail = d.boolean(f.val, f.key.Value)
+		t.abortNode = f.key
 	}
 	if f, has := fs["delay"]; has {
 		t.Delay, _ = d.duration(f.val, f.key.Value, 0)
@@ -192,6 +193,12 @@ func (d *decoder) resolveThresholds(plan *engine.Plan, ts []ThresholdSpec, planO
 		m, _ := engine.LookupMetric(t.Metric)
 		if err := t.expr.Check(m); err != nil {
 			d.syntaxAt(t.exprNode, err, "threshold "+quote(t.Expr))
+			continue
+		}
+		if t.AbortOnFail {
+			if err := t.expr.CheckAbort(m); err != nil {
+				d.el.node(t.abortNode, "threshold %s: %v", quote(t.Expr), err)
+			}
 		}
 	}
 }
@@ -216,6 +223,16 @@ func (d *decoder) resolveSelector(plan *engine.Plan, t ThresholdSpec, planOK boo
 	if err != nil {
 		d.el.at(t.Pos.Line, t.Pos.Col, "invalid selector %q: %v", t.Selector, err)
 		return true
+	}
+	if m.Name == "checks" && !sel.HasChecks(plan) {
+		// "checks: rate > 99%" without a check: could only fail with "no
+		// data" (docs/thresholds.md, Selectors).
+		if len(t.Tags) == 0 {
+			d.el.at(t.Pos.Line, t.Pos.Col, "invalid selector %q: no step has a check: (checks counts the assertions under check:, and there is none); add one, or remove this threshold", t.Selector)
+		} else {
+			d.el.at(t.Pos.Line, t.Pos.Col, "invalid selector %q: no step it selects has a check: (checks counts the assertions under check:)", t.Selector)
+		}
+		return false
 	}
 	if sel.NeedsStatusTrends() {
 		plan.StatusTrends = true

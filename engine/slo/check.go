@@ -90,3 +90,18 @@ func (e Expr) unitProblem(m engine.Metric) string {
 	}
 	return ""
 }
+
+// CheckAbort reports whether abort_on_fail can apply to e on m. A count only
+// grows while the run goes on, so a lower bound (count > N, >= N, == N,
+// != N) fails live until the count gets there, and would stop every run
+// at its first evaluation; only an upper bound (count < N, <= N) fails for
+// good before the end. abort_on_fail on the others is refused rather than
+// ignored (docs/thresholds.md, Options): the file would say more than the
+// run does.
+func (e Expr) CheckAbort(m engine.Metric) error {
+	if m.Type != engine.Counter || e.Agg != AggCount || e.Op == Less || e.Op == LessEq {
+		return nil
+	}
+	return fmt.Errorf("abort_on_fail does not apply: a count only grows during the run, so it fails until it reaches %s "+
+		"and would stop the run at its first evaluation; remove abort_on_fail (the count is judged at the end)", e.Lit)
+}

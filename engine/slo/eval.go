@@ -89,7 +89,7 @@ func (b *builder) check(th Threshold, base func(string, Expr) (float64, bool, st
 	if err := expr.Check(m); err != nil {
 		return nil, err
 	}
-	if err := validOptions(th, m); err != nil {
+	if err := validOptions(th, expr, m); err != nil {
 		return nil, err
 	}
 	c := &check{expr: expr, min: th.MinSamples, latency: src.failed != nil, whole: src}
@@ -141,7 +141,12 @@ func (b *builder) window(src *series, n int) *window {
 	return w
 }
 
-func validOptions(th Threshold, m engine.Metric) error {
+func validOptions(th Threshold, expr Expr, m engine.Metric) error {
+	if th.AbortOnFail {
+		if err := expr.CheckAbort(m); err != nil {
+			return err
+		}
+	}
 	switch {
 	case th.Window < 0 || th.Delay < 0 || th.MinSamples < 0:
 		return fmt.Errorf("window, delay and min_samples must not be negative")

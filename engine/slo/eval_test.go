@@ -412,6 +412,11 @@ func TestNewErrors(t *testing.T) {
 		{"aggregation of another type", Threshold{Metric: "http_req_duration", Expr: "rate < 1"}, "threshold http_req_duration: rate < 1: col 1: http_req_duration is a trend: use p(N), avg, min, max, med", 0},
 		{"min_samples on a counter", Threshold{Metric: "http_reqs", Expr: "count > 1", MinSamples: 5}, "threshold http_reqs: count > 1: min_samples does not apply to counter http_reqs (a count is always data)", -1},
 		{"status trend not recorded", Threshold{Metric: "http_req_duration", Tags: []engine.Tag{{Key: "status", Value: "5xx"}}, Expr: "p(95) < 1s"}, "threshold http_req_duration{status:5xx}: p(95) < 1s: http_req_duration{status:5xx} needs Plan.StatusTrends", -1},
+		// A count only grows: a lower bound fails live until it is reached, so
+		// abort_on_fail would stop every run at once (docs/thresholds.md).
+		{"abort on count >", Threshold{Metric: "http_reqs", Expr: "count > 100", AbortOnFail: true}, "threshold http_reqs: count > 100: abort_on_fail does not apply: a count only grows during the run, so it fails until it reaches 100 and would stop the run at its first evaluation; remove abort_on_fail (the count is judged at the end)", -1},
+		{"abort on windowed count >=", Threshold{Metric: "iterations", Expr: "count >= 5", AbortOnFail: true, Window: time.Second}, "threshold iterations: count >= 5: abort_on_fail does not apply: a count only grows during the run, so it fails until it reaches 5 and would stop the run at its first evaluation; remove abort_on_fail (the count is judged at the end)", -1},
+		{"abort on count ==", Threshold{Metric: "data_sent", Expr: "count == 1", AbortOnFail: true}, "threshold data_sent: count == 1: abort_on_fail does not apply: a count only grows during the run, so it fails until it reaches 1 and would stop the run at its first evaluation; remove abort_on_fail (the count is judged at the end)", -1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -424,6 +429,20 @@ func TestNewErrors(t *testing.T) {
 				t.Errorf("SyntaxError %+v, want offset %d", se, tc.off)
 			}
 		})
+	}
+}
+
+// TestAbortOnCountUpperBound: abort_on_fail stays allowed where a live
+// failure is final (a count's upper bound) or where the value can recover
+// (a counter's rate, a trend).
+func TestAbortOnCountUpperBound(t *testing.T) {
+	for _, expr := range []string{"count < 100", "count <= 100", "rate > 10"} {
+		if _, err := New(testPlan(), []Threshold{{Metric: "http_reqs", Expr: expr, AbortOnFail: true}}, Options{}); err != nil {
+			t.Errorf("%s with abort_on_fail: %v", expr, err)
+		}
+	}
+	if _, err := New(testPlan(), []Threshold{{Metric: "http_reqs", Expr: "count > 100"}}, Options{}); err != nil {
+		t.Errorf("count > 100 without abort_on_fail: %v", err)
 	}
 }
 
