@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -40,6 +41,8 @@ type Scenario struct {
 	// Spec is the decoded file, including the data files as loaded and the
 	// sli section, which the CLI runs.
 	Spec *Spec
+
+	src *source // the file's text, for positions inside expressions
 }
 
 // Load reads and compiles the scenario file at path. lookup supplies ${VAR}
@@ -98,6 +101,7 @@ func Parse(name string, data []byte, lookup func(string) (string, bool)) (*Scena
 		Secrets:   sortedSecrets(c.secrets),
 		Generator: spec.Generator,
 		Spec:      spec,
+		src:       src,
 	}
 	for _, t := range spec.Thresholds {
 		sc.Thresholds = append(sc.Thresholds, t.Threshold)
@@ -117,4 +121,51 @@ func sortedSecrets(m map[string]bool) []string {
 		return cmp.Compare(a, b)
 	})
 	return out
+}
+
+// CheckBaseline checks the baseline thresholds against the baseline run
+// once it is known (loadgate run --baseline): base resolves a threshold's
+// value in the baseline, as slo.Options.Baseline does. A limit that could
+// never pass on that value (rate < baseline + 1% on a baseline without
+// errors is rate < 0) is an error at the threshold, with the form to write
+// instead (docs/thresholds.md, Baselines). Thresholds the baseline lacks
+// are left to the evaluator, which skips them with a warning. It returns
+// Errors, or nil.
+func (sc *Scenario) CheckBaseline(base func(key string, e slo.Expr) (float64, bool, string)) error {
+	if base == nil || sc.Spec == nil {
+		return nil
+	}
+	el := &errorList{file: sc.Path, bad: map[*yaml.Node]bool{}}
+	if sc.Path == "" {
+		el.file = sc.Name
+	}
+	for _, t := range sc.Spec.Thresholds {
+		if !t.expr.Baseline || t.Metric == slo.SLIMetric {
+			continue
+		}
+		sel, err := engine.Select(&sc.Plan, t.Metric, t.Tags)
+		if err != nil {
+			continue // checked at load
+		}
+		v, ok, _ := base(sel.Key(), t.expr)
+		if !ok {
+			continue
+		}
+		if err := t.expr.CheckBaseline(sel.Metric, v); err != nil {
+			var se *slo.SyntaxError
+			line, col := t.exprNode.Line, t.exprNode.Column
+			msg := err.Error()
+			if errors.As(err, &se) {
+				line, col = sc.src.at(t.exprNode, se.Offset)
+				msg = se.Msg
+			}
+			el.at(line, col, "threshold %s with --baseline: %s", quote(t.Expr), msg)
+		}
+	}
+	secrets := map[string]bool{}
+	for _, v := range sc.Secrets {
+		secrets[v] = true
+	}
+	el.redact(secrets)
+	return el.result()
 }

@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
-	"io"
 
 	"github.com/loadgate/loadgate/engine/slo"
 	"github.com/loadgate/loadgate/report"
+	"github.com/loadgate/loadgate/scenarios"
 )
 
 // baselineFunc resolves a baseline expression (slo.Options.Baseline).
@@ -13,9 +13,10 @@ type baselineFunc = func(key string, agg slo.Expr) (float64, bool, string)
 
 // loadBaseline reads the --baseline report before anything is sent. A file
 // that is not a loadgate report, or a run that measured nothing (an invalid
-// or preflight-failed one), is bad input: exit 2. A run that was partial or
-// whose measurement was inconclusive is usable, with a warning on stderr.
-func loadBaseline(path string, stderr io.Writer) (baselineFunc, error) {
+// or preflight-failed one), is bad input: exit 2. A run that was partial,
+// whose measurement was inconclusive or that ran another scenario is
+// usable, with a warning (baselineWarnings).
+func loadBaseline(path string) (*report.Summary, error) {
 	if path == "" {
 		return nil, nil
 	}
@@ -26,17 +27,38 @@ func loadBaseline(path string, stderr io.Writer) (baselineFunc, error) {
 	if len(sum.Metrics) == 0 {
 		return nil, usagef(fmt.Sprintf("--baseline %s: the run has no metrics (status %s); nothing was sent", path, sum.Status))
 	}
-	if note := runNote(sum); note != "" {
-		fmt.Fprintf(stderr, "loadgate: warning: --baseline %s: %s\n", path, note)
+	return sum, nil
+}
+
+// baselineWarnings says why the --baseline run at path makes a doubtful
+// reference for sc: partial, inconclusive, or another scenario (a different
+// sha256). They go to stderr and into the report's warnings, so that a
+// canary gate that passed against the wrong reference says so where the
+// pipeline keeps it (docs/thresholds.md, Baselines).
+func baselineWarnings(path string, base *report.Summary, sc *scenarios.Scenario) []string {
+	if base == nil {
+		return nil
 	}
-	return sum.Baseline, nil
+	var out []string
+	if note := runNote(base); note != "" {
+		out = append(out, fmt.Sprintf("--baseline %s: %s", path, note))
+	}
+	if base.Scenario.SHA256 != sc.SHA256 {
+		name := ""
+		if base.Scenario.Name != sc.Name {
+			name = fmt.Sprintf(" %q, not %q", base.Scenario.Name, sc.Name)
+		}
+		out = append(out, fmt.Sprintf("--baseline %s ran another scenario%s (sha256 %.12s…, this one %.12s…): its limits may not compare",
+			path, name, base.Scenario.SHA256, sc.SHA256))
+	}
+	return out
 }
 
 // runNote says why a saved run makes a doubtful reference, or "".
 func runNote(s *report.Summary) string {
 	switch {
 	case s.Partial:
-		return "the run is partial (status " + s.Status + ")"
+		return "the run is partial (status " + s.Status + "): its limits come from part of a run"
 	case s.Status == "inconclusive" || s.Status == "internal_error":
 		return "the run's measurement is doubtful (status " + s.Status + ")"
 	}

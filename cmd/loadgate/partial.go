@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -97,12 +98,15 @@ func (p *partials) write() {
 		Plan:     &s.sc.Plan, Started: s.started, MeasureStart: s.startedMeasuring(), Ended: time.Now(), Final: latest,
 		Timeline: s.timeline, Redactor: report.NewRedactor(s.sc.Secrets),
 		Partial: true, Aborted: s.abortRes.Load() != nil,
+		// The warnings known before the run (tls, --baseline) are in
+		// every report, the partial ones too.
+		Warnings: slices.Clone(s.warnings),
 	}
 	v := &verdict{}
 	v.add(exitPassed, fmt.Sprintf("run in progress: partial report at %s of the run; the final report replaces it", latest.Total.End.Round(time.Second)))
 	if s.eval != nil {
 		run.Thresholds = s.eval.Results()
-		run.Warnings = skippedWarnings(run.Thresholds)
+		run.Warnings = append(run.Warnings, skippedWarnings(run.Thresholds)...)
 		for _, r := range run.Thresholds {
 			if r.Skipped || r.Pending || r.Passed {
 				continue // pending: not decided yet, as live

@@ -105,7 +105,11 @@ func (q *quickFlags) scenario(f *runFlags, stderr io.Writer) (*scenarios.Scenari
 	sc, err := scenarios.Parse(quickScenarioName, []byte(doc.b.String()), scenarios.EnvLookup(f.overrides))
 	if err == nil {
 		sc.Path = "" // no file
-		return sc, nil
+		// --threshold 'http_req_failed: rate < baseline + 1%' with a
+		// --baseline without errors could never pass (docs/thresholds.md).
+		if err = sc.CheckBaseline(f.base); err == nil {
+			return sc, nil
+		}
 	}
 	errs, ok := err.(scenarios.Errors)
 	if !ok {
@@ -238,7 +242,16 @@ func (f *runFlags) scenario(fs *pflag.FlagSet, stderr io.Writer) (*scenarios.Sce
 		if fs.NArg() != 1 {
 			return nil, usagef("want one scenario file: loadgate run SCENARIO.yaml (or quick mode: loadgate run --url URL --rate R --duration D)")
 		}
-		return loadScenario(fs.Arg(0), f.overrides, stderr)
+		sc, err := loadScenario(fs.Arg(0), f.overrides, stderr)
+		if err != nil {
+			return nil, err
+		}
+		// A baseline threshold that could never pass on this baseline
+		// (docs/thresholds.md, Baselines).
+		if err := scenarioErrors(fs.Arg(0), sc.CheckBaseline(f.base), stderr); err != nil {
+			return nil, err
+		}
+		return sc, nil
 	}
 	if fs.NArg() != 0 {
 		return nil, usagef("quick mode (--url) takes no scenario file")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/loadgate/loadgate/engine"
+	"github.com/loadgate/loadgate/report"
 	"github.com/loadgate/loadgate/scenarios"
 	"github.com/spf13/pflag"
 )
@@ -31,6 +32,12 @@ type runFlags struct {
 	quick     quickFlags   // --url and friends: quick mode (quick.go)
 	failCode  failCode     // --exit-code-on-fail (failcode.go)
 	dist      distFlags    // --agents and friends (distributed.go)
+
+	// baseRun is the --baseline run, nil without it; requireBaseline
+	// (--require-baseline) makes a run without one invalid, so that a
+	// canary gate cannot pass without its reference (baseline.go).
+	baseRun         *report.Summary
+	requireBaseline bool
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet, withScenarioFlags bool) {
@@ -45,6 +52,7 @@ func (f *runFlags) register(fs *pflag.FlagSet, withScenarioFlags bool) {
 		fs.DurationVar(&f.duration, "duration", 0, "override: run a constant profile this long")
 		fs.Float64Var(&f.rate, "rate", 0, "override: run a constant profile at this rate (users, for a closed model)")
 		fs.StringVar(&f.baseline, "baseline", "", "a previous run's json report, for thresholds such as p(95) < baseline + 10%")
+		fs.BoolVar(&f.requireBaseline, "require-baseline", false, "exit 2 unless --baseline names a run (a canary gate that lost its baseline must not pass)")
 		fs.StringVar(&f.segment, "segment", "", "run only share I of N of the arrivals (arrival n when n mod N = I; 0-based), e.g. 0/4")
 		f.quick.register(fs)
 		f.dist.register(fs)
@@ -69,8 +77,17 @@ func (f *runFlags) resolve(stderr io.Writer) error {
 	if err := f.metrics.check(); err != nil {
 		return err
 	}
-	f.base, err = loadBaseline(f.baseline, stderr)
-	return err
+	if f.requireBaseline && f.baseline == "" {
+		// --baseline "$BASELINE" with the variable unset is "": without
+		// this, every baseline threshold is skipped and the gate passes
+		// (docs/thresholds.md, Baselines).
+		return usagef("--require-baseline: no --baseline given (or it is empty); a canary gate needs its reference run; nothing was sent")
+	}
+	if f.baseRun, err = loadBaseline(f.baseline); err != nil || f.baseRun == nil {
+		return err
+	}
+	f.base = f.baseRun.Baseline
+	return nil
 }
 
 // apply replaces the load profile with a constant one when --duration or
@@ -102,8 +119,18 @@ func (f *runFlags) session(sc *scenarios.Scenario, stdout, stderr io.Writer) *se
 	return &session{
 		sc: sc, outputs: f.outputs, quiet: f.quiet, color: color,
 		preflight: !f.noPre, eng: &engine.Engine{UserAgent: userAgent(), TLS: sc.TLSConfig()}, stdout: stdout, stderr: stderr,
-		baseline: f.base, metrics: f.metrics, failCode: f.failCode, warnings: transportWarnings(sc, stderr),
+		baseline: f.base, metrics: f.metrics, failCode: f.failCode, warnings: append(transportWarnings(sc, stderr), f.baselineWarnings(sc, stderr)...),
 	}
+}
+
+// baselineWarnings prints and returns the warnings about the --baseline
+// run (baseline.go).
+func (f *runFlags) baselineWarnings(sc *scenarios.Scenario, stderr io.Writer) []string {
+	ws := baselineWarnings(f.baseline, f.baseRun, sc)
+	for _, w := range ws {
+		fmt.Fprintf(stderr, "loadgate: warning: %s\n", w)
+	}
+	return ws
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) error {
@@ -147,15 +174,24 @@ func loadScenario(path string, overrides map[string]string, stderr io.Writer) (*
 	if err == nil {
 		return sc, nil
 	}
+	return nil, scenarioErrors(path, err, stderr)
+}
+
+// scenarioErrors prints the errors of the scenario at path, each on its own
+// line as file:line:col: message, and returns exit 2 (nil for no error).
+func scenarioErrors(path string, err error, stderr io.Writer) error {
+	if err == nil {
+		return nil
+	}
 	var errs scenarios.Errors
 	if errors.As(err, &errs) {
 		for _, e := range errs {
 			fmt.Fprintln(stderr, e)
 		}
 		fmt.Fprintf(stderr, "loadgate: %s: %d error(s); nothing was sent\n", path, len(errs))
-		return nil, &exitError{code: exitInvalid, err: errReported}
+		return &exitError{code: exitInvalid, err: errReported}
 	}
-	return nil, &exitError{code: exitInvalid, err: err}
+	return &exitError{code: exitInvalid, err: err}
 }
 
 func validateCmd(args []string, stdout, stderr io.Writer) error {

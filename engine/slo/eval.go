@@ -97,7 +97,9 @@ func (b *builder) check(th Threshold, base func(string, Expr) (float64, bool, st
 	c.why = whyNoData
 	c.limit = expr.Lit.Value
 	if expr.Baseline {
-		c.resolveBaseline(base)
+		if err := c.resolveBaseline(base, m); err != nil {
+			return nil, err
+		}
 	}
 	c.res.Limit = c.limit
 	if th.Window > 0 && !c.res.Skipped {
@@ -156,11 +158,15 @@ func validOptions(th Threshold, expr Expr, m engine.Metric) error {
 	return nil
 }
 
-func (c *check) resolveBaseline(base func(string, Expr) (float64, bool, string)) {
+// resolveBaseline sets the limit from the baseline, or skips the check
+// with the reason. A limit that could never pass on the baseline's value
+// is an error (Expr.CheckBaseline); the CLI refuses it at load already, with
+// the threshold's position.
+func (c *check) resolveBaseline(base func(string, Expr) (float64, bool, string), m engine.Metric) error {
 	c.res.Pending, c.res.Skipped, c.limit = false, true, 0
 	if base == nil {
 		c.res.Reason = "needs --baseline"
-		return
+		return nil
 	}
 	v, ok, reason := base(c.res.Key, c.expr)
 	if !ok {
@@ -168,10 +174,14 @@ func (c *check) resolveBaseline(base func(string, Expr) (float64, bool, string))
 			reason = "baseline has no " + c.res.Key
 		}
 		c.res.Reason = reason
-		return
+		return nil
+	}
+	if err := c.expr.CheckBaseline(m, v); err != nil {
+		return err
 	}
 	c.res.Skipped, c.res.Pending = false, true
 	c.limit = c.expr.Limit(v)
+	return nil
 }
 
 // unitOf is the report unit of expr's value on a metric of type t.

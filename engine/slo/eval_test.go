@@ -347,6 +347,12 @@ func TestBaseline(t *testing.T) {
 		{name: "worse than baseline", base: func(string, Expr) (float64, bool, string) { return 50, true, "" },
 			limit: 55, reason: "observed 100.031ms, limit < 55ms"},
 	}
+	// A relative limit on a zero baseline is refused (Expr.CheckBaseline).
+	zero := func(string, Expr) (float64, bool, string) { return 0, true, "" }
+	if _, err := New(plan, []Threshold{{Metric: "http_req_failed", Expr: "rate < baseline + 1%"}}, Options{Baseline: zero}); err == nil ||
+		!strings.Contains(err.Error(), "write baseline + 1pp") {
+		t.Errorf("rate < baseline + 1%% on a perfect baseline: New = %v", err)
+	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := mustNew(t, plan, Options{Baseline: tc.base}, th)

@@ -96,15 +96,20 @@ const (
 	Plain    Unit = iota // a bare number: ms on a trend, the metric's own unit elsewhere
 	Duration             // a number with ns, us, µs, ms, s, m or h
 	Percent              // a number with %
+	// Points is a number with pp, percentage points: an absolute margin on
+	// a rate relative to a baseline ("baseline + 1pp" adds 0.01), where
+	// "baseline + 1%" adds 1% of the baseline (docs/thresholds.md).
+	Points
 )
 
 // Literal is a number on the right of an expression.
 type Literal struct {
 	Num    float64 // as written: 1.5 of "1.5s"
-	Suffix string  // canonical unit text: "", "%", "ns", "us", "ms", "s", "m", "h"
+	Suffix string  // canonical unit text: "", "%", "pp", "ns", "us", "ms", "s", "m", "h"
 	Unit   Unit
 	// Value is Num in evaluation units: milliseconds for a duration, a 0..1
-	// share for a percent, Num for a plain number (which a trend reads as ms).
+	// share for a percent or percentage points, Num for a plain number
+	// (which a trend reads as ms).
 	Value float64
 }
 
@@ -119,8 +124,8 @@ type Adjust uint8
 // Baseline adjustments.
 const (
 	NoAdjust Adjust = iota // baseline
-	Plus                   // baseline + X (X% adds a share of the baseline)
-	Minus                  // baseline - X (X% removes a share of the baseline)
+	Plus                   // baseline + X (X% adds a share of the baseline, Xpp adds X/100)
+	Minus                  // baseline - X (X% removes a share of the baseline, Xpp X/100)
 	Times                  // baseline * X
 )
 
@@ -203,4 +208,11 @@ func (e Expr) Limit(base float64) float64 {
 		return base * v
 	}
 	return base
+}
+
+// Relative reports whether the limit is a multiple of the baseline value
+// (baseline ± N%, baseline * X), which is 0 whatever N when the baseline is
+// 0.
+func (e Expr) Relative() bool {
+	return e.Baseline && (e.Adjust == Times || (e.Adjust == Plus || e.Adjust == Minus) && e.Lit.Unit == Percent)
 }

@@ -13,7 +13,7 @@ const (
 	aggNamesList = "p(N), avg, min, max, med, rate, count or value"
 	wantOp       = "want a comparison: <, <=, >, >=, == or !="
 	valueList    = "a duration (300ms), a number, a percent (1%) or baseline"
-	unitList     = "ns, us, µs, ms, s, m, h or %"
+	unitList     = "ns, us, µs, ms, s, m, h, % or pp"
 )
 
 // aggByName maps the names of aggregations other than p(N). It is read only
@@ -269,7 +269,8 @@ func (p *scanner) adjust(e *Expr) error {
 	return nil
 }
 
-// literal parses a number with an optional unit: 300, 300ms, 1.5s, 1%.
+// literal parses a number with an optional unit: 300, 300ms, 1.5s, 1%,
+// 1pp.
 func (p *scanner) literal(l *Literal) error {
 	start := p.i
 	v, ok, err := p.number()
@@ -297,6 +298,10 @@ func (p *scanner) literal(l *Literal) error {
 		p.i += n
 	}
 	if us == p.i {
+		return nil
+	}
+	if p.s[us:p.i] == "pp" {
+		l.Unit, l.Suffix, l.Value = Points, "pp", v/100
 		return nil
 	}
 	u, ok := durationUnits[p.s[us:p.i]]

@@ -39,6 +39,8 @@ var exprCases = []struct {
 	{name: "baseline plus percent", in: "p(95) < baseline + 10%", canon: "p(95) < baseline + 10%", limit: 0.1},
 	{name: "baseline minus duration", in: "avg<baseline-5ms", canon: "avg < baseline - 5ms", limit: 5},
 	{name: "baseline times", in: "p(99)<baseline*1.1", canon: "p(99) < baseline * 1.1", limit: 1.1},
+	{name: "baseline plus percentage points", in: "rate<baseline+1pp", canon: "rate < baseline + 1pp", limit: 0.01},
+	{name: "percentage points alone parse", in: "rate < 0.5pp", canon: "rate < 0.5pp", limit: 0.005}, // Check refuses it
 
 	{name: "empty", in: " ", off: 1, msg: "empty expression: want AGG OP VALUE, e.g. p(95) < 300ms"},
 	{name: "percentile above 100", in: "p(101)<1", off: 2, msg: "percentile 101 is out of range: want 0 to 100"},
@@ -54,7 +56,8 @@ var exprCases = []struct {
 	{name: "missing value", in: "avg <", off: 5, msg: "missing value: want a duration (300ms), a number, a percent (1%) or baseline"},
 	{name: "word value", in: "avg < nope", off: 6, msg: `unexpected "nope": want a value: a duration (300ms), a number, a percent (1%) or baseline`},
 	{name: "negative value", in: "avg < -1", off: 6, msg: `unexpected "-": want a value: a duration (300ms), a number, a percent (1%) or baseline`},
-	{name: "unknown unit", in: "avg<1xs", off: 5, msg: `unknown unit "xs": want ns, us, µs, ms, s, m, h or %`},
+	{name: "unknown unit", in: "avg<1xs", off: 5, msg: `unknown unit "xs": want ns, us, µs, ms, s, m, h, % or pp`},
+	{name: "times percentage points", in: "rate<baseline*1pp", off: 14, msg: `unexpected "1pp": want a plain number after *, e.g. baseline * 1.1`},
 	{name: "trailing junk", in: "avg<1 junk", off: 6, msg: `unexpected "junk": want the end of the expression`},
 	{name: "trailing symbol", in: "p(95)<1ms;", off: 9, msg: `unexpected ";": want the end of the expression`},
 	{name: "junk after baseline", in: "p(95)<baseline foo", off: 15, msg: `unexpected "foo": want +, -, * or the end after baseline`},
@@ -103,6 +106,11 @@ func TestExprLimit(t *testing.T) {
 		{"p(95) < baseline + 5ms", 200, 205},
 		{"p(95) < baseline - 0.5s", 2000, 1500},
 		{"p(95) < baseline * 1.5", 200, 300},
+		// On a rate, % is a share of the baseline and pp an absolute margin.
+		{"rate < baseline + 10%", 0.02, 0.022},
+		{"rate < baseline + 1pp", 0.02, 0.03},
+		{"rate < baseline + 1pp", 0, 0.01},
+		{"rate > baseline - 2pp", 0.99, 0.97},
 	}
 	for _, tc := range cases {
 		e, err := ParseExpr(tc.in)
@@ -142,6 +150,12 @@ func TestExprCheck(t *testing.T) {
 		{"avg on counter", counter, "avg > 1", 0, "http_reqs is a counter: use count, rate"},
 		{"duration on counter", counter, "count > 1s", 8, "http_reqs is a counter: a duration does not apply; want a number"},
 		{"value on built-in", counter, "value > 1", 0, "value is for sli metrics; http_reqs is a counter: use count, rate"},
+		{"percentage points on rate", rate, "rate < baseline + 1pp", 0, ""},
+		{"percentage points without baseline", rate, "rate < 1pp", 7, "pp (percentage points) is a margin relative to a baseline, as in rate < baseline + 1pp; a share alone is a percent: 1%"},
+		{"percentage points on trend", trend, "p(95) < baseline + 1pp", 19, "http_req_duration is a trend: pp (percentage points) is a margin on a rate, as in baseline + 1pp"},
+		{"percentage points on counter", counter, "count < baseline + 1pp", 19, "http_reqs is a counter: pp (percentage points) is a margin on a rate, as in baseline + 1pp"},
+		{"below zero", rate, "rate < 0", 7, "nothing is below 0, so rate < 0 could never pass: write == 0 (or <= 0)"},
+		{"at most zero", rate, "rate <= 0", 0, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,6 +173,61 @@ func TestExprCheck(t *testing.T) {
 			var se *SyntaxError
 			if !errors.As(err, &se) || se.Offset != tc.off || se.Msg != tc.msg {
 				t.Fatalf("Check = %v; want at %d %q", err, tc.off, tc.msg)
+			}
+		})
+	}
+}
+
+// TestExprCheckBaseline: a limit relative to a baseline of 0 is 0 whatever
+// its margin, and a limit below 0 cannot be passed: both are refused with
+// the form to write instead (docs/thresholds.md, Baselines).
+func TestExprCheckBaseline(t *testing.T) {
+	trend, _ := engine.LookupMetric("http_req_duration")
+	rate, _ := engine.LookupMetric("http_req_failed")
+	counter, _ := engine.LookupMetric("http_reqs")
+	cases := []struct {
+		name string
+		m    engine.Metric
+		in   string
+		base float64
+		off  int
+		msg  string // "" when it can pass
+	}{
+		{"perfect baseline, relative percent", rate, "rate < baseline + 1%", 0, 18,
+			"the baseline's rate of http_req_failed is 0, so baseline + 1% is 0 whatever the margin: write baseline + 1pp (percentage points) for an absolute margin"},
+		{"perfect baseline, times", rate, "rate <= baseline * 1.5", 0, 19,
+			"the baseline's rate of http_req_failed is 0, so baseline * 1.5 is 0 whatever the margin: write baseline + 1pp (percentage points) for an absolute margin"},
+		{"perfect baseline, percentage points", rate, "rate < baseline + 1pp", 0, 0, ""},
+		{"perfect baseline as it is, <=", rate, "rate <= baseline", 0, 0, ""},
+		{"perfect baseline as it is, <", rate, "rate < baseline", 0, 7,
+			"baseline resolves to 0 (the baseline's rate is 0): nothing is below it, so it could never pass"},
+		{"errors in the baseline, relative percent", rate, "rate < baseline + 10%", 0.02, 0, ""},
+		{"zero count, relative", counter, "count < baseline + 10%", 0, 19,
+			"the baseline's value of http_reqs is 0, so baseline + 10% is 0 whatever the margin: write baseline + N (a number adds) for an absolute margin"},
+		{"zero trend, times", trend, "max < baseline * 2", 0, 17,
+			"the baseline's value of http_req_duration is 0, so baseline * 2 is 0 whatever the margin: write baseline + 10ms (a duration) for an absolute margin"},
+		{"below zero", trend, "p(95) < baseline - 5ms", 3, 19,
+			"baseline - 5ms resolves to -2ms (the baseline's value is 3ms): nothing is below it, so it could never pass"},
+		{"lower bound on zero", rate, "rate > baseline - 1%", 0, 18,
+			"the baseline's rate of http_req_failed is 0, so baseline - 1% is 0 whatever the margin: write baseline - 1pp (percentage points) for an absolute margin"},
+		{"no baseline", rate, "rate < 1%", 0, 0, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e, err := ParseExpr(tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = e.CheckBaseline(tc.m, tc.base)
+			if tc.msg == "" {
+				if err != nil {
+					t.Fatalf("CheckBaseline: %v", err)
+				}
+				return
+			}
+			var se *SyntaxError
+			if !errors.As(err, &se) || se.Offset != tc.off || se.Msg != tc.msg {
+				t.Fatalf("CheckBaseline = %v; want at %d %q", err, tc.off, tc.msg)
 			}
 		})
 	}

@@ -54,6 +54,8 @@ func (e Expr) CheckSLI() error {
 		return &SyntaxError{Offset: e.aggOff, Msg: "sli is a query's value: use value, e.g. value < 0.8"}
 	case e.Baseline:
 		return &SyntaxError{Offset: e.valOff, Msg: "sli thresholds have no baseline: want a number, a percent or a duration"}
+	case e.Lit.Unit == Points:
+		return &SyntaxError{Offset: e.valOff, Msg: "pp (percentage points) is a margin relative to a baseline, and sli thresholds have none: want a number, a percent or a duration"}
 	}
 	return nil
 }
