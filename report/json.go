@@ -7,15 +7,23 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
+
+	"github.com/loadgate/loadgate/report/schema"
 )
 
 // MaxJSONSize caps the report files ReadJSON accepts. Real reports are a few
 // MB at most (a few KB per histogram); a larger file is not one of ours.
 const MaxJSONSize = 256 << 20
 
-// WriteJSON writes s as indented JSON, metrics in report order.
+// WriteJSON writes s as indented JSON, metrics in report order. The fields
+// of a read report that this version does not know are written back, each
+// after the known fields of its object (docs/reports.md).
 func WriteJSON(w io.Writer, s *Summary) error {
+	if len(s.extras) > 0 {
+		return writeWithExtras(w, s)
+	}
 	e := json.NewEncoder(w)
 	e.SetIndent("", "  ")
 	e.SetEscapeHTML(false)
@@ -25,10 +33,14 @@ func WriteJSON(w io.Writer, s *Summary) error {
 	return nil
 }
 
-// ReadJSON reads a report written by WriteJSON. It accepts fields it does not
-// know (later v1 versions may add some) but rejects another schema, unknown
-// metric types and malformed times, so that commands reading old runs fail
-// with a clear message instead of comparing zeros.
+// ReadJSON reads a report written by WriteJSON. It validates it against the
+// report's JSON Schema (report/schema) and accepts fields it does not know
+// (later v1 versions may add some; WriteJSON keeps them), but rejects
+// another schema, unknown metric types, negative counts and malformed
+// times, so that commands reading old or edited runs fail with a clear
+// message instead of comparing zeros. Messages name the file, the place in
+// it (a jq path, or a line and column for broken JSON) and what was
+// expected; never a Go type.
 func ReadJSON(path string) (*Summary, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -51,29 +63,112 @@ func DecodeJSON(r io.Reader) (*Summary, error) {
 	if len(b) > MaxJSONSize {
 		return nil, fmt.Errorf("larger than %d MiB, not a loadgate report", MaxJSONSize>>20)
 	}
-	// Read the schema first: decoding a foreign document as a Summary would
-	// give confusing errors about its fields.
-	var head struct {
-		Schema *string `json:"schema"`
-	}
-	if err := json.Unmarshal(b, &head); err != nil {
-		return nil, fmt.Errorf("not a loadgate report: %w", err)
-	}
-	switch {
-	case head.Schema == nil:
-		return nil, errors.New("not a loadgate report: no schema field")
-	case *head.Schema != Schema:
-		return nil, fmt.Errorf("schema %q: this version reads %q", *head.Schema, Schema)
-	}
-	var s Summary
-	d := json.NewDecoder(bytes.NewReader(b))
-	if err := d.Decode(&s); err != nil {
+	// Read the schema first: checking a foreign document against ours
+	// would give confusing errors about its fields.
+	if err := checkHead(b); err != nil {
 		return nil, err
 	}
+	if err := schema.Validate(b); err != nil {
+		return nil, fmt.Errorf("not a valid %s report: %w", Schema, err)
+	}
+	// What the schema cannot say: numbers beyond what the report's fields
+	// hold (a count above 2^63-1, 1e400), and the fields to keep.
+	var w walker
+	w.walk(summaryType, b, nil)
+	if len(w.problems) > 0 {
+		return nil, fmt.Errorf("not a valid %s report: %w", Schema, &schema.Error{Problems: w.problems})
+	}
+	var s Summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, decodeError(err)
+	}
+	sortExtras(w.extras)
+	s.extras = w.extras
 	if err := s.check(); err != nil {
 		return nil, err
 	}
 	return &s, nil
+}
+
+// checkHead checks that b is JSON, an object, with this version's schema.
+func checkHead(b []byte) error {
+	if !json.Valid(b) {
+		var v any
+		err := json.Unmarshal(b, &v)
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			line, col := lineCol(b, se.Offset)
+			return fmt.Errorf("not a loadgate report: invalid JSON at line %d, column %d: %s", line, col, strings.TrimPrefix(se.Error(), "json: "))
+		}
+		return errors.New("not a loadgate report: invalid JSON (it ends too early)")
+	}
+	if t := bytes.TrimLeft(b, " \t\r\n"); t[0] != '{' {
+		return fmt.Errorf("not a loadgate report: want a JSON object, got %s", jsonKind(t[0]))
+	}
+	var head map[string]json.RawMessage
+	if err := json.Unmarshal(b, &head); err != nil {
+		return fmt.Errorf("not a loadgate report: %w", decodeError(err))
+	}
+	raw, ok := head["schema"]
+	if !ok {
+		return errors.New("not a loadgate report: no schema field")
+	}
+	var name string
+	if json.Unmarshal(raw, &name) != nil {
+		return fmt.Errorf("not a loadgate report: .schema: want a string such as %q, got %s", Schema, jsonKind(bytes.TrimSpace(raw)[0]))
+	}
+	if name != Schema {
+		return fmt.Errorf("schema %q: this version reads %q", name, Schema)
+	}
+	return nil
+}
+
+// lineCol turns a byte offset into a 1-based line and column.
+func lineCol(b []byte, off int64) (line, col int) {
+	off = min(max(off, 0), int64(len(b)))
+	before := b[:off]
+	line = bytes.Count(before, []byte{'\n'}) + 1
+	col = int(off) - (bytes.LastIndexByte(before, '\n') + 1)
+	if col < 1 {
+		col = 1
+	}
+	return line, col
+}
+
+// jsonKind names the JSON type of a value by its first byte.
+func jsonKind(c byte) string {
+	switch c {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
+}
+
+// decodeError says what encoding/json could not decode without naming Go
+// types (the schema and the walker catch everything first; this is the
+// fallback).
+func decodeError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		path := "." + te.Field
+		if te.Field == "" {
+			path = "."
+		}
+		return fmt.Errorf("%s: want %s, got %s", path, goKindWord(te.Type), te.Value)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("invalid JSON: %s", strings.TrimPrefix(se.Error(), "json: "))
+	}
+	return errors.New(strings.TrimPrefix(err.Error(), "json: "))
 }
 
 // check validates what decoding alone does not.

@@ -2,11 +2,18 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"io"
+	"maps"
 	"os"
 	"reflect"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/loadgate/loadgate/report/schema"
 )
 
 // readJSONSeeds are the saved runs the fuzzer starts from: the golden
@@ -43,6 +50,11 @@ var hostileReports = []string{
 	`{"schema":["loadgate.report/v1"]}`,
 	`{"schema":"loadgate.report/v1","reasons":"not a list"}`,
 	`{"schema":"loadgate.report/v1","metrics":{"a":{"type":"trend"}`,
+	`{"schema":"loadgate.report/v1","metrics":{"x":{"type":"counter","count":5.0,"rate":1}}}`,
+	`{"schema":"loadgate.report/v1","metrics":{"x":{"type":"counter","count":1,"rate":1e400}}}`,
+	`{"schema":"loadgate.report/v1","reasons":[1,{"a":[]}],"warnings":{"a":"b"}}`,
+	`{"schema":"loadgate.report/v1","plan":{"flows":[{"name":1,"steps":"s"}]},"zz":{"a":[1,2]}}`,
+	`{"schema":"loadgate.report/v1","run_id":"","metrics":{"x":{"type":"trend","future":true}}}`,
 	strings.Repeat(`[`, 20000),
 	`{"schema":"loadgate.report/v1","x":` + strings.Repeat(`{"a":`, 5000) + `1` + strings.Repeat(`}`, 5000) + `}`,
 }
@@ -68,17 +80,39 @@ func FuzzReadJSON(f *testing.F) {
 	for _, s := range hostileReports {
 		f.Add([]byte(s))
 	}
+	// A later v1 writer's report: fields this version does not know, at
+	// the top, in a metric, a threshold, the plan and an agent.
+	for _, p := range readJSONSeeds {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(withFutureFields(f, b))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := DecodeJSON(bytes.NewReader(b))
 		if err != nil {
 			if s != nil {
 				t.Fatalf("DecodeJSON returned a Summary with the error %v", err)
 			}
+			// Messages say the place and the JSON expected, never Go's
+			// types (docs/reports.md).
+			if m := goTypeWords.FindString(err.Error()); m != "" {
+				t.Fatalf("the error names a Go type (%q): %v", m, err)
+			}
 			return
 		}
 		var out bytes.Buffer
 		if err := WriteJSON(&out, s); err != nil {
 			t.Fatalf("an accepted report cannot be written: %v", err)
+		}
+		// What is written is a valid report, with every field of the
+		// input that this version does not know.
+		if err := schema.Validate(out.Bytes()); err != nil {
+			t.Fatalf("an accepted report is written invalid: %v\n%s", err, out.Bytes())
+		}
+		if err := sameUnknownFields(b, out.Bytes()); err != nil {
+			t.Fatalf("%v\n%s", err, out.Bytes())
 		}
 		back, err := DecodeJSON(bytes.NewReader(out.Bytes()))
 		if err != nil {
@@ -102,4 +136,60 @@ func FuzzReadJSON(f *testing.F) {
 			t.Fatalf("WriteHTML: %v", err)
 		}
 	})
+}
+
+// goTypeWords are what encoding/json's messages say of Go types.
+var goTypeWords = regexp.MustCompile(`Go (value|struct)|of type|\bstruct \{|\b(u?int(8|16|32|64)?|float(32|64)|map\[|\[\]string)\b|json: `)
+
+// withFutureFields adds fields no version knows to the report b: at the
+// top, in its first metric (by key), threshold, agent and time-series row,
+// and in the plan.
+func withFutureFields(tb testing.TB, b []byte) []byte {
+	tb.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		tb.Fatal(err)
+	}
+	future := map[string]any{"since": "v1.9", "n": []any{1.5, "x", nil}}
+	m["zz_future"] = future
+	ms := m["metrics"].(map[string]any)
+	if keys := slices.Sorted(maps.Keys(ms)); len(keys) > 0 {
+		ms[keys[0]].(map[string]any)["zz_future"] = 7
+	}
+	for _, key := range []string{"thresholds", "agents", "timeseries"} {
+		if l, ok := m[key].([]any); ok && len(l) > 0 {
+			l[0].(map[string]any)["zz_future"] = future
+		}
+	}
+	if p, ok := m["plan"].(map[string]any); ok {
+		p["zz_future"] = true
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// sameUnknownFields checks that every object member of in that a Summary
+// has no field for is in out, with the same value, at the same place.
+func sameUnknownFields(in, out []byte) error {
+	var w1, w2 walker
+	w1.walk(summaryType, in, nil)
+	w2.walk(summaryType, out, nil)
+	sortExtras(w1.extras)
+	sortExtras(w2.extras)
+	// An extra in an object the writer leaves out ("agents": [] reads as
+	// absent) cannot be written back.
+	var kept []extra
+	root := parseNode(out)
+	for _, x := range w1.extras {
+		if root.at(x.path) != nil {
+			kept = append(kept, x)
+		}
+	}
+	if !reflect.DeepEqual(kept, w2.extras) && !(len(kept) == 0 && len(w2.extras) == 0) {
+		return fmt.Errorf("unknown fields not written back: read %v, wrote %v", kept, w2.extras)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -81,6 +82,7 @@ func Merge(in []*Summary, opt MergeOptions) (*Merged, error) {
 		Timeseries: []Point{},
 		Errors:     map[string]int64{}, ErrorSamples: map[string]string{},
 	}
+	out.RunID = NewRunID() // a merged report is a document of its own
 	m := &Merged{Summary: out}
 	for i, s := range in[1:] {
 		if s.Scenario.SHA256 == first.Scenario.SHA256 {
@@ -91,6 +93,20 @@ func Merge(in []*Summary, opt MergeOptions) (*Merged, error) {
 			return nil, fmt.Errorf("report: merge: %s; --force merges them anyway", msg)
 		}
 		out.Warnings = append(out.Warnings, "merged with --force: "+msg)
+	}
+	for i := range in {
+		for j := range i {
+			why := sameRun(in[j], in[i])
+			if why == "" {
+				continue
+			}
+			msg := fmt.Sprintf("%s and %s are the same run (%s): its counts would be summed twice", names[j], names[i], why)
+			if !opt.Force {
+				return nil, fmt.Errorf("report: merge: %s; --force merges them anyway", msg)
+			}
+			out.Warnings = append(out.Warnings, "merged with --force: "+msg)
+			break
+		}
 	}
 	if err := mergePlans(in, names, opt.Force, m); err != nil {
 		return nil, err
@@ -128,6 +144,32 @@ func Merge(in []*Summary, opt MergeOptions) (*Merged, error) {
 	}
 	m.Causes = append(m.Causes, inputCauses(in, names, out)...)
 	return m, nil
+}
+
+// sameRun says why a and b are reports of one run, or "": the same run_id
+// (a run's .partial and final reports share it, copies and re-rendered
+// reports keep it). A report of a version before run_id is the same run as
+// another if it has the same scenario, segment and start, and the same
+// data: hosts that started one scenario in the same second differ in
+// their histograms (docs/reports.md).
+func sameRun(a, b *Summary) string {
+	if a.RunID != "" && b.RunID != "" {
+		if a.RunID == b.RunID {
+			return fmt.Sprintf("run_id %.12s…", a.RunID)
+		}
+		return ""
+	}
+	seg := func(s *Summary) SegmentInfo {
+		if s.Plan == nil || s.Plan.Segment.Count <= 1 {
+			return SegmentInfo{Count: 1}
+		}
+		return s.Plan.Segment
+	}
+	if a.StartedAt != "" && a.StartedAt == b.StartedAt && a.Scenario.SHA256 == b.Scenario.SHA256 &&
+		seg(a) == seg(b) && reflect.DeepEqual(a.Metrics, b.Metrics) {
+		return "the same scenario, segment, start and data"
+	}
+	return ""
 }
 
 // inputCauses carries over what made an input untrustworthy or incomplete.

@@ -1,7 +1,9 @@
 package report
 
 import (
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -120,9 +122,14 @@ func trend(ds ...time.Duration) Metric {
 	return metricOf(engine.Value{Type: engine.Trend, Hist: h}, 10, false)
 }
 
-// run is a minimal report of a 10 s run of scenario "s".
+// runs numbers the reports run makes, for their run ids.
+var runs atomic.Int64
+
+// run is a minimal report of a 10 s run of scenario "s", a run of its own
+// (its own run_id).
 func run(ms Metrics, ths ...ThresholdResult) *Summary {
 	return &Summary{
+		RunID:  fmt.Sprintf("run-%d", runs.Add(1)),
 		Schema: Schema, Status: "passed", Scenario: Scenario{Name: "s", SHA256: "abc"},
 		StartedAt: "2026-11-22T10:00:00Z", EndedAt: "2026-11-22T10:00:10Z", DurationS: 10,
 		Metrics: ms, Thresholds: ths, Plan: &PlanInfo{Model: "open", IntervalS: 1, Segment: SegmentInfo{0, 1}},
@@ -284,6 +291,14 @@ func TestMergeInputs(t *testing.T) {
 	killed.Partial = true
 	preflight := run(Metrics{})
 	preflight.Status = "preflight_failed"
+	// One run given twice: the same report, or its .partial and its final
+	// report (the same run_id); reports of versions before run_id are
+	// the same run when scenario, segment, start and data are the same.
+	one := run(ms())
+	partialOfOne := run(ms())
+	partialOfOne.RunID, partialOfOne.Partial = one.RunID, true
+	old := func(m Metrics) *Summary { s := run(m); s.RunID = ""; return s }
+	twoHosts := Metrics{"http_reqs": {Type: TypeCounter, Count: 2}}
 	for _, tc := range []struct {
 		name   string
 		in     []*Summary
@@ -303,6 +318,12 @@ func TestMergeInputs(t *testing.T) {
 		{name: "nothing sent", in: []*Summary{run(ms()), preflight}, causes: []string{"inconclusive: input 2: preflight_failed"}},
 		{name: "trend without histogram", in: []*Summary{run(Metrics{"x": {Type: TypeTrend, Count: 3}})}, err: "cannot be merged exactly"},
 		{name: "type mismatch", in: []*Summary{run(ms()), run(Metrics{"http_reqs": {Type: TypeRate}})}, err: "is a rate in input 2 but a counter"},
+		{name: "one report twice", in: []*Summary{one, run(ms()), one}, err: "input 1 and input 3 are the same run (run_id run-"},
+		{name: "one report twice, forced", in: []*Summary{one, one}, force: true, warn: "are the same run"},
+		{name: "a run and its partial report", in: []*Summary{partialOfOne, one}, err: "are the same run (run_id"},
+		{name: "an old report twice", in: []*Summary{old(ms()), old(ms())}, err: "are the same run (the same scenario, segment, start and data)"},
+		{name: "old reports of two hosts", in: []*Summary{old(ms()), old(twoHosts)}},
+		{name: "an old and a new report of the same data", in: []*Summary{old(ms()), run(ms())}, err: "are the same run"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m, err := Merge(tc.in, MergeOptions{Force: tc.force})

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"math"
 	"sort"
 	"strings"
@@ -68,6 +70,10 @@ type Run struct {
 	// Agents lists the agents of a distributed run, in the order the
 	// coordinator dialed them; nil for a single-host run.
 	Agents []Agent
+
+	// RunID identifies the run: its partial reports and the final one
+	// share it, so that merge can refuse one run given twice (NewRunID).
+	RunID string
 }
 
 // Summary is the report of one run: the JSON document of DESIGN §6, and the
@@ -98,6 +104,15 @@ type Summary struct {
 	// ErrorSamples holds the first message seen for each kind, redacted.
 	ErrorSamples map[string]string `json:"error_samples"`
 	Plan         *PlanInfo         `json:"plan"`
+
+	// RunID identifies the run (Run.RunID); absent in reports of versions
+	// before it, and then empty.
+	RunID string `json:"run_id,omitempty"`
+
+	// extras are the fields of a report read by DecodeJSON that this
+	// version does not know, written back by WriteJSON (docs/reports.md:
+	// later v1 versions may add fields).
+	extras []extra
 }
 
 // ThresholdResult is one threshold expression's final state.
@@ -213,6 +228,7 @@ func Build(r Run) *Summary {
 		ErrorSamples: map[string]string{},
 		Plan:         planInfo(r.Plan),
 		Agents:       agentsOf(r.Agents, red),
+		RunID:        r.RunID,
 	}
 	if s.DurationS < 0 {
 		s.DurationS = 0
@@ -433,4 +449,11 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// NewRunID returns a new run id: 128 random bits in hex.
+func NewRunID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24)
+	return hex.EncodeToString(b[:])
 }

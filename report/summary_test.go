@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -139,7 +140,8 @@ func TestReadJSONRejects(t *testing.T) {
 		{"not JSON", "<html>", "not a loadgate report"},
 		{"no schema: some other JSON", `{"status":"passed"}`, "no schema field"},
 		{"a later schema", valid(func(m map[string]any) { m["schema"] = "loadgate.report/v2" }), `schema "loadgate.report/v2"`},
-		{"unknown metric type", valid(func(m map[string]any) { m["metrics"] = map[string]any{"x": map[string]any{"type": "gauge"}} }), `metric type "gauge"`},
+		{"unknown metric type", valid(func(m map[string]any) { m["metrics"] = map[string]any{"x": map[string]any{"type": "gauge"}} }),
+			`run.json: not a valid loadgate.report/v1 report: .metrics.x.type: want one of "trend", "rate", "counter", got "gauge"`},
 		{"bad time", valid(func(m map[string]any) { m["started_at"] = "yesterday" }), "started_at"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -280,4 +282,58 @@ func deref(p *string) string {
 		return "null"
 	}
 	return *p
+}
+
+// TestUnknownFieldsWrittenBack: a report of a later v1 version, with
+// fields this one does not know at every level, is read and written back
+// with them, each after the known fields of its object, and the known part
+// as this version writes it (docs/reports.md).
+func TestUnknownFieldsWrittenBack(t *testing.T) {
+	golden, err := os.ReadFile("../testdata/report/summary.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := DecodeJSON(bytes.NewReader(withFutureFields(t, golden)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := WriteJSON(&out, s); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(out.Bytes(), &m); err != nil {
+		t.Fatal(err)
+	}
+	future := `map[n:[1.5 x <nil>] since:v1.9]`
+	for where, got := range map[string]any{
+		"top":         m["zz_future"],
+		"metric":      m["metrics"].(map[string]any)["checks"].(map[string]any)["zz_future"],
+		"threshold":   m["thresholds"].([]any)[0].(map[string]any)["zz_future"],
+		"time series": m["timeseries"].([]any)[0].(map[string]any)["zz_future"],
+		"plan":        m["plan"].(map[string]any)["zz_future"],
+	} {
+		want := future
+		switch where {
+		case "metric":
+			want = "7"
+		case "plan":
+			want = "true"
+		}
+		if fmt.Sprint(got) != want {
+			t.Errorf("%s: zz_future = %v, want %s", where, got, want)
+		}
+	}
+	// Without them, the bytes this version writes for the same report.
+	s.extras = nil
+	var known bytes.Buffer
+	if err := WriteJSON(&known, s); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(known.Bytes(), golden) {
+		t.Error("the known fields are not written as before")
+	}
+	if strings.LastIndex(out.String(), `"zz_future"`) < strings.Index(out.String(), `"plan": {`) {
+		t.Error("an unknown top-level field is written before the known ones")
+	}
 }

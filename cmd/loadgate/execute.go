@@ -75,12 +75,16 @@ type session struct {
 	// thresholds as not run (docs/reports.md, "A run that never started").
 	notStarted   bool
 	loadStarting bool
+	// runID is in every report of the run, the partial ones too, so that
+	// merge can refuse one run given twice (docs/reports.md).
+	runID string
 }
 
 // execute runs the session's scenario and returns an exitError with the
 // verdict's code.
 func (s *session) execute() (err error) {
 	s.started = time.Now()
+	s.runID = report.NewRunID()
 	plan := &s.sc.Plan
 	defer func() {
 		if p := recover(); p != nil {
@@ -266,6 +270,7 @@ func (s *session) finish(v *verdict, final *engine.Snapshot, partial bool) error
 		Plan:     &s.sc.Plan, Started: s.started, MeasureStart: s.startedMeasuring(), Ended: time.Now(), Final: final,
 		Timeline: s.timeline, Redactor: report.NewRedactor(s.sc.Secrets),
 		Warnings: slices.Clone(s.warnings), TLSInsecure: s.sc.TLSInsecure(),
+		RunID: s.runID,
 	}
 	if s.eval != nil {
 		run.Thresholds = s.eval.Results()

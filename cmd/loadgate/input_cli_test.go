@@ -76,7 +76,7 @@ func TestNeverPassingThresholds(t *testing.T) {
 // run without a baseline invalid.
 func TestBaselineInputs(t *testing.T) {
 	tg := newTarget(t, nil)
-	canary := "  http_req_failed: [\"rate < baseline + 1pp\"]\n  http_req_duration: [\"p(95) < baseline + 500%\"]\n"
+	canary := "  http_req_failed: [\"rate < baseline + 1pp\"]\n  http_reqs: [\"count < baseline * 3\"]\n"
 	sc := scenario(t, tg.URL, shortLoad, canary)
 	// The baseline: the same scenario without --baseline (its baseline
 	// thresholds are skipped), a run without errors.
@@ -106,7 +106,7 @@ func TestBaselineInputs(t *testing.T) {
 			code: exitPassed, hits: 50, check: warnings()},
 		{name: "partial baseline", args: []string{"run", sc, "--baseline", partial},
 			code: exitPassed, hits: 50, words: []string{"warning: --baseline", "partial"}, check: warnings("the run is partial")},
-		{name: "baseline of another scenario", args: []string{"run", scenario(t, tg.URL, shortLoad, canary+"  http_reqs: [\"count > 0\"]\n"), "--baseline", base},
+		{name: "baseline of another scenario", args: []string{"run", scenario(t, tg.URL, shortLoad, canary+"  iterations: [\"count > 0\"]\n"), "--baseline", base},
 			code: exitPassed, hits: 50, words: []string{"ran another scenario"}, check: warnings("ran another scenario (sha256 ")},
 		{name: "--require-baseline without --baseline", args: []string{"run", sc, "--require-baseline"},
 			code: exitInvalid, hits: 0, words: []string{"--require-baseline: no --baseline given", "nothing was sent"}},
@@ -138,4 +138,82 @@ func editReport(t *testing.T, path string, edit func(map[string]any)) string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestSavedRunInputs (item 9): merge refuses one run given twice unless
+// --force; every reader of saved runs (merge, compare, report, --baseline)
+// validates them against the report schema and says the file, the JSON
+// path and what was expected, never a Go type; `loadgate report` writes
+// back the fields it does not know.
+func TestSavedRunInputs(t *testing.T) {
+	tg := newTarget(t, nil)
+	sc := scenario(t, tg.URL, shortLoad, "  http_req_failed: [\"rate < 1%\"]\n")
+	cmd, a, stdout, stderr := startCmd(t, "run", sc)
+	finish(t, cmd, cmd.Run(), a, stdout, stderr).expect(t, exitPassed)
+	dir := t.TempDir()
+	write := func(name, doc string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	negative := editReport(t, a, func(m map[string]any) {
+		m["metrics"].(map[string]any)["http_reqs"].(map[string]any)["count"] = -5
+	})
+	objectReasons := editReport(t, a, func(m map[string]any) { m["reasons"] = map[string]any{"a": 1} })
+	future := editReport(t, a, func(m map[string]any) {
+		m["zz_future"] = map[string]any{"since": "v1.9"}
+		m["metrics"].(map[string]any)["http_reqs"].(map[string]any)["zz_future"] = 7
+	})
+	merged := filepath.Join(dir, "merged.json")
+	rendered := filepath.Join(dir, "rendered.json")
+	noGoTypes := func(t *testing.T, r result) {
+		if strings.Contains(r.stderr, "Go value") || strings.Contains(r.stderr, "Go struct") || strings.Contains(r.stderr, "unmarshal") {
+			t.Errorf("the message names Go types:\n%s", r.stderr)
+		}
+	}
+	runInputCases(t, tg, []inputCase{
+		{name: "merge: one report twice", args: []string{"merge", a, a},
+			code: exitInvalid, hits: 0, words: []string{"are the same run (run_id ", "summed twice", "--force merges them anyway"}},
+		{name: "merge: one report twice, --force", args: []string{"merge", a, a, "--force", "-o", "json=" + merged},
+			code: exitPassed, hits: 0, check: func(t *testing.T, _ result) {
+				m := readJSONFile(t, merged)
+				if got := m["metrics"].(map[string]any)["http_reqs"].(map[string]any)["count"]; got != float64(100) {
+					t.Errorf("http_reqs %v, want 100 (forced: summed)", got)
+				}
+				if w := fmt.Sprint(m["warnings"]); !strings.Contains(w, "merged with --force") || !strings.Contains(w, "same run") {
+					t.Errorf("warnings %s", w)
+				}
+			}},
+		{name: "merge: a negative count", args: []string{"merge", a, negative},
+			code: exitInvalid, hits: 0, words: []string{negative, ".metrics.http_reqs.count: want a value >= 0, got -5"}, check: noGoTypes},
+		{name: "compare: reasons not a list", args: []string{"compare", a, objectReasons},
+			code: exitInvalid, hits: 0, words: []string{objectReasons, ".reasons: want array, got object"}, check: noGoTypes},
+		{name: "--baseline: an array", args: []string{"run", sc, "--baseline", write("array.json", "[1, 2]")},
+			code: exitInvalid, hits: 0, words: []string{"array.json", "want a JSON object, got an array", "nothing was sent"}, check: noGoTypes},
+		{name: "report: broken JSON", args: []string{"report", write("broken.json", "{\n  \"schema\": \"loadgate.report/v1\",\n  \"status\" \"passed\"\n}")},
+			code: exitInvalid, hits: 0, words: []string{"broken.json", "invalid JSON at line 3, column 12"}, check: noGoTypes},
+		{name: "report: fields of a later version are kept", args: []string{"report", future, "-o", "json=" + rendered},
+			code: exitPassed, hits: 0, check: func(t *testing.T, _ result) {
+				m := readJSONFile(t, rendered)
+				if fmt.Sprint(m["zz_future"]) != "map[since:v1.9]" || m["metrics"].(map[string]any)["http_reqs"].(map[string]any)["zz_future"] != float64(7) {
+					t.Errorf("unknown fields lost: %v, %v", m["zz_future"], m["metrics"].(map[string]any)["http_reqs"])
+				}
+				validateReport(t, rendered)
+			}},
+	})
+}
+
+func readJSONFile(t *testing.T, path string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

@@ -24,12 +24,13 @@ import (
 //   - a report that cannot be written is 74, as for run.
 //
 // Precedence is DESIGN §2's. Inputs of different scenarios, segments that
-// overlap or have different N, and files that are not loadgate reports
-// exit 2 (the first two are merged anyway with --force).
+// overlap or have different N, one run given twice (the same run_id), and
+// files that are not valid loadgate reports exit 2 (all but the last are
+// merged anyway with --force; docs/reports.md).
 func mergeCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("merge", "merge RUN.json... [-o FORMAT=PATH]... [--force]", stdout, stderr)
 	out := fs.StringArrayP("out", "o", nil, "write the merged report: FORMAT=PATH (json, junit, html, text; PATH - is stdout); repeatable")
-	force := fs.Bool("force", false, "merge runs of different scenarios or inconsistent segments, with a warning")
+	force := fs.Bool("force", false, "merge runs of different scenarios, inconsistent segments or one run given twice, with a warning")
 	noColor := fs.Bool("no-color", false, "no ANSI colors in the text summary on stdout")
 	var fc failCode
 	fc.register(fs)

@@ -116,8 +116,11 @@ func TestMergeSegments(t *testing.T) {
 func TestMergeErrors(t *testing.T) {
 	tg := newTarget(t, nil)
 	dir := t.TempDir()
-	a, b := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")
-	run(t, "run", scenario(t, tg.URL, "  rate: 10\n  duration: 500ms\n", "  http_reqs: [\"count > 0\"]\n"), "--quiet", "-o", "json="+a).expect(t, exitPassed)
+	a, a2, b := filepath.Join(dir, "a.json"), filepath.Join(dir, "a2.json"), filepath.Join(dir, "b.json")
+	// a and a2: two hosts that each ran the same scenario.
+	scA := scenario(t, tg.URL, "  rate: 10\n  duration: 500ms\n", "  http_reqs: [\"count > 0\"]\n")
+	run(t, "run", scA, "--quiet", "-o", "json="+a).expect(t, exitPassed)
+	run(t, "run", scA, "--quiet", "-o", "json="+a2).expect(t, exitPassed)
 	run(t, "run", scenario(t, tg.URL, "  rate: 20\n  duration: 500ms\n", "  http_reqs: [\"count > 0\"]\n"), "--quiet", "-o", "json="+b).expect(t, exitPassed)
 	for _, tc := range []struct {
 		name string
@@ -128,7 +131,8 @@ func TestMergeErrors(t *testing.T) {
 		{"no input", []string{"merge"}, exitInvalid, "want the reports to merge"},
 		{"not a report", []string{"merge", a, "../../testdata/scenarios/invalid/unknown_key.yaml"}, exitInvalid, "not a loadgate report"},
 		{"different scenarios", []string{"merge", a, b}, exitInvalid, "different scenarios"},
-		{"same segment twice is fine for hosts", []string{"merge", a, a}, exitPassed, "PASSED"},
+		{"same segment twice is fine for hosts", []string{"merge", a, a2}, exitPassed, "PASSED"},
+		{"one run twice", []string{"merge", a, a}, exitInvalid, "are the same run"},
 		{"different scenarios, forced", []string{"merge", "--force", a, b}, exitPassed, "PASSED"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

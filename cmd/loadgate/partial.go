@@ -101,6 +101,7 @@ func (p *partials) write() {
 		// The warnings known before the run (tls, --baseline) are in
 		// every report, the partial ones too.
 		Warnings: slices.Clone(s.warnings),
+		RunID:    s.runID,
 	}
 	v := &verdict{}
 	v.add(exitPassed, fmt.Sprintf("run in progress: partial report at %s of the run; the final report replaces it", latest.Total.End.Round(time.Second)))
