@@ -281,6 +281,13 @@ func (t *template) value(dst []byte, p *part, v *vars) []byte {
 
 const hexDigits = "0123456789ABCDEF"
 
+// EscapeString returns s escaped as esc escapes a template's value, for
+// values that are known at load (a ${VAR} in a step's URL, the escaped
+// forms of a secret to redact).
+func EscapeString(s string, esc Escape) string {
+	return string(escapeAppendString(nil, s, esc))
+}
+
 func escapeAppendString(dst []byte, s string, esc Escape) []byte {
 	if esc == EscapeNone {
 		return append(dst, s...)

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+
+	"github.com/loadgate/loadgate/engine"
 )
 
 // Redacted replaces every secret in redacted text.
@@ -23,7 +25,7 @@ func NewRedactor(secrets []string) *Redactor {
 	seen := map[string]bool{}
 	var forms []string
 	for _, s := range secrets {
-		for _, f := range []string{s, url.QueryEscape(s), url.PathEscape(s)} {
+		for _, f := range []string{s, url.QueryEscape(s), url.PathEscape(s), engine.EscapeString(s, engine.EscapeURL)} {
 			if f != "" && !seen[f] {
 				seen[f] = true
 				forms = append(forms, f)

@@ -17,6 +17,7 @@ var sensitiveHeaders = []string{"authorization", "cookie", "set-cookie", "x-api-
 // base_url) and builds the plan.
 type compiler struct {
 	el      *errorList
+	src     *source
 	spec    *Spec
 	base    string // base_url, "" when missing or invalid
 	secrets map[string]bool
@@ -59,6 +60,20 @@ func (c *compiler) checkBase() {
 	}
 	if msg := checkAbsURL(s.BaseURL); msg != "" {
 		c.el.node(n, "base_url: %s", msg)
+		return
+	}
+	// Step paths are appended to base_url: after a query or a fragment they
+	// would become part of it (base_url: http://h/?v=1 and get: /items sent
+	// /?v=1/items), docs/scenario-reference.md.
+	if i := strings.IndexAny(s.BaseURL, "?#"); i >= 0 {
+		line, col := c.src.at(n, i)
+		if s.BaseURL[i] == '#' {
+			c.el.at(line, col, "base_url %q has a fragment (%s): it is never sent, and each step's path would be appended to it; "+
+				"base_url is scheme://host[:port][/prefix]", s.BaseURL, s.BaseURL[i:])
+		} else {
+			c.el.at(line, col, "base_url %q has a query (%s): each step's path would be appended to it, inside the query; "+
+				"base_url is scheme://host[:port][/prefix], and a query goes in a step's path (get: /items%s)", s.BaseURL, s.BaseURL[i:], s.BaseURL[i:])
+		}
 		return
 	}
 	c.base = strings.TrimRight(s.BaseURL, "/")

@@ -79,11 +79,12 @@ func (d *decoder) dataFile(n *yaml.Node, dir string, ds *DataSpec) {
 		d.el.node(n, "data file %s is %d bytes, limit %d (it is held in memory)", file, st.Size(), MaxDataBytes)
 		return
 	}
-	f, err := LoadFeeder(ds.Path)
+	f, missing, err := loadFeeder(ds.Path)
 	if err != nil {
 		d.el.node(n, "data file %s: %v", file, err)
 		return
 	}
+	ds.missing = missing
 	f.Name = ds.Name
 	switch ds.Order {
 	case "random":
@@ -103,28 +104,44 @@ func unwrapPathError(err error) error {
 
 // LoadFeeder reads a CSV file (first line: column names) or, for a .json
 // file, an array of objects whose keys are the columns (values that are not
-// strings are kept as JSON text; a missing key is empty).
+// strings are kept as JSON text). The columns of a JSON file are the keys
+// of all its objects; a key that some object lacks is empty there, and a
+// scenario whose templates use that column is invalid (checkRefs).
 func LoadFeeder(path string) (*engine.Feeder, error) {
+	f, _, err := loadFeeder(path)
+	return f, err
+}
+
+// missingKey is the first object of a JSON feeder that lacks a column:
+// its 1-based row and the line of the file it begins on.
+type missingKey struct {
+	row, line int
+}
+
+// loadFeeder is LoadFeeder, and for a JSON file the first object that
+// lacks each column.
+func loadFeeder(path string) (*engine.Feeder, map[string]missingKey, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, unwrapPathError(err)
+		return nil, nil, unwrapPathError(err)
 	}
 	if len(data) > MaxDataBytes {
-		return nil, fmt.Errorf("%d bytes, limit %d", len(data), MaxDataBytes)
+		return nil, nil, fmt.Errorf("%d bytes, limit %d", len(data), MaxDataBytes)
 	}
 	var f *engine.Feeder
+	var missing map[string]missingKey
 	if strings.EqualFold(filepath.Ext(path), ".json") {
-		f, err = jsonFeeder(data)
+		f, missing, err = jsonFeeder(data)
 	} else {
 		f, err = csvFeeder(data)
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(f.Rows) == 0 {
-		return nil, errors.New("no rows")
+		return nil, nil, errors.New("no rows")
 	}
-	return f, nil
+	return f, missing, nil
 }
 
 func csvFeeder(data []byte) (*engine.Feeder, error) {
@@ -161,22 +178,28 @@ func csvFeeder(data []byte) (*engine.Feeder, error) {
 	}
 }
 
-func jsonFeeder(data []byte) (*engine.Feeder, error) {
+func jsonFeeder(data []byte) (*engine.Feeder, map[string]missingKey, error) {
 	var rows []map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&rows); err != nil {
-		return nil, fmt.Errorf("want a JSON array of objects: %v", err)
+		return nil, nil, fmt.Errorf("want a JSON array of objects: %v", err)
 	}
 	if len(rows) > MaxDataRows {
-		return nil, fmt.Errorf("%d rows, limit %d", len(rows), MaxDataRows)
+		return nil, nil, fmt.Errorf("%d rows, limit %d", len(rows), MaxDataRows)
 	}
 	// Columns in order of first appearance: map keys have no order, so read
-	// the keys of each object from the text again.
+	// the keys of each object from the text again, with where it starts.
 	f := &engine.Feeder{}
 	index := map[string]int{}
+	var lines []int // of each object
 	keysDec := json.NewDecoder(bytes.NewReader(data))
 	_, _ = keysDec.Token() // [
 	for keysDec.More() {
+		off := int(keysDec.InputOffset()) // after the previous token: skip to the {
+		for off < len(data) && strings.IndexByte(" \t\r\n,", data[off]) >= 0 {
+			off++
+		}
+		lines = append(lines, 1+bytes.Count(data[:off], []byte{'\n'}))
 		_, _ = keysDec.Token() // {
 		for keysDec.More() {
 			t, _ := keysDec.Token()
@@ -190,7 +213,8 @@ func jsonFeeder(data []byte) (*engine.Feeder, error) {
 		}
 		_, _ = keysDec.Token() // }
 	}
-	for _, obj := range rows {
+	missing := map[string]missingKey{}
+	for i, obj := range rows {
 		row := make([]string, len(f.Columns))
 		for k, v := range obj {
 			var s string
@@ -199,9 +223,20 @@ func jsonFeeder(data []byte) (*engine.Feeder, error) {
 			}
 			row[index[k]] = s
 		}
+		for _, c := range f.Columns {
+			if _, ok := obj[c]; !ok {
+				if _, seen := missing[c]; !seen {
+					line := 0
+					if i < len(lines) {
+						line = lines[i]
+					}
+					missing[c] = missingKey{row: i + 1, line: line}
+				}
+			}
+		}
 		f.Rows = append(f.Rows, row)
 	}
-	return f, nil
+	return f, missing, nil
 }
 
 // feeders returns the loaded feeders for the plan.

@@ -22,6 +22,8 @@ type decoder struct {
 	suggested map[*yaml.Node][]string
 	// quoted marks quoted scalars that had a ${...} (see substituter).
 	quoted map[*yaml.Node]bool
+	// spans are where the values of ${...} landed (see substituter).
+	spans map[*yaml.Node][]varSpan
 	// sliSpec is the decoded sli section, for the sli{name:X} thresholds; nil
 	// without one.
 	sliSpec *SLISpec
@@ -32,12 +34,26 @@ type decoder struct {
 	refs *[]tmplRef
 }
 
-// hint explains a type error on a quoted ${...}.
+// hint explains a type error on a quoted ${...}: its value, which did
+// not read as what the key wants.
 func (d *decoder) hint(n *yaml.Node) string {
 	if d.quoted[n] {
-		return " (a quoted ${...} stays a string: write it unquoted)"
+		return fmt.Sprintf(" (the quoted ${...} gave %q)", n.Value)
 	}
 	return ""
+}
+
+// tag is n's YAML tag, where a quoted ${...} counts as the type of its
+// value: inside { } a ${VAR} must be quoted ("{ rate: "${RATE}" }", as the
+// YAML error's hint says), and a key that wants a number, an integer or a
+// boolean has no use for a string, so "${RATE}" with RATE=20 is 20 there
+// (docs/scenario-reference.md). Where a string is welcome (a json: body,
+// a header) a quoted ${...} stays a string.
+func (d *decoder) tag(n *yaml.Node) string {
+	if d.quoted[n] {
+		return plainTag(n.Value)
+	}
+	return n.ShortTag()
 }
 
 // Pos is a 1-based line and column in the scenario file.
@@ -174,7 +190,7 @@ func (d *decoder) enum(n *yaml.Node, what string, allowed ...string) (string, bo
 
 // integer returns an integer in [lo, hi].
 func (d *decoder) integer(n *yaml.Node, what string, lo, hi int64) (int64, bool) {
-	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+	if n.Kind != yaml.ScalarNode || d.tag(n) != "!!int" {
 		d.el.node(n, "expected an integer for %s, got %s%s", what, kindName(n), d.hint(n))
 		return 0, false
 	}
@@ -188,7 +204,7 @@ func (d *decoder) integer(n *yaml.Node, what string, lo, hi int64) (int64, bool)
 
 // number returns a finite number >= lo.
 func (d *decoder) number(n *yaml.Node, what string, lo float64) (float64, bool) {
-	tag := n.ShortTag()
+	tag := d.tag(n)
 	if n.Kind != yaml.ScalarNode || tag != "!!int" && tag != "!!float" {
 		d.el.node(n, "expected a number for %s, got %s%s", what, kindName(n), d.hint(n))
 		return 0, false
@@ -220,7 +236,7 @@ func parseNumber(s string) (float64, error) {
 // boolean accepts true and false only: YAML 1.1 also reads yes, no, on and
 // off as booleans, which turns a country code like NO into false.
 func (d *decoder) boolean(n *yaml.Node, what string) bool {
-	if n.Kind == yaml.ScalarNode && (n.Value == "true" || n.Value == "false") && n.Style == 0 {
+	if n.Kind == yaml.ScalarNode && (n.Value == "true" || n.Value == "false") && (n.Style == 0 || d.quoted[n]) {
 		return n.Value == "true"
 	}
 	if n.Kind == yaml.ScalarNode && n.Style == 0 {

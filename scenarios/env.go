@@ -64,6 +64,17 @@ type substituter struct {
 	// quoted are the quoted scalars that had a ${...}: they stay strings,
 	// which surprises whoever wanted a number, so type errors say why.
 	quoted map[*yaml.Node]bool
+	// spans are where the values of ${...} landed in each substituted
+	// scalar, for the URL of a step, which encodes them (decoder.urlVars).
+	spans map[*yaml.Node][]varSpan
+}
+
+// varSpan is the value of one ${...} in a substituted scalar: bytes
+// [from, to) of the new value. lead marks a ${...} that began the scalar.
+type varSpan struct {
+	from, to int
+	lead     bool
+	name     string
 }
 
 // walk substitutes in every scalar value below n. Mapping keys are left
@@ -88,7 +99,7 @@ func (s *substituter) scalar(n *yaml.Node) {
 	if !strings.Contains(n.Value, "$") {
 		return
 	}
-	out, errs := expand(n.Value, s.lookup, s.secrets)
+	out, spans, errs := expandSpans(n.Value, s.lookup, s.secrets)
 	for _, e := range errs {
 		line, col := s.src.at(n, e.off)
 		s.el.at(line, col, "%s", e.msg)
@@ -96,6 +107,9 @@ func (s *substituter) scalar(n *yaml.Node) {
 	if len(errs) > 0 {
 		s.el.bad[n] = true
 		return
+	}
+	if len(spans) > 0 && s.spans != nil {
+		s.spans[n] = spans
 	}
 	if out == n.Value {
 		return
@@ -121,8 +135,15 @@ type expandError struct {
 // the shell, the default applies when NAME is unset or empty. Values of
 // secret-looking names are added to secrets (see isSecretValue).
 func expand(v string, lookup func(string) (string, bool), secrets map[string]bool) (string, []expandError) {
+	out, _, errs := expandSpans(v, lookup, secrets)
+	return out, errs
+}
+
+// expandSpans is expand, and says where each value landed.
+func expandSpans(v string, lookup func(string) (string, bool), secrets map[string]bool) (string, []varSpan, []expandError) {
 	var b strings.Builder
 	var errs []expandError
+	var spans []varSpan
 	for i := 0; i < len(v); {
 		c := v[i]
 		switch {
@@ -133,12 +154,15 @@ func expand(v string, lookup func(string) (string, bool), secrets map[string]boo
 			end := strings.IndexByte(v[i+2:], '}')
 			if end < 0 {
 				errs = append(errs, expandError{i, "unterminated ${: want ${NAME} or ${NAME:-default} (write $$ for a literal $)"})
-				return v, errs
+				return v, nil, errs
 			}
-			val, msg := resolveVar(v[i+2:i+2+end], lookup, secrets)
+			body := v[i+2 : i+2+end]
+			val, msg := resolveVar(body, lookup, secrets)
 			if msg != "" {
 				errs = append(errs, expandError{i, msg})
 			}
+			name, _, _ := strings.Cut(body, ":-")
+			spans = append(spans, varSpan{from: b.Len(), to: b.Len() + len(val), lead: i == 0, name: name})
 			b.WriteString(val)
 			i += end + 3
 		default:
@@ -146,7 +170,7 @@ func expand(v string, lookup func(string) (string, bool), secrets map[string]boo
 			i++
 		}
 	}
-	return b.String(), errs
+	return b.String(), spans, errs
 }
 
 // resolveVar resolves the body of one ${...}; msg is non-empty on error.

@@ -119,11 +119,21 @@ flows:
 	if body := string(p.Flows[0].Steps[0].Body); body != `{"n":7,"q":"7","b":true}` {
 		t.Errorf("body = %s", body)
 	}
-	// A quoted number stays a string, which is an error where a number is due.
-	_, err = Parse("typed.yaml", []byte(strings.Replace(src, "rate: ${RATE}", `rate: "${RATE}"`, 1)), testEnv(env))
-	want := `typed.yaml:4:9: expected a number for rate, got string (a quoted ${...} stays a string: write it unquoted)`
+	// A quoted ${...} where a number, an integer or a boolean is due is
+	// read as one: inside { } YAML needs the quotes (issue 15 item 11).
+	quoted := strings.NewReplacer("rate: ${RATE}", `rate: "${RATE}"`, "weight: ${W:-3}", `weight: "${W:-3}"`).Replace(src)
+	sc, err = Parse("typed.yaml", []byte(quoted+"cookies: \"${B}\"\n"), testEnv(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := sc.Plan; p.Load.StartRate != 2.5 || p.Flows[0].Weight != 3 || p.NoCookies {
+		t.Errorf("quoted: plan = %+v", p)
+	}
+	// A value that is not a number says what the variable gave.
+	_, err = Parse("typed.yaml", []byte(quoted), testEnv(map[string]string{"NAME": "typed", "RATE": "fast", "N": "7", "B": "true"}))
+	want := `typed.yaml:4:9: expected a number for rate, got string (the quoted ${...} gave "fast")`
 	if err == nil || !strings.Contains(err.Error(), want) {
-		t.Errorf("quoted: err = %v", err)
+		t.Errorf("quoted, not a number: err = %v", err)
 	}
 }
 
@@ -210,5 +220,47 @@ flows:
 	}
 	if st := sc.Plan.Load.Stages; len(st) != 1 || st[0].Target != 10 {
 		t.Errorf("rate: ${AUTH_RATE:-10} did not give 10: %+v", sc.Plan.Load)
+	}
+}
+
+// TestURLVars: a ${VAR} in a step's URL is percent-encoded as a {{ }}
+// value is, one path segment or query value, unless it begins the URL
+// (a path or a whole URL) or sits in the scheme and host
+// (docs/scenario-reference.md, Values).
+func TestURLVars(t *testing.T) {
+	for _, tc := range []struct {
+		name, target string
+		vars         map[string]string
+		want         string // the step's URL; "" for an error
+		err          string
+	}{
+		{"id with a slash stays one segment", "/items/${ID}", map[string]string{"ID": "../__stats"}, "http://h/base/items/..%2F__stats", ""},
+		{"spaces and reserved bytes", "/items/${ID}/x", map[string]string{"ID": "a b?c#d&e"}, "http://h/base/items/a%20b%3Fc%23d%26e/x", ""},
+		{"query value", "/search?q=${Q}&n=1", map[string]string{"Q": "a&b=c d"}, "http://h/base/search?q=a%26b%3Dc%20d&n=1", ""},
+		{"a whole path begins the URL", "${P}", map[string]string{"P": "/health/ready?full=1"}, "http://h/base/health/ready?full=1", ""},
+		{"a whole URL begins it", "${API}/items/${ID}", map[string]string{"API": "http://api:8080/v2", "ID": "a/b"}, "http://api:8080/v2/items/a%2Fb", ""},
+		{"host of an absolute URL", "http://${HOST}/x/${ID}", map[string]string{"HOST": "api:9090", "ID": "7"}, "http://api:9090/x/7", ""},
+		{"a template in a value is data", "/items/${ID}", map[string]string{"ID": "{{ uuid }}"}, "http://h/base/items/%7B%7B%20uuid%20%7D%7D", ""},
+		{"dots inside a segment", "/items/v${ID}", map[string]string{"ID": ".."}, "http://h/base/items/v..", ""},
+		{"a step up", "/items/${ID}", map[string]string{"ID": ".."}, "", `${ID} is "..", a whole segment of the URL path`},
+		{"a step in place", "/items/${ID}/x", map[string]string{"ID": "."}, "", `${ID} is ".", a whole segment`},
+		{"dots in a query value", "/items?id=${ID}", map[string]string{"ID": ".."}, "http://h/base/items?id=..", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := "name: u\nbase_url: http://h/base\nload: { rate: 1, duration: 1s }\nflows:\n  - name: f\n    steps:\n      - name: s\n        get: \"" + tc.target + "\"\n"
+			sc, err := Parse("u.yaml", []byte(src), testEnv(tc.vars))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := sc.Plan.Flows[0].Steps[0].URL; got != tc.want {
+				t.Errorf("URL %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -121,7 +121,8 @@ func (d *decoder) request(n *yaml.Node, fs map[string]field, s *StepSpec, where 
 		first = k
 		s.Method = strings.ToUpper(k.Value)
 		s.targetNode = n.Content[i+1]
-		if t, ok := d.str(s.targetNode, k.Value+" URL"); ok && d.template(s.targetNode) {
+		if t, ok := d.str(s.targetNode, k.Value+" URL"); ok && d.urlVars(s.targetNode) && d.template(s.targetNode) {
+			t = s.targetNode.Value
 			s.Target = t
 		}
 	}
@@ -222,4 +223,63 @@ func validHeaderName(s string) bool {
 		}
 	}
 	return true
+}
+
+// urlVars percent-encodes the values of the ${...} in a step's URL as
+// {{ }} values are, each as one path segment or query value: every byte but
+// A-Z a-z 0-9 - . _ ~ (so -e ID=../admin stays inside /items/). A ${...}
+// that begins the URL is taken as written: it holds a path or a whole URL
+// (get: ${HEALTH_PATH}, get: ${API}/items), as one in the scheme and host
+// of an absolute URL does (docs/scenario-reference.md). A value that would
+// be a whole . or .. segment is an error: encoding does not stop servers
+// from reading it as a step up the path. It reports whether the value is
+// usable.
+func (d *decoder) urlVars(n *yaml.Node) bool {
+	spans := d.spans[n]
+	if len(spans) == 0 {
+		return true
+	}
+	v := n.Value
+	pathStart := 0
+	for _, scheme := range []string{"http://", "https://"} {
+		if strings.HasPrefix(v, scheme) {
+			pathStart = len(v)
+			if j := strings.IndexAny(v[len(scheme):], "/?#"); j >= 0 {
+				pathStart = len(scheme) + j
+			}
+		}
+	}
+	encoded := func(sp varSpan) bool { return !sp.lead && sp.from >= pathStart }
+	// The query starts at the first ? or # the user wrote (or a raw value
+	// brought), not one inside an encoded value.
+	queryStart := len(v)
+	for i := pathStart; i < len(v); i++ {
+		inside := false
+		for _, sp := range spans {
+			inside = inside || encoded(sp) && i >= sp.from && i < sp.to
+		}
+		if !inside && (v[i] == '?' || v[i] == '#') {
+			queryStart = i
+			break
+		}
+	}
+	var b strings.Builder
+	last, ok := 0, true
+	for _, sp := range spans {
+		if !encoded(sp) {
+			continue
+		}
+		val := v[sp.from:sp.to]
+		wholeSegment := sp.from > 0 && v[sp.from-1] == '/' && (sp.to == len(v) || strings.IndexByte("/?#", v[sp.to]) >= 0)
+		if sp.from < queryStart && wholeSegment && (val == "." || val == "..") {
+			d.el.node(n, "${%s} is %q, a whole segment of the URL path: the server would read it as a step up the path; give an id or a name", sp.name, val)
+			ok = false
+		}
+		b.WriteString(v[last:sp.from])
+		b.WriteString(engine.EscapeString(val, engine.EscapeURL))
+		last = sp.to
+	}
+	b.WriteString(v[last:])
+	n.Value = b.String()
+	return ok
 }

@@ -28,7 +28,7 @@ const journeyHead = "name: j\nbase_url: http://localhost\nload: { rate: 1, durat
 func TestJourneyPlan(t *testing.T) {
 	sc, err := journeyFile(t, map[string]string{
 		"users.csv":  "name,term\nann,shoes\n\"b, c\",hats\n",
-		"items.json": `[{"id": 1, "tags": ["a"]}, {"sku": "x"}]`,
+		"items.json": `[{"id": 1, "tags": ["a"]}, {"id": 2, "sku": "x"}]`, // tags and sku are unused: they may be missing
 		"body.bin":   "raw {{ not a template }}",
 		"main.yaml": journeyHead + `cookies: false
 defaults: { max_redirects: 2, max_body: 4096 }
@@ -64,7 +64,7 @@ flows:
 		t.Errorf("users = %+v", users)
 	}
 	if items.Order != engine.Random || !reflect.DeepEqual(items.Columns, []string{"id", "tags", "sku"}) ||
-		!reflect.DeepEqual(items.Rows, [][]string{{"1", `["a"]`, ""}, {"", "", "x"}}) {
+		!reflect.DeepEqual(items.Rows, [][]string{{"1", `["a"]`, ""}, {"2", "", "x"}}) {
 		t.Errorf("items = %+v", items)
 	}
 	login, use := p.Flows[0].Steps[0], p.Flows[0].Steps[1]
@@ -97,6 +97,19 @@ flows:
 	}
 }
 
+// TestJSONFeederColumns: a column that only some objects of a JSON feeder
+// have is fine while no flow uses it.
+func TestJSONFeederColumns(t *testing.T) {
+	sc, err := journeyFile(t, map[string]string{"u.json": `[{"name": "ann", "note": "x"}, {"name": "bo"}]`,
+		"main.yaml": journeyHead + "data: [ { name: u, file: u.json } ]\nflows: [ { name: f, steps: [ { name: s, get: \"/{{ u.name }}\" } ] } ]\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := sc.Plan.Data[0]; !reflect.DeepEqual(f.Columns, []string{"name", "note"}) || !reflect.DeepEqual(f.Rows[1], []string{"bo", ""}) {
+		t.Errorf("feeder %+v", f)
+	}
+}
+
 func TestJourneyErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -121,6 +134,14 @@ func TestJourneyErrors(t *testing.T) {
 		{"capture named as a built-in", map[string]string{
 			"main.yaml": journeyHead + "flows: [ { name: f, steps: [ { name: s, get: /, capture: { uuid: { header: X } } } ] } ]\n"},
 			`capture name "uuid" is a built-in`},
+		// A JSON feeder's object without a key the flow uses would send an
+		// empty value (CSV rows of the wrong length are an error already).
+		{"json row without a used key", map[string]string{"u.json": "[\n  {\"name\": \"ann\", \"id\": 1},\n  {\"id\": 2},\n  {\"name\": \"cy\"}\n]\n",
+			"main.yaml": journeyHead + "data: [ { name: u, file: u.json } ]\nflows: [ { name: f, steps: [ { name: s, get: \"/{{ u.name }}\" } ] } ]\n"},
+			`main.yaml:5:48: {{ u.name }}: row 2 of data "u" (u.json, line 3) has no "name": every row of a JSON feeder must have each key the flows use`},
+		{"json row without a used key, the other column", map[string]string{"u.json": "[{\"name\": \"ann\", \"id\": 1}, {\"id\": 2}, {\"name\": \"cy\"}]",
+			"main.yaml": journeyHead + "data: [ { name: u, file: u.json } ]\nflows: [ { name: f, steps: [ { name: s, get: \"/{{ u.id }}\" } ] } ]\n"},
+			`row 3 of data "u" (u.json, line 1) has no "id"`},
 		{"cookies not a boolean", map[string]string{
 			"main.yaml": journeyHead + "cookies: no\nflows: [ { name: f, steps: [ { name: s, get: / } ] } ]\n"},
 			"expected true or false for cookies"},

@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+
+	"github.com/loadgate/loadgate/engine"
 )
 
 // redact replaces every secret in the messages collected so far with ***,
@@ -20,7 +22,7 @@ func (l *errorList) redact(secrets map[string]bool) {
 		if strings.Contains(s, "${") {
 			continue // a reference that failed to resolve: template text, not a value
 		}
-		for _, f := range []string{s, url.QueryEscape(s), url.PathEscape(s)} {
+		for _, f := range []string{s, url.QueryEscape(s), url.PathEscape(s), engine.EscapeString(s, engine.EscapeURL)} {
 			if f != "" && !seen[f] {
 				seen[f] = true
 				forms = append(forms, f)

@@ -15,13 +15,15 @@ load: { rate: 1, duration: 1s }
 flows:
   - name: f
     steps:
-      - { name: s, get: "/${API_TOKEN}%zz", headers: { Authorization: "Bearer ${API_TOKEN}" } }
+      - { name: s, get: "/${API_TOKEN} %zz", headers: { Authorization: "Bearer ${API_TOKEN}" } }
 `
 	_, err := Parse("s.yaml", []byte(src), testEnv(map[string]string{"API_TOKEN": canary}))
 	if err == nil {
 		t.Fatal("no error")
 	}
 	msg := err.Error()
+	// The URL's ${...} is percent-encoded (every byte but A-Z a-z 0-9 - . _ ~),
+	// so the message quotes that form.
 	for _, form := range []string{canary, "canary%2F5f1e+9a", "canary%2F5f1e%209a", "5f1e"} {
 		if strings.Contains(msg, form) {
 			t.Fatalf("error leaks %q:\n%s", form, msg)

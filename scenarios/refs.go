@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/loadgate/loadgate/engine"
@@ -42,9 +43,16 @@ func (c *compiler) checkExpr(e engine.TemplateExpr, captured map[string]bool, la
 				return "" // the data file is already reported
 			}
 			for _, col := range ds.Feeder.Columns {
-				if col == e.Column {
-					return ""
+				if col != e.Column {
+					continue
 				}
+				// An object without the key would send an empty value: a
+				// JSON feeder is ragged where a CSV one cannot be.
+				if m, ok := ds.missing[col]; ok {
+					return fmt.Sprintf("{{ %s.%s }}: row %d of data %s (%s, line %d) has no %q: every row of a JSON feeder must have each key the flows use",
+						e.Name, e.Column, m.row, quote(e.Name), ds.File, m.line, col)
+				}
+				return ""
 			}
 			msg := "data " + quote(e.Name) + " has no column " + quote(e.Column)
 			if s := suggest(e.Column, ds.Feeder.Columns); s != "" {

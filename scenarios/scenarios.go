@@ -73,12 +73,12 @@ func Parse(name string, data []byte, lookup func(string) (string, bool)) (*Scena
 		return nil, el.result()
 	}
 	src := newSource(data)
-	sub := &substituter{lookup: lookup, src: src, el: el, secrets: map[string]bool{}, quoted: map[*yaml.Node]bool{}}
+	sub := &substituter{lookup: lookup, src: src, el: el, secrets: map[string]bool{}, quoted: map[*yaml.Node]bool{}, spans: map[*yaml.Node][]varSpan{}}
 	sub.walk(root)
-	d := &decoder{el: el, src: src, quoted: sub.quoted}
+	d := &decoder{el: el, src: src, quoted: sub.quoted, spans: sub.spans}
 	spec := d.decodeSpec(root, filepath.Dir(name))
 	decoded := el.count()
-	c := &compiler{el: el, spec: spec, secrets: sub.secrets}
+	c := &compiler{el: el, src: src, spec: spec, secrets: sub.secrets}
 	plan := c.plan()
 	checkHTTPVersion(el, spec.HTTP, &plan)
 	planOK := spec.planErrs == 0 && el.count() == decoded

@@ -114,6 +114,8 @@ type DataSpec struct {
 	Pos   Pos
 	// Feeder is the loaded data; nil when the file could not be read.
 	Feeder *engine.Feeder
+
+	missing map[string]missingKey // a JSON feeder's objects that lack a column
 }
 
 var topKeys = []string{"version", "name", "base_url", "defaults", "load", "flows", "thresholds", "data", "sli", "cookies", "generator", "tls", "http"}

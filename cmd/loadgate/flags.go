@@ -41,12 +41,34 @@ func parseFlags(fs *pflag.FlagSet, args []string) (done bool, err error) {
 		}
 		key := "LOADGATE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v, ok := os.LookupEnv(key); ok {
-			if err := fs.Set(f.Name, v); err != nil {
-				envErr = usagef(fmt.Sprintf("%s=%q: %v", key, v, err))
+			for _, one := range envValues(f, v) {
+				if err := fs.Set(f.Name, one); err != nil {
+					envErr = usagef(fmt.Sprintf("%s=%q: %v", key, v, err))
+					return
+				}
 			}
 		}
 	})
 	return false, envErr
+}
+
+// envValues splits the value of a repeatable flag's variable into its
+// values, one per line (LOADGATE_OUT=$'json=a.json\njunit=b.xml'); blank
+// lines are skipped. Commas do not separate them: an -e value, a header,
+// a threshold's selector and a path may hold one (README, "Main flags";
+// -o splits FORMAT=PATH lists itself, see splitOutputs). Other flags take
+// the value whole (a list flag such as --agents splits at commas itself).
+func envValues(f *pflag.Flag, v string) []string {
+	if f.Value.Type() != "stringArray" {
+		return []string{v}
+	}
+	var out []string
+	for _, line := range strings.Split(v, "\n") {
+		if line = strings.TrimSuffix(line, "\r"); strings.TrimSpace(line) != "" {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 // output is one -o FORMAT=PATH.
@@ -56,9 +78,31 @@ type output struct {
 
 var formats = map[string]bool{"json": true, "text": true, "junit": true, "html": true}
 
+// splitOutputs splits each -o value at the commas that start another
+// FORMAT=PATH: -o json=a.json,junit=b.xml (or LOADGATE_OUT with it) is two
+// outputs, not a file named "a.json,junit=b.xml". A comma not followed by
+// a format and = is part of the path (json=runs,2026.json), docs/reports.md.
+func splitOutputs(specs []string) []string {
+	var out []string
+	for _, s := range specs {
+		start := 0
+		for i := 0; i < len(s); i++ {
+			if s[i] != ',' {
+				continue
+			}
+			if f, _, ok := strings.Cut(s[i+1:], "="); ok && formats[f] {
+				out = append(out, s[start:i])
+				start = i + 1
+			}
+		}
+		out = append(out, s[start:])
+	}
+	return out
+}
+
 func parseOutputs(specs []string) ([]output, error) {
 	var outs []output
-	for _, s := range specs {
+	for _, s := range splitOutputs(specs) {
 		f, p, ok := strings.Cut(s, "=")
 		if !ok || p == "" {
 			return nil, usagef(fmt.Sprintf("-o %q: want FORMAT=PATH, e.g. json=report.json", s))

@@ -7,9 +7,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -22,6 +25,9 @@ type inputCase struct {
 	words []string                     // each on stderr
 	hits  int64                        // requests the target saw during the command; -1: not checked
 	check func(t *testing.T, r result) // more checks, or nil
+	// noReport runs the command as given: run gets no -o json= added, so
+	// that LOADGATE_OUT is not overridden by the command line.
+	noReport bool
 }
 
 // runInputCases runs each case in turn (not in parallel: hits are counted
@@ -32,6 +38,9 @@ func runInputCases(t *testing.T, tg *counter, cases []inputCase) {
 		t.Run(tc.name, func(t *testing.T) {
 			before := tg.hits.Load()
 			cmd, rep, stdout, stderr := startCmd(t, tc.args...)
+			if tc.noReport {
+				cmd.Args = append([]string{binary}, tc.args...)
+			}
 			cmd.Env = append(cmd.Env, tc.env...)
 			r := finish(t, cmd, cmd.Run(), rep, stdout, stderr)
 			r.expect(t, tc.code)
@@ -216,4 +225,105 @@ func readJSONFile(t *testing.T, path string) map[string]any {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// TestInputQuirks (item 11): repeatable flags from the environment, ragged
+// JSON feeders, a base_url with a query, ${VAR} values in a URL path, and
+// ${VAR} inside { }.
+func TestInputQuirks(t *testing.T) {
+	var mu sync.Mutex
+	var uris []string
+	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		uris = append(uris, r.RequestURI+" "+r.Header.Get("X-P"))
+		mu.Unlock()
+	})
+	seen := func(want ...string) func(t *testing.T, r result) {
+		return func(t *testing.T, r result) {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, w := range want {
+				if !slices.Contains(uris, w) {
+					t.Errorf("the target never saw %q; it saw %q", w, uris[max(0, len(uris)-3):])
+				}
+			}
+			for _, u := range uris {
+				if strings.HasPrefix(u, "/__stats") {
+					t.Errorf("the target saw %q", u)
+				}
+			}
+			uris = uris[:0]
+		}
+	}
+	dir := t.TempDir()
+	file := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	load := "load: { rate: 10, duration: 1s }\ngenerator: { max_schedule_lag_p99: 5s, min_achieved_ratio: 0.5 }\n"
+	steps := func(step string) string {
+		return "name: q\nbase_url: " + tg.URL + "\n" + load + "flows:\n  - name: f\n    steps:\n      - " + step + "\n"
+	}
+	plain := file("plain.yaml", steps(`{ name: s, get: "/x", headers: { X-P: "${P:-none}" } }`))
+	outputs := func(names ...string) func(t *testing.T, r result) {
+		return func(t *testing.T, r result) {
+			for _, n := range names {
+				if _, err := os.Stat(filepath.Join(dir, n)); err != nil {
+					t.Errorf("no report %s: %v", n, err)
+				}
+			}
+			if m, _ := filepath.Glob(filepath.Join(dir, "*,*")); len(m) > 0 {
+				t.Errorf("a report named after the whole list: %v", m)
+			}
+		}
+	}
+	file("users.json", "[\n  {\"name\": \"ann\"},\n  {\"id\": 2}\n]\n")
+	runInputCases(t, tg, []inputCase{
+		{name: "LOADGATE_OUT, a comma list", args: []string{"run", plain, "--quiet"}, noReport: true,
+			env:  []string{"LOADGATE_OUT=json=" + filepath.Join(dir, "a.json") + ",junit=" + filepath.Join(dir, "a.xml")},
+			code: exitPassed, hits: 10, check: outputs("a.json", "a.xml")},
+		{name: "LOADGATE_OUT and LOADGATE_ENV, one per line", args: []string{"run", plain, "--quiet"}, noReport: true,
+			env: []string{"LOADGATE_OUT=json=" + filepath.Join(dir, "b.json") + "\njunit=" + filepath.Join(dir, "b.xml") + "\n",
+				"LOADGATE_ENV=P=a,b\nQ=c"},
+			code: exitPassed, hits: 10, check: func(t *testing.T, r result) { outputs("b.json", "b.xml")(t, r); seen("/x a,b")(t, r) }},
+		{name: "a JSON feeder row without a used key", args: []string{"run", file("feeder.yaml",
+			"data: [ { name: users, file: users.json } ]\n"+steps(`{ name: s, get: "/u/{{ users.name }}" }`))},
+			code: exitInvalid, hits: 0, words: []string{"feeder.yaml:9:29:", `row 2 of data "users" (users.json, line 3) has no "name"`, "nothing was sent"}},
+		{name: "a base_url with a query", args: []string{"run", file("query.yaml", strings.Replace(steps(`{ name: s, get: /x }`), tg.URL, tg.URL+"/?v=2", 1))},
+			code: exitInvalid, hits: 0, words: []string{"query.yaml:2:", `has a query (?v=2)`, "a query goes in a step's path"}},
+		{name: "a ${VAR} in a path is one segment", args: []string{"run", file("id.yaml", steps(`{ name: s, get: "/items/${ID}" }`)), "-e", "ID=../__stats"},
+			code: exitPassed, hits: 10, check: seen("/items/..%2F__stats ")},
+		{name: "a ${VAR} that begins the URL is a path", args: []string{"run", file("path.yaml", steps(`{ name: s, get: "${P}" }`)), "-e", "P=/health/ready?full=1"},
+			code: exitPassed, hits: 10, check: seen("/health/ready?full=1 ")},
+		{name: "a ${VAR} that is a step up", args: []string{"run", file("up.yaml", steps(`{ name: s, get: "/items/${ID}" }`)), "-e", "ID=.."},
+			code: exitInvalid, hits: 0, words: []string{"up.yaml:8:25:", `${ID} is "..", a whole segment of the URL path`}},
+		{name: "${RATE} unquoted inside { }", args: []string{"run", file("flow1.yaml", strings.Replace(steps(`{ name: s, get: /x }`), "rate: 10", "rate: ${RATE}", 1)), "-e", "RATE=10"},
+			code: exitInvalid, hits: 0, words: []string{"flow1.yaml:3:1: invalid YAML", "quote ${...} values"}},
+		{name: "${RATE} quoted inside { }", args: []string{"run", file("flow.yaml", strings.Replace(steps(`{ name: s, get: /x }`), "rate: 10", `rate: "${RATE}"`, 1)), "-e", "RATE=10"},
+			code: exitPassed, hits: 10},
+		{name: "${RATE} quoted, not a number", args: []string{"run", file("flow.yaml", strings.Replace(steps(`{ name: s, get: /x }`), "rate: 10", `rate: "${RATE}"`, 1)), "-e", "RATE=ten"},
+			code: exitInvalid, hits: 0, words: []string{`expected a number for rate, got string (the quoted ${...} gave "ten")`}},
+	})
+}
+
+// TestSplitOutputs: one -o value lists outputs at the commas that start
+// another FORMAT=PATH; other commas belong to the path.
+func TestSplitOutputs(t *testing.T) {
+	for _, tc := range []struct {
+		in   []string
+		want []string
+	}{
+		{[]string{"json=a.json,junit=b.xml"}, []string{"json=a.json", "junit=b.xml"}},
+		{[]string{"json=runs,2026.json"}, []string{"json=runs,2026.json"}},
+		{[]string{"json=a,b.json,html=c,d.html", "text=-"}, []string{"json=a,b.json", "html=c,d.html", "text=-"}},
+		{[]string{"json=a.json,pdf=b"}, []string{"json=a.json,pdf=b"}}, // not a format: part of the path
+		{[]string{"json=a.json,"}, []string{"json=a.json,"}},
+	} {
+		if got := splitOutputs(tc.in); !slices.Equal(got, tc.want) {
+			t.Errorf("splitOutputs(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
 }

@@ -265,7 +265,7 @@ func TestFeederRandomJSON(t *testing.T) {
 		}
 	})
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "users.json"), []byte(`[{"name":"ann","n":1},{"name":"bob"}]`), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "users.json"), []byte(`[{"name":"ann","n":1},{"name":"bob","n":2}]`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	body := fmt.Sprintf(`name: random
