@@ -327,3 +327,23 @@ func TestSplitOutputs(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSplitOutputs: splitting an -o value loses and adds nothing (the
+// pieces joined with commas are the value), and every piece after the
+// first starts with a format and =.
+func FuzzSplitOutputs(f *testing.F) {
+	for _, s := range []string{"json=a.json,junit=b.xml", "json=runs,2026.json", "json=a,b.json,html=c,d.html", ",json=", "json=,,text=-", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := splitOutputs([]string{s})
+		if strings.Join(got, ",") != s {
+			t.Fatalf("splitOutputs(%q) = %q: the pieces are not the value", s, got)
+		}
+		for _, p := range got[1:] {
+			if f, _, ok := strings.Cut(p, "="); !ok || !formats[f] {
+				t.Fatalf("splitOutputs(%q) = %q: %q does not start with FORMAT=", s, got, p)
+			}
+		}
+	})
+}

@@ -3,6 +3,8 @@ package slo
 import (
 	"errors"
 	"testing"
+
+	"github.com/loadgate/loadgate/engine"
 )
 
 // FuzzParseExpr checks that ParseExpr never panics, that every error is a
@@ -31,6 +33,27 @@ func FuzzParseExpr(f *testing.F) {
 		}
 		if e2.String() != canon || e2.Lit != e.Lit || e2.P != e.P {
 			t.Fatalf("ParseExpr(%q): %q reparses as %q", s, canon, e2.String())
+		}
+		// With a baseline, a limit CheckBaseline lets through can be
+		// passed: not below 0 for <, not a multiple of a zero baseline
+		// (docs/thresholds.md, Baselines). Errors point inside the text.
+		for _, m := range engine.Metrics {
+			if e.Check(m) != nil {
+				continue
+			}
+			for _, base := range []float64{0, 0.02, 250} {
+				err := e.CheckBaseline(m, base)
+				var se *SyntaxError
+				switch {
+				case err != nil && (!errors.As(err, &se) || se.Offset < 0 || se.Offset > len(s)):
+					t.Fatalf("%q on %s, baseline %v: bad error %#v", s, m.Name, base, err)
+				case err != nil || !e.Baseline:
+				case base == 0 && e.Relative():
+					t.Fatalf("%q on %s: a relative limit on a zero baseline passed the check", s, m.Name)
+				case e.Op == Less && e.Limit(base) <= 0:
+					t.Fatalf("%q on %s, baseline %v: limit %v cannot be passed", s, m.Name, base, e.Limit(base))
+				}
+			}
 		}
 	})
 }
