@@ -163,7 +163,9 @@ func checkAbsURL(s string) string {
 	case u.Host == "":
 		return "invalid URL " + quote(s) + ": no host"
 	case u.User != nil:
-		return "invalid URL " + quote(s) + ": credentials in the URL would leak into reports; use an Authorization header"
+		// Quoted without them: this message must not leak them either
+		// (docs/reports.md, "What outputs may name").
+		return "invalid URL " + quote(u.Scheme+"://***@"+u.Host) + ": credentials in the URL would leak into reports; use an Authorization header"
 	}
 	return ""
 }

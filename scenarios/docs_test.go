@@ -22,7 +22,7 @@ func TestReferenceListsEveryKey(t *testing.T) {
 		"steps":      stepKeys,
 		"check":      checkKeys,
 		"thresholds": thresholdKeys,
-		"sli":        append([]string{"prometheus"}, sliPromKeys...),
+		"sli":        append(append([]string{"prometheus"}, sliPromKeys...), sliQueryKeys...),
 		"tls":        tlsKeys,
 		"http":       httpKeys,
 		"data":       {"name", "file", "order"},

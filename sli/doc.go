@@ -12,9 +12,20 @@
 // rate(x[$RANGE])), $START and $END by Unix times in seconds (for the @
 // modifier). Queries are evaluated at the window's end. Each runs under its
 // own timeout. A query must yield one number: a scalar or a vector of one
-// sample. An empty result, several series, NaN, an error or a timeout is a
-// reading without a value whose error says why, so the threshold fails
-// with that reason at the end, never silently passes.
+// sample. Several series, NaN, an error or a timeout is a reading without a
+// value whose error says why, so the threshold fails with that reason at
+// the end, never silently passes; so is an empty result, unless the query
+// says what it reads as (Query.Empty, the scenario's empty key;
+// docs/scenario-reference.md, "sli").
+//
+// Before the run, preflight sends each query once with Check, over the
+// second before it starts (docs/exit-codes.md): a *QueryError with
+// FaultQuery (Prometheus refused it, or its type can never be one number)
+// is exit 2 at the query's position in the scenario, one with FaultServer
+// (Prometheus unreachable or not answering) exit 3.
+//
+// Messages name the server by its URL's origin only (docs/reports.md,
+// "What outputs may name").
 //
 // Concurrency: a Querier is immutable after New and safe for concurrent use.
 package sli

@@ -104,12 +104,16 @@ func (s *session) execute() (err error) {
 		return s.fail(exitInvalid, err)
 	}
 	s.eval = ev
-	if s.preflight && s.coord == nil { // agents check their targets themselves
-		if err := s.preflightCheck(ctx, plan); err != nil { // health.go
-			return s.fail(exitPreflightFailed, fmt.Errorf("preflight: %w", err))
+	q, names, err := s.sliQuerier() // metrics.go
+	if err != nil {
+		return s.fail(exitInvalid, err)
+	}
+	if s.preflight {
+		if v := s.preflightCheck(ctx, plan, q, names); v != nil { // health.go
+			return s.failPreflight(v)
 		}
 	}
-	x, err := s.startExtras() // /metrics and Prometheus SLIs (metrics.go)
+	x, err := s.startExtras(q, names) // /metrics and Prometheus SLIs (metrics.go)
 	if err != nil {
 		return s.fail(exitInvalid, err)
 	}
@@ -252,6 +256,16 @@ func (s *session) fail(code int, err error) error {
 	v := &verdict{}
 	v.add(code, err.Error())
 	s.notStarted = true
+	return s.finish(v, nil, false)
+}
+
+// failPreflight ends a run that preflight stopped: every reason on stderr,
+// then the reports; nothing was sent.
+func (s *session) failPreflight(v *verdict) error {
+	for _, r := range v.reasons {
+		fmt.Fprintf(s.stderr, "loadgate: %s\n", r)
+	}
+	fmt.Fprintln(s.stderr, "loadgate: nothing was sent")
 	return s.finish(v, nil, false)
 }
 

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/loadgate/loadgate/engine"
+	"github.com/loadgate/loadgate/scenarios"
+	"github.com/loadgate/loadgate/sli"
 )
 
 // healthProblems lists why a run's measurement cannot be trusted under the
@@ -60,11 +63,65 @@ func (h *healthWatch) Observe(sn *engine.Snapshot) {
 	}
 }
 
-// preflightCheck is the whole preflight: the local open-files limit against
-// the plan's peak in flight (RELIABILITY row 11), then every target.
-func (s *session) preflightCheck(ctx context.Context, plan *engine.Plan) error {
-	if err := engine.CheckFDLimit(plan); err != nil {
-		return err
+// preflightCheck is the whole preflight (docs/exit-codes.md), before
+// anything is sent: the local open-files limit against the plan's peak in
+// flight (RELIABILITY row 11) and every target (not with agents, which
+// check their own), side by side with one query of each SLI the thresholds
+// judge (q and names; q may be nil). It returns the verdict of a run that
+// must not start, with every cause, or nil: exit 2 for a query Prometheus
+// refuses (at the query's position in the scenario), else exit 3.
+func (s *session) preflightCheck(ctx context.Context, plan *engine.Plan, q *sli.Querier, names []string) *verdict {
+	var targets error
+	var wg sync.WaitGroup
+	if s.coord == nil {
+		wg.Go(func() {
+			if targets = engine.CheckFDLimit(plan); targets == nil {
+				targets = s.eng.Preflight(ctx, plan, preflightTimeout)
+			}
+		})
 	}
-	return s.eng.Preflight(ctx, plan, preflightTimeout)
+	slis := make([]*sli.QueryError, len(names))
+	now := time.Now()
+	for i, n := range names {
+		wg.Go(func() { slis[i] = q.Check(ctx, n, now) })
+	}
+	wg.Wait()
+	v := &verdict{}
+	if targets != nil {
+		v.add(exitPreflightFailed, "preflight: "+targets.Error())
+	}
+	for _, e := range slis {
+		switch {
+		case e == nil:
+		case e.Fault == sli.FaultQuery:
+			v.add(exitInvalid, s.sliQueryProblem(e))
+		default:
+			v.add(exitPreflightFailed, "preflight: "+e.Error())
+		}
+	}
+	if len(v.codes) == 0 {
+		return nil
+	}
+	return v
+}
+
+// sliQueryProblem says where in the scenario a query Prometheus refused
+// is, as the scenario's own errors do (file:line:col: ...): at the position
+// of Prometheus's parse error when it gave one, else at the query.
+func (s *session) sliQueryProblem(e *sli.QueryError) string {
+	pos := scenarios.Pos{Line: 1, Col: 1}
+	if q, ok := s.sc.Spec.SLI.Query(e.Name); ok {
+		pos = q.QueryPos
+		if e.Offset >= 0 {
+			pos = q.PosAt(e.Offset)
+		}
+	}
+	msg := fmt.Sprintf("%s:%d:%d: sli query %s: %s", s.sc.Path, pos.Line, pos.Col, e.Name, e.Msg)
+	if e.Refused {
+		msg = fmt.Sprintf("%s:%d:%d: sli query %s: prometheus %s refused it: %s", s.sc.Path, pos.Line, pos.Col, e.Name, e.Server, e.Msg)
+	}
+	if e.Offset < 0 && e.Sent != "" {
+		msg += " (query as sent: " + e.Sent + ")"
+	}
+	return msg
 }

@@ -67,20 +67,30 @@ func (x *extras) stopLive() {
 	x.loopWG.Wait()
 }
 
-// startExtras starts serving /metrics and the live SLI queries of the
-// session's scenario. It runs after the evaluator is built.
-func (s *session) startExtras() (*extras, error) {
+// sliQuerier returns the querier of the SLIs the thresholds judge, and
+// their names; nil without any. It runs after the evaluator is built.
+func (s *session) sliQuerier() (*sli.Querier, []string, error) {
+	spec := s.sc.Spec
+	if spec == nil || spec.SLI == nil || len(s.eval.SLINames()) == 0 {
+		return nil, nil, nil
+	}
+	qs := make([]sli.Query, len(spec.SLI.Queries))
+	for i, q := range spec.SLI.Queries {
+		qs[i] = sli.Query{Name: q.Name, PromQL: q.Query, Empty: q.Empty}
+	}
+	q, err := sli.New(spec.SLI.PrometheusURL, spec.SLI.Timeout, qs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return q, s.eval.SLINames(), nil
+}
+
+// startExtras starts serving /metrics and the live queries of the SLIs
+// (q, which may be nil, and names from sliQuerier).
+func (s *session) startExtras(q *sli.Querier, names []string) (*extras, error) {
 	x := &extras{s: s, stop: make(chan struct{})}
-	if spec := s.sc.Spec; spec != nil && spec.SLI != nil && len(s.eval.SLINames()) > 0 {
-		qs := make([]sli.Query, len(spec.SLI.Queries))
-		for i, q := range spec.SLI.Queries {
-			qs[i] = sli.Query{Name: q.Name, PromQL: q.Query}
-		}
-		q, err := sli.New(spec.SLI.PrometheusURL, spec.SLI.Timeout, qs)
-		if err != nil {
-			return nil, err
-		}
-		x.sli, x.names, x.wait, x.every = q, s.eval.SLINames(), spec.SLI.Wait, spec.SLI.LiveEvery
+	if q != nil {
+		x.sli, x.names, x.wait, x.every = q, names, s.sc.Spec.SLI.Wait, s.sc.Spec.SLI.LiveEvery
 	}
 	if s.metrics.addr != "" {
 		ln, err := net.Listen("tcp", s.metrics.addr)

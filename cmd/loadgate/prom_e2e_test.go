@@ -213,7 +213,9 @@ thresholds:
 }
 
 // A Prometheus that cannot be reached fails the SLI threshold with the
-// reason; it never passes silently.
+// reason; it never passes silently. Preflight stops such a run before it
+// starts (TestSLIPreflight); this is the run that skipped it, or whose
+// Prometheus went away during the load.
 func TestSLIPrometheusDown(t *testing.T) {
 	tg := newTarget(t, nil)
 	closed := freePort(t) // nothing listens there any more
@@ -238,7 +240,7 @@ thresholds:
 	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := run(t, "run", path, "--quiet")
+	r := run(t, "run", path, "--quiet", "--no-preflight")
 	r.expect(t, exitFailed)
 	var sli map[string]any
 	for _, x := range r.report["thresholds"].([]any) {

@@ -44,7 +44,7 @@ func (f *runFlags) register(fs *pflag.FlagSet, withScenarioFlags bool) {
 	fs.StringArrayVarP(&f.out, "out", "o", nil, "write a report: FORMAT=PATH (json, junit, html, text; PATH - is stdout); repeatable")
 	fs.BoolVar(&f.quiet, "quiet", false, "no live progress on stderr")
 	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colors")
-	fs.BoolVar(&f.noPre, "no-preflight", false, "skip the DNS/TCP/TLS check of every target before the run")
+	fs.BoolVar(&f.noPre, "no-preflight", false, "skip the checks before the run: DNS/TCP/TLS of every target, one query of each SLI")
 	f.metrics.register(fs)
 	f.failCode.register(fs)
 	if withScenarioFlags {
