@@ -76,8 +76,8 @@ func TestBuildAgents(t *testing.T) {
 	r.Agents[1].Reason = "dial https://u:s3cret@h/: refused"
 	r.Agents[1].LostAtS = 40.12345
 	s = Build(r)
-	if got := s.Agents[1].Reason; got != "dial https://u:***@h/: refused" {
-		t.Errorf("reason %q, want it redacted", got)
+	if got := s.Agents[1].Reason; got != "dial https://h: refused" {
+		t.Errorf("reason %q, want it redacted and the URL cut to its origin", got)
 	}
 	if got := s.Agents[1].LostAtS; got != 40.123 {
 		t.Errorf("lost_at_s %v, want 40.123", got)

@@ -15,8 +15,9 @@
 //
 // Secrets: every free-text field of a Summary (scenario name, reasons, error
 // samples, threshold reasons, agent names and loss reasons) passes through
-// the Run's Redactor. Request headers, URLs and bodies are never part of a
-// report.
+// the Run's Redactor, which also cuts any URL in them to its origin
+// (scheme://host:port; docs/reports.md, "What outputs may name"). Request
+// headers, URLs and bodies are never part of a report.
 //
 // Concurrency: Timeline and Progress are driven by the engine's collector
 // goroutine through Observe; Timeline.Points may be called from any goroutine

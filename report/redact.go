@@ -6,14 +6,16 @@ import (
 	"strings"
 
 	"github.com/loadgate/loadgate/engine"
+	"github.com/loadgate/loadgate/internal/safeurl"
 )
 
 // Redacted replaces every secret in redacted text.
 const Redacted = "***"
 
-// Redactor replaces secret values in free text. The zero value and a nil
-// *Redactor redact nothing. A Redactor is immutable and safe for concurrent
-// use.
+// Redactor replaces secret values in free text, and cuts every URL in it to
+// its origin (scheme://host:port; docs/reports.md, "What outputs may name").
+// The zero value and a nil *Redactor have no secrets but still cut URLs. A
+// Redactor is immutable and safe for concurrent use.
 type Redactor struct {
 	r *strings.Replacer
 }
@@ -46,12 +48,14 @@ func NewRedactor(secrets []string) *Redactor {
 	return &Redactor{r: strings.NewReplacer(pairs...)}
 }
 
-// String returns s with every secret replaced by Redacted.
+// String returns s with every secret replaced by Redacted and every URL
+// cut to its origin. Secrets go first: a secret in a URL's host is
+// replaced too.
 func (r *Redactor) String(s string) string {
-	if r == nil || r.r == nil {
-		return s
+	if r != nil && r.r != nil {
+		s = r.r.Replace(s)
 	}
-	return r.r.Replace(s)
+	return safeurl.Scrub(s)
 }
 
 // strings applies String to each element of ss, returning a new slice that

@@ -32,6 +32,14 @@ func TestRedactorString(t *testing.T) {
 	if got := nilR.String("x"); got != "x" {
 		t.Errorf("nil Redactor changed the text: %q", got)
 	}
+	// Every Redactor, nil too, cuts URLs to their origin (docs/reports.md,
+	// "What outputs may name"); a secret is replaced before the cut.
+	for _, r := range []*Redactor{nil, NewRedactor(nil), NewRedactor([]string{"tok-12345"})} {
+		in := `Post "https://u:pw@prom.example:9090/p/tok-12345/api/v1/query?k=tok-12345": EOF`
+		if got, want := r.String(in), `Post "https://prom.example:9090": EOF`; got != want {
+			t.Errorf("String(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
 
 // TestRedactionInReports plants a canary secret in every free-text field of
@@ -64,7 +72,8 @@ func TestRedactionInReports(t *testing.T) {
 			t.Errorf("%s report lost the redacted sample", name)
 		}
 	}
-	if got := s.Reasons[len(s.Reasons)-1]; got != "preflight: dial https://***@api.example: refused" {
+	// The userinfo goes with the URL cut, and the secret with it.
+	if got := s.Reasons[len(s.Reasons)-1]; got != "preflight: dial https://api.example: refused" {
 		t.Errorf("reason = %q", got)
 	}
 }

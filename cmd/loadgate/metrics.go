@@ -102,7 +102,8 @@ func (s *session) startExtras(q *sli.Querier, names []string) (*extras, error) {
 		})
 		x.srv = promexport.Serve(ln, col)
 		if !s.quiet {
-			fmt.Fprintf(s.stderr, "loadgate: serving Prometheus metrics on http://%s/metrics\n", x.srv.Addr())
+			// Not as a URL: stderr cuts URLs to their origin (secure.go).
+			fmt.Fprintf(s.stderr, "loadgate: serving Prometheus metrics on %s, path /metrics\n", x.srv.Addr())
 		}
 	}
 	if x.sli != nil && x.every > 0 {

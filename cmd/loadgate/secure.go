@@ -9,19 +9,18 @@ import (
 )
 
 // redactWriter scrubs secrets from everything a run prints (progress,
-// warnings, errors), whoever prints it. Each Write is redacted on its own:
-// the writers of a run print whole lines in one call, so a secret is never
-// split across two writes.
+// warnings, errors), whoever prints it, and cuts every URL in it to its
+// origin (docs/reports.md, "What outputs may name": a library's error may
+// quote a whole URL, path and query included). Each Write is redacted on
+// its own: the writers of a run print whole lines in one call, so a secret
+// is never split across two writes.
 type redactWriter struct {
 	w   io.Writer
 	red *report.Redactor
 }
 
-// redacting wraps w; without secrets it returns w itself.
+// redacting wraps w, with or without secrets.
 func redacting(w io.Writer, secrets []string) io.Writer {
-	if len(secrets) == 0 {
-		return w
-	}
 	return &redactWriter{w: w, red: report.NewRedactor(secrets)}
 }
 
