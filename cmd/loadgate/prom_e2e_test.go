@@ -372,3 +372,125 @@ thresholds:
 		}
 	}
 }
+
+// targetRequests is how many requests the built-in target at addr has
+// handled, from its own /metrics (which does not count itself).
+func targetRequests(t *testing.T, addr string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var n float64
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "target_http_requests_total{") {
+			v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+			if err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			n += v
+		}
+	}
+	return n
+}
+
+// TestQualityGateExample (issue 15, items 2 and 3): the shipped
+// examples/quality-gate.yaml against the built-in target and a real
+// Prometheus, as its header says to run it (-e JOB=...), shortened to 5 s
+// with --rate and --duration and a 2 s wait (-e SLI_WAIT=2s):
+//
+//   - a healthy target, which has no 5xx series at all, passes: exit 0
+//     (the error ratio's empty numerator reads as 0);
+//   - a target that answers 503 to half the requests (accepted by the
+//     client's check, so that only the server's view can fail it) fails:
+//     exit 1, with the reason naming sli{name:error_ratio};
+//   - the example with a PromQL typo is exit 2 at the typo's line and
+//     column, and the target sees no request;
+//   - the example with a Prometheus that is not there is exit 3 naming the
+//     SLI and the server, and the target sees no request.
+func TestQualityGateExample(t *testing.T) {
+	const example = "../../examples/quality-gate.yaml"
+	b, err := os.ReadFile(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	// The runs go side by side: each has its own target, whose requests it
+	// counts (idle is for the runs that must send nothing).
+	healthy, unhealthy, idle := startTarget(t), startTarget(t), startTarget(t)
+	prom := startPrometheus(t, map[string]string{"good": healthy, "bad": unhealthy})
+	dir := t.TempDir()
+	variant := func(name, old, new string) string {
+		if !strings.Contains(text, old) {
+			t.Fatalf("the example no longer has %q", old)
+		}
+		p := filepath.Join(dir, name)
+		writeFile(t, p, strings.Replace(text, old, new, 1))
+		return p
+	}
+	const numerator = `sum(rate(target_http_requests_total{job="${JOB:-api}",code=~"5.."}`
+	typo := variant("typo.yaml", numerator, strings.Replace(numerator, "rate(", "rat(", 1))
+	typoText, _ := os.ReadFile(typo)
+	i := strings.Index(string(typoText), "sum(rat(") + len("sum(")
+	typoLine := strings.Count(string(typoText[:i]), "\n") + 1
+	typoCol := i - strings.LastIndexByte(string(typoText[:i]), '\n')
+	down := variant("down.yaml", "      - name: item\n        get: /items/42\n        check: { status: 200 }",
+		"      - name: down\n        get: /status/503\n        check: { status: 503 }")
+	closed := "http://" + freePort(t)
+
+	// 5 s: rate() over the run needs two scrapes of a series born in it,
+	// and a loaded machine can miss a scrape or two.
+	short := []string{"--rate", "12", "--duration", "5s", "--quiet", "-e", "SLI_WAIT=2s"}
+	for _, tc := range []struct {
+		name, file, job, prom, target string
+		code                          int
+		want                          []string // among the reasons (and on stderr for preflight)
+		sent                          bool
+	}{
+		{"healthy passes", example, "good", prom, healthy, exitPassed, nil, true},
+		{"unhealthy fails on the SLI", down, "bad", prom, unhealthy, exitFailed, []string{`threshold sli{name:error_ratio} "value < 1%" failed`}, true},
+		{"PromQL typo is invalid", typo, "good", prom, idle, exitInvalid,
+			[]string{fmt.Sprintf(`typo.yaml:%d:%d: sli query error_ratio: prometheus %s refused it: parse error: unknown function with name "rat"`, typoLine, typoCol, prom)}, false},
+		{"Prometheus not there", example, "good", closed, idle, exitPreflightFailed,
+			[]string{"preflight: sli server_cpu: prometheus " + closed + ": unreachable:", "preflight: sli error_ratio: prometheus " + closed}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			before := targetRequests(t, tc.target)
+			args := append([]string{"run", tc.file, "-e", "BASE_URL=http://" + tc.target, "-e", "PROM_URL=" + tc.prom, "-e", "JOB=" + tc.job}, short...)
+			r := run(t, args...)
+			r.expect(t, tc.code)
+			reasons := fmt.Sprint(r.report["reasons"])
+			for _, w := range tc.want {
+				if !strings.Contains(reasons, w) {
+					t.Errorf("reasons lack %q: %s\nstderr:\n%s", w, reasons, r.stderr)
+				}
+				if !tc.sent && !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
+				}
+			}
+			saw := targetRequests(t, tc.target) - before
+			if (saw > 0) != tc.sent {
+				t.Errorf("the target saw %v requests, want some: %v", saw, tc.sent)
+			}
+			if tc.code == exitFailed {
+				// Only the server's view failed: the client accepted the 503s.
+				for _, x := range r.report["thresholds"].([]any) {
+					m := x.(map[string]any)
+					if failed := m["passed"] == false; failed != (m["metric"] == "sli{name:error_ratio}") {
+						t.Errorf("threshold %v %v passed=%v", m["metric"], m["expr"], m["passed"])
+					}
+				}
+			}
+			if tc.code == exitPassed {
+				for _, x := range r.report["thresholds"].([]any) {
+					if m := x.(map[string]any); m["metric"] == "sli{name:error_ratio}" && m["observed"] != float64(0) {
+						t.Errorf("error ratio of a healthy target: %v", m)
+					}
+				}
+			}
+		})
+	}
+}

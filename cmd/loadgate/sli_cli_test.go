@@ -198,3 +198,23 @@ func TestSLIEmpty(t *testing.T) {
 		})
 	}
 }
+
+// TestReadmeSLISnippet: the README's sli example, under a minimal head,
+// is a valid scenario (its thresholds find their queries, the long form
+// decodes).
+func TestReadmeSLISnippet(t *testing.T) {
+	doc := readDoc(t, "README.md")
+	i := strings.Index(doc, "```yaml\nsli:\n  prometheus:")
+	if i < 0 {
+		t.Fatal("README.md: no yaml block starting with sli: prometheus:")
+	}
+	block := doc[i+len("```yaml\n"):]
+	block = block[:strings.Index(block, "```")]
+	path := filepath.Join(t.TempDir(), "readme.yaml")
+	writeFile(t, path, "name: readme\nbase_url: http://127.0.0.1:1\nload: { rate: 1, duration: 1s }\nflows:\n  - name: f\n    steps: [ { name: s, get: / } ]\n"+block)
+	r := run(t, "validate", path, "-e", "PROM_URL=http://127.0.0.1:9090")
+	r.expect(t, exitPassed)
+	if !strings.Contains(r.stdout, "3 threshold(s)") {
+		t.Fatalf("stdout %q: want the snippet's 3 thresholds", r.stdout)
+	}
+}
