@@ -69,9 +69,9 @@ type session struct {
 	tolerateLoss bool
 	// interrupted is closed by the first SIGINT/SIGTERM.
 	interrupted chan struct{}
-	// notStarted is set when the load never started (fail, failAgents),
-	// and implied before loadStarting (every end before the run: a failed
-	// preflight, a bad --metrics-addr, a bug); the reports then show the
+	// notStarted is set when the load never started (fail, failAgents,
+	// failPreflight), and implied before loadStarting (every end before the
+	// run: a failed preflight, a bad --metrics-addr, a bug); the reports show the
 	// thresholds as not run (docs/reports.md, "A run that never started").
 	notStarted   bool
 	loadStarting bool
@@ -266,6 +266,7 @@ func (s *session) failPreflight(v *verdict) error {
 		fmt.Fprintf(s.stderr, "loadgate: %s\n", r)
 	}
 	fmt.Fprintln(s.stderr, "loadgate: nothing was sent")
+	s.notStarted = true
 	return s.finish(v, nil, false)
 }
 
