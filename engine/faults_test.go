@@ -219,19 +219,23 @@ func TestTargetCrashMidRun(t *testing.T) {
 func TestStatusStormTimeline(t *testing.T) {
 	srv := faultTarget(t)
 	var per []int64 // 5xx per 200 ms interval
-	r := runFault(t, &Engine{}, srv.URL+"/storm", 100, 1200*time.Millisecond, time.Second, ObserverFunc(func(s *Snapshot) {
+	// The storm covers intervals 3 and 4 (0.4 s to 0.8 s of the run), on
+	// timers from the run's own start: switched by an observer, it would
+	// start as late as the collector's goroutine is scheduled.
+	e := &Engine{started: func(r *run) {
+		on, off := r.start.Add(400*time.Millisecond), r.start.Add(800*time.Millisecond)
+		time.AfterFunc(time.Until(on), func() { srv.Storm(503) })
+		time.AfterFunc(time.Until(off), func() { srv.Storm(0) })
+	}}
+	r := runFault(t, e, srv.URL+"/storm", 100, 1200*time.Millisecond, time.Second, ObserverFunc(func(s *Snapshot) {
 		per = append(per, s.Interval.Steps[0][0].Errors[KindStatus5xx])
-		switch s.Seq { // the storm covers intervals 3 and 4
-		case 2:
-			srv.Storm(503)
-		case 4:
-			srv.Storm(0)
-		}
 	}))
-	if r.st.Requests != 120 || r.st.Errors[KindStatus5xx] < 36 || r.st.Errors[KindStatus5xx] > 44 {
-		t.Fatalf("requests %d, 5xx %d; want 120 and ≈ 40", r.st.Requests, r.st.Errors[KindStatus5xx])
+	// A few requests either side of a switch may go the other way: a timer
+	// or a request a few ms late, an interval closed a few ms late.
+	if n := r.st.Errors[KindStatus5xx]; r.st.Requests != 120 || n < 36 || n > 44 {
+		t.Fatalf("requests %d, 5xx %d; want 120 and ≈ 40", r.st.Requests, n)
 	}
-	if len(per) < 6 || per[0]+per[1] != 0 || per[2] < 18 || per[3] < 18 || per[4] > 2 || per[5] != 0 {
+	if len(per) < 6 || per[0] != 0 || per[1] > 4 || per[2] < 16 || per[3] < 16 || per[4] > 4 || per[5] != 0 {
 		t.Fatalf("5xx per interval %v: want 0 0 20 20 0 0", per)
 	}
 }

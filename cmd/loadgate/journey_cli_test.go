@@ -90,6 +90,7 @@ func (j *journeyTarget) authorized(r *http.Request) bool {
 const journeyYAML = `name: journey
 base_url: %s
 load: { rate: 20, duration: 1s }
+generator: { max_schedule_lag_p99: 5s, min_achieved_ratio: 0.5 }
 flows:
   - name: shop
     steps:
@@ -164,6 +165,7 @@ func TestJourneyCaptureMiss(t *testing.T) {
 	body := fmt.Sprintf(`name: miss
 base_url: %s
 load: { rate: 10, duration: 1s }
+generator: { max_schedule_lag_p99: 5s, min_achieved_ratio: 0.5 }
 flows:
   - name: f
     steps:
@@ -209,6 +211,7 @@ func feederRun(t *testing.T, order string, n, rate int, thresholds string) ([]st
 base_url: %s
 data: [ { name: users, file: users.csv, order: %s } ]
 load: { rate: %d, duration: 1s }
+generator: { max_schedule_lag_p99: 5s, min_achieved_ratio: 0.5 }
 flows:
   - name: f
     steps:
@@ -273,6 +276,7 @@ base_url: %s
 data: [ { name: users, file: users.json, order: random } ]
 cookies: false
 load: { rate: 20, duration: 1s }
+generator: { max_schedule_lag_p99: 5s, min_achieved_ratio: 0.5 }
 flows:
   - name: f
     steps:

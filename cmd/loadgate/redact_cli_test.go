@@ -56,6 +56,7 @@ base_url: %s
 defaults:
   headers: { Authorization: "Bearer ${API_TOKEN}" }
 load: { rate: 20, duration: 2500ms }
+generator: { max_schedule_lag_p99: 5s, min_achieved_ratio: 0.5 }
 flows:
   - name: leaky
     steps:

@@ -23,6 +23,9 @@ import (
 // top-level YAML appended.
 func faultScenario(t *testing.T, url, path, load, extra string) string {
 	t.Helper()
+	if !strings.Contains(extra, "generator:") {
+		extra = looseGenerator + extra
+	}
 	body := fmt.Sprintf("name: fault\nbase_url: %s\nload:\n%s\nflows:\n  - name: f\n    steps:\n      - name: s\n        get: %s\n%s", url, load, path, extra)
 	p := filepath.Join(t.TempDir(), "fault.yaml")
 	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
@@ -263,17 +266,27 @@ func TestBrokenStdout(t *testing.T) {
 	}
 }
 
-// TestHugePlanStartsAtOnce (row 24): 1e9 planned arrivals (1000/s for
+// TestHugePlanStartsAtOnceNoRace (row 24): 1e9 planned arrivals (1000/s for
 // 10^6 s) start at once in bounded memory: nothing is allocated in
-// proportion to the plan. SIGINT ends it after 1.5 s.
-func TestHugePlanStartsAtOnce(t *testing.T) {
+// proportion to the plan. SIGINT ends it once the target saw 1000
+// requests. A memory test: the plain binary, in make test's pass without
+// -race.
+func TestHugePlanStartsAtOnceNoRace(t *testing.T) {
+	if raceEnabled {
+		t.Skip("peak RSS of a -race binary says nothing; make test runs this without -race")
+	}
 	srv := newFaults(t)
 	sc := faultScenario(t, srv.URL, "/ok", "  rate: 1000\n  duration: 1000000s\n", "")
 	cmd, rep, stdout, stderr := startCmd(t, "run", sc, "--quiet")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	t.Cleanup(func() { cmd.Process.Kill() })
+	for deadline := time.Now().Add(10 * time.Second); srv.Requests() < 1000; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the target saw %d requests in 10 s: the run did not start at once", srv.Requests())
+		}
+	}
 	cmd.Process.Signal(syscall.SIGINT)
 	r := finish(t, cmd, cmd.Wait(), rep, stdout, stderr)
 	r.expect(t, exitInterrupted)
@@ -281,8 +294,8 @@ func TestHugePlanStartsAtOnce(t *testing.T) {
 	if gen["planned_total"] != float64(1e9) {
 		t.Fatalf("planned_total %v, want 1e9", gen["planned_total"])
 	}
-	if started, _ := gen["started"].(float64); started < 1000 || srv.Requests() < 1000 {
-		t.Fatalf("started %v, target saw %d: the run did not start at once", started, srv.Requests())
+	if started, _ := gen["started"].(float64); started < 1000 {
+		t.Fatalf("started %v, target saw %d", started, srv.Requests())
 	}
 	if rss := maxRSS(cmd); rss > 100<<20 {
 		t.Fatalf("peak RSS %d MiB for a 1e9-arrival plan", rss>>20)

@@ -133,7 +133,7 @@ func tlsScenario(t *testing.T, url, section string, files map[string][]byte) str
 			t.Fatal(err)
 		}
 	}
-	body := fmt.Sprintf("name: tls-test\nbase_url: %s\nload: { rate: 20, duration: 500ms }\nflows:\n  - name: f\n    steps:\n      - { name: s, get: /x }\n%s\nthresholds:\n  http_req_failed: [\"rate < 1%%\"]\n", url, section)
+	body := fmt.Sprintf("name: tls-test\nbase_url: %s\nload: { rate: 20, duration: 500ms }\n"+looseGenerator+"flows:\n  - name: f\n    steps:\n      - { name: s, get: /x }\n%s\nthresholds:\n  http_req_failed: [\"rate < 1%%\"]\n", url, section)
 	p := filepath.Join(dir, "s.yaml")
 	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
