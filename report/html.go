@@ -179,6 +179,28 @@ func htmlMeta(s *Summary) []htmlKV {
 	return m
 }
 
+// ciText is a trend percentile's 95% interval in words, "" without one.
+func ciText(m Metric, stat string) string {
+	ci, ok := m.CI95[stat]
+	if !ok || len(ci) != 2 {
+		return ""
+	}
+	side := func(x *float64) string {
+		if x == nil {
+			return "?"
+		}
+		return fmtMS(*x)
+	}
+	return "95%: " + side(ci[0]) + "–" + side(ci[1])
+}
+
+func orText(s, otherwise string) string {
+	if s == "" {
+		return otherwise
+	}
+	return s
+}
+
 func htmlKPIs(s *Summary) []htmlKPI {
 	var k []htmlKPI
 	if r, ok := s.Metrics["http_reqs"]; ok {
@@ -193,9 +215,9 @@ func htmlKPIs(s *Summary) []htmlKPI {
 	}
 	if d, ok := s.Metrics["http_req_duration"]; ok && d.Count > 0 {
 		k = append(k,
-			htmlKPI{"p50", fmtMS(d.P50), "http_req_duration", ""},
-			htmlKPI{"p95", fmtMS(d.P95), "http_req_duration", ""},
-			htmlKPI{"p99", fmtMS(d.P99), "max " + fmtMS(d.Max), ""})
+			htmlKPI{"p50", fmtMS(d.P50), orText(ciText(d, "p50"), "http_req_duration"), ""},
+			htmlKPI{"p95", fmtMS(d.P95), orText(ciText(d, "p95"), "http_req_duration"), ""},
+			htmlKPI{"p99", fmtMS(d.P99), orText(ciText(d, "p99"), "max "+fmtMS(d.Max)), ""})
 	}
 	if st, ok := s.Metrics["http_req_service_time"]; ok && st.Count > 0 {
 		k = append(k, htmlKPI{"service p99", fmtMS(st.P99), "uncorrected", ""})

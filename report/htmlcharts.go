@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/loadgate/loadgate/histogram"
+	"github.com/loadgate/loadgate/stats"
 )
 
 // The four charts of the HTML report, each a pure function of the Summary.
@@ -138,6 +139,7 @@ func spectrumChart(s *Summary) *svgChart {
 		name, class string
 		dashed      bool
 		bs          []histogram.Bracket
+		buckets     []histogram.Bucket // for the corrected curve's interval band
 	}
 	var curves []curve
 	var count int64
@@ -153,7 +155,12 @@ func spectrumChart(s *Summary) *svgChart {
 		if err != nil || h.Count() == 0 {
 			continue
 		}
-		curves = append(curves, curve{m.name, m.class, m.key != "http_req_duration", h.Distribution(spectrumTicksPerHalf)})
+		cv := curve{m.name, m.class, m.key != "http_req_duration", h.Distribution(spectrumTicksPerHalf), nil}
+		if !cv.dashed {
+			cv.name += ", shaded: its 95% interval"
+			cv.buckets = h.Buckets()
+		}
+		curves = append(curves, cv)
 		count = max(count, h.Count())
 	}
 	if len(curves) == 0 {
@@ -176,6 +183,7 @@ func spectrumChart(s *Summary) *svgChart {
 	for _, cv := range curves {
 		xs := make([]float64, 0, len(cv.bs))
 		ys := make([]float64, 0, len(cv.bs))
+		var los, his []float64
 		for _, b := range cv.bs {
 			x := decades
 			if b.Quantile < 1 {
@@ -183,8 +191,22 @@ func spectrumChart(s *Summary) *svgChart {
 			}
 			xs = append(xs, x)
 			ys = append(ys, ms(b.Value))
+			if cv.buckets != nil {
+				// An open side shades to the chart's edge: the samples do
+				// not bound the percentile there.
+				iv := stats.QuantileOf(cv.buckets, b.Quantile, 0.95)
+				lo, hi := ms(iv.Lo), ms(iv.Hi)
+				if iv.NoHi {
+					hi = top
+				}
+				los, his = append(los, min(lo, ms(b.Value))), append(his, max(hi, ms(b.Value)))
+			}
 		}
-		c.Series = append(c.Series, svgSeries{Name: cv.name, Class: cv.class, Dashed: cv.dashed, D: pathOf(xs, ys, ax, ay)})
+		s := svgSeries{Name: cv.name, Class: cv.class, Dashed: cv.dashed, D: pathOf(xs, ys, ax, ay)}
+		if cv.buckets != nil {
+			s.Area = bandOf(xs, los, his, ax, ay)
+		}
+		c.Series = append(c.Series, s)
 	}
 	c.XTicks, c.YTicks = ax.svgTicks(), ay.svgTicks()
 	c.XLabel, c.YLabel = "percentile", "ms"

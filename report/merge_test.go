@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -65,7 +66,7 @@ func TestMergeSegmentsEqualsWhole(t *testing.T) {
 			}
 			g.HDR, w.HDR = "", "" // equal histograms may encode differently
 		}
-		if g != w {
+		if !reflect.DeepEqual(g, w) {
 			t.Errorf("%s:\n got %+v\nwant %+v", k, g, w)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/loadgate/loadgate/engine"
 	"github.com/loadgate/loadgate/engine/slo"
 	"github.com/loadgate/loadgate/histogram"
+	"github.com/loadgate/loadgate/stats"
 )
 
 // Metric types as reports name them (engine.MetricType.String).
@@ -36,6 +37,11 @@ type Metric struct {
 	HDR         string
 	Rate        float64
 	Hits, Total int64
+	// CI95 are 95% confidence intervals, [lo, hi] with null for a side the
+	// samples cannot bound (package stats): of each percentile of a trend
+	// (keys p50, p90, p95, p99, p99.9), of the rate of a rate (key rate).
+	// Absent in reports of versions before them and without samples.
+	CI95 map[string][]*float64
 }
 
 // Histogram decodes the trend's HDR; an empty HDR gives an empty histogram.
@@ -60,13 +66,16 @@ type trendJSON struct {
 	P999  float64 `json:"p99.9"`
 	Max   float64 `json:"max"`
 	HDR   string  `json:"hdr,omitempty"`
+	// CI95 of p50, p90, p95, p99 and p99.9.
+	CI95 map[string][]*float64 `json:"ci95,omitempty"`
 }
 
 type rateJSON struct {
-	Type  string  `json:"type"`
-	Rate  float64 `json:"rate"`
-	Hits  int64   `json:"hits"`
-	Total int64   `json:"total"`
+	Type  string     `json:"type"`
+	Rate  float64    `json:"rate"`
+	Hits  int64      `json:"hits"`
+	Total int64      `json:"total"`
+	CI95  []*float64 `json:"ci95,omitempty"`
 }
 
 type counterJSON struct {
@@ -76,21 +85,23 @@ type counterJSON struct {
 	Rate  float64 `json:"rate"`
 }
 
-// anyJSON is the union of the three shapes, for decoding.
+// anyJSON is the union of the three shapes, for decoding; ci95 is an
+// object in a trend and a list in a rate.
 type anyJSON struct {
 	trendJSON
-	Rate  float64 `json:"rate"`
-	Hits  int64   `json:"hits"`
-	Total int64   `json:"total"`
+	Rate  float64         `json:"rate"`
+	Hits  int64           `json:"hits"`
+	Total int64           `json:"total"`
+	CI95  json.RawMessage `json:"ci95"`
 }
 
 // MarshalJSON writes only the fields of m's type.
 func (m Metric) MarshalJSON() ([]byte, error) {
 	switch m.Type {
 	case TypeTrend:
-		return marshal(trendJSON{m.Type, m.Unit, m.Count, m.Min, m.Avg, m.Med, m.P50, m.P90, m.P95, m.P99, m.P999, m.Max, m.HDR})
+		return marshal(trendJSON{m.Type, m.Unit, m.Count, m.Min, m.Avg, m.Med, m.P50, m.P90, m.P95, m.P99, m.P999, m.Max, m.HDR, m.CI95})
 	case TypeRate:
-		return marshal(rateJSON{m.Type, m.Rate, m.Hits, m.Total})
+		return marshal(rateJSON{m.Type, m.Rate, m.Hits, m.Total, m.CI95[StatRate]})
 	case TypeCounter:
 		return marshal(counterJSON{m.Type, m.Unit, m.Count, m.Rate})
 	}
@@ -117,8 +128,20 @@ func (m *Metric) UnmarshalJSON(b []byte) error {
 		*m = Metric{Type: t.Type, Unit: t.Unit, Count: t.Count,
 			Min: t.Min, Avg: t.Avg, Med: t.Med, P50: t.P50, P90: t.P90, P95: t.P95, P99: t.P99, P999: t.P999, Max: t.Max,
 			HDR: t.HDR}
+		if len(a.CI95) > 0 && string(a.CI95) != "null" {
+			if err := json.Unmarshal(a.CI95, &m.CI95); err != nil {
+				return fmt.Errorf("ci95: %w", err)
+			}
+		}
 	case TypeRate:
 		*m = Metric{Type: t.Type, Rate: a.Rate, Hits: a.Hits, Total: a.Total}
+		if len(a.CI95) > 0 && string(a.CI95) != "null" {
+			var ci []*float64
+			if err := json.Unmarshal(a.CI95, &ci); err != nil {
+				return fmt.Errorf("ci95: %w", err)
+			}
+			m.CI95 = map[string][]*float64{StatRate: ci}
+		}
 	case TypeCounter:
 		*m = Metric{Type: t.Type, Unit: t.Unit, Count: t.Count, Rate: a.Rate}
 	}
@@ -227,6 +250,12 @@ func marshal(v any) ([]byte, error) {
 	return bytes.TrimSuffix(b.Bytes(), []byte{'\n'}), nil
 }
 
+// reportedQuantiles are the percentiles a trend lists, with their CI95 keys.
+var reportedQuantiles = []struct {
+	stat string
+	q    float64
+}{{"p50", 0.5}, {"p90", 0.9}, {"p95", 0.95}, {"p99", 0.99}, {"p99.9", 0.999}}
+
 // metricOf converts a value read from the run's total into a Metric.
 func metricOf(v engine.Value, durationS float64, isBytes bool) Metric {
 	m := Metric{Type: v.Type.String()}
@@ -239,6 +268,17 @@ func metricOf(v engine.Value, durationS float64, isBytes bool) Metric {
 			m.Med = ms(h.Quantile(0.5))
 			m.P50, m.P90, m.P95 = m.Med, ms(h.Quantile(0.9)), ms(h.Quantile(0.95))
 			m.P99, m.P999 = ms(h.Quantile(0.99)), ms(h.Quantile(0.999))
+			m.CI95 = map[string][]*float64{}
+			bs := h.Buckets()
+			for _, q := range reportedQuantiles {
+				// The listed value is its bucket's highest, which an
+				// interval narrower than that bucket may not reach: the
+				// interval is widened to hold it.
+				iv := stats.QuantileOf(bs, q.q, 0.95)
+				point := h.Quantile(q.q)
+				iv.Lo, iv.Hi = min(iv.Lo, point), max(iv.Hi, point)
+				m.CI95[q.stat] = ciOf(iv)
+			}
 			// Encoding cannot fail for a histogram of our own geometry; an
 			// error would only drop the HDR, never the aggregates.
 			m.HDR, _ = h.Encode()
@@ -247,6 +287,8 @@ func metricOf(v engine.Value, durationS float64, isBytes bool) Metric {
 		m.Hits, m.Total = v.Hits, v.Total
 		if v.Total > 0 {
 			m.Rate = round(float64(v.Hits)/float64(v.Total), 6)
+			lo, hi, _ := stats.Rate(v.Hits, v.Total, 0.95)
+			m.CI95 = map[string][]*float64{StatRate: {ptr(round(lo, 6)), ptr(round(hi, 6))}}
 		}
 	case engine.Counter:
 		m.Count = v.Count

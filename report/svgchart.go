@@ -174,6 +174,28 @@ func areaOf(xs, ys []float64, ax, ay axis) string {
 	return line + " L" + coord(ax.pos(xs[len(xs)-1])) + "," + base + " L" + coord(ax.pos(xs[0])) + "," + base + " Z"
 }
 
+// bandOf is a closed path between two lines over the same xs (a confidence
+// band): along his, then back along los.
+func bandOf(xs, los, his []float64, ax, ay axis) string {
+	if len(xs) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for i := range xs {
+		if i == 0 {
+			b.WriteByte('M')
+		} else {
+			b.WriteString(" L")
+		}
+		b.WriteString(coord(ax.pos(xs[i])) + "," + coord(ay.pos(his[i])))
+	}
+	for i := len(xs) - 1; i >= 0; i-- {
+		b.WriteString(" L" + coord(ax.pos(xs[i])) + "," + coord(ay.pos(los[i])))
+	}
+	b.WriteString(" Z")
+	return b.String()
+}
+
 // coord formats an SVG coordinate with one decimal: sub-pixel precision
 // without bloating the file.
 func coord(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }

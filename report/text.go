@@ -111,8 +111,48 @@ func writeMetrics(w *bufio.Writer, s *Summary) {
 			}
 		}
 		w.WriteString("\n")
+		if ci := intervalsLine(k, s.Metrics[k]); ci != "" {
+			w.WriteString(dots("    95% intervals", width+3) + ": " + ci + "\n")
+		}
 	}
 	w.WriteString("\n")
+}
+
+// intervalsLine is the confidence intervals of a whole metric (not of its
+// sub-metrics, to keep the table short): p(90), p(95) and p(99) of a trend,
+// the rate of a rate. An open side is left blank ("1.6s.." has no upper
+// bound: too few samples). "" when the report has none.
+func intervalsLine(key string, m Metric) string {
+	if strings.Contains(key, "{") || len(m.CI95) == 0 {
+		return ""
+	}
+	side := func(x *float64, f func(float64) string) string {
+		if x == nil {
+			return ""
+		}
+		return f(*x)
+	}
+	one := func(ci []*float64, f func(float64) string) string {
+		if len(ci) != 2 {
+			return "?"
+		}
+		return side(ci[0], f) + ".." + side(ci[1], f)
+	}
+	switch m.Type {
+	case TypeTrend:
+		var parts []string
+		for _, q := range []struct{ key, label string }{{"p90", "p(90)"}, {"p95", "p(95)"}, {"p99", "p(99)"}} {
+			if ci, ok := m.CI95[q.key]; ok {
+				parts = append(parts, q.label+"="+one(ci, fmtMS))
+			}
+		}
+		return strings.Join(parts, " ")
+	case TypeRate:
+		if ci, ok := m.CI95[StatRate]; ok {
+			return one(ci, fmtShare)
+		}
+	}
+	return ""
 }
 
 // metricLabel is the left column: the metric name, or its tags indented

@@ -183,7 +183,8 @@ func valueAt(bs []histogram.Bucket, rank int64) time.Duration {
 	var cum int64
 	for _, b := range bs {
 		if cum+b.Count >= rank {
-			width := b.High - b.Low + time.Microsecond
+			// [Low, High] are the bucket's smallest and largest values.
+			width := b.High - b.Low
 			return b.Low + time.Duration(float64(width)*(float64(rank-cum)-0.5)/float64(b.Count))
 		}
 		cum += b.Count
