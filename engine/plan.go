@@ -100,6 +100,16 @@ func (l *Load) Duration() time.Duration {
 	return d
 }
 
+// PeakRate is the profile's highest rate (open model) or number of users
+// (closed model).
+func (l *Load) PeakRate() float64 {
+	peak := l.StartRate
+	for _, s := range l.Stages {
+		peak = max(peak, s.Target)
+	}
+	return peak
+}
+
 // Header is one request header.
 type Header struct {
 	Key, Value string

@@ -239,3 +239,28 @@ func TestClosedMaxRateStopsPromptly(t *testing.T) {
 		}
 	})
 }
+
+// TestAbsurdPeakStartsAtOnce: a plan whose peak rate is absurd (10^12 a
+// second, a 10^5th of it for this segment, as an agent of a large
+// distributed run gets: 10,000 arrivals in 1 ms) starts at once. The
+// first workers were once started in a loop of peak/100 calls, most of
+// them no-ops on a full pool: 98 s before the run could even be stopped.
+func TestAbsurdPeakStartsAtOnce(t *testing.T) {
+	start := time.Now()
+	synctest.Test(t, func(t *testing.T) {
+		d := &sleepDoer{d: 10 * time.Millisecond}
+		p := constPlan("http://127.0.0.1:1/", 1e12, time.Millisecond)
+		p.Segment = Segment{Index: 3, Count: 100_000}
+		p.Load.MaxInFlight = 10
+		res, err := fakeEngine(d).Run(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Final.Total.Started; got < 10 {
+			t.Fatalf("started %d, want at least a round of 10 slots", got)
+		}
+	})
+	if el := time.Since(start); el > 10*time.Second {
+		t.Fatalf("a 100 ms run took %v", el)
+	}
+}

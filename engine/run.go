@@ -339,13 +339,17 @@ func (r *run) startLoad() {
 		go r.controlUsers()
 		return
 	}
-	// Start with enough workers for 10 ms of arrivals at the profile's peak
-	// rate, so that the first second does not lag while the pool grows.
-	peak := r.plan.Load.StartRate
-	for _, s := range r.plan.Load.Stages {
-		peak = max(peak, s.Target)
+	// Start with enough workers for 10 ms of arrivals at the segment's
+	// share of the profile's peak rate, so that the first second does not
+	// lag while the pool grows; never more than the pool holds (at 10^12
+	// arrivals a second, a loop of rate/100 calls took 98 s before the run
+	// could even be stopped).
+	peak := r.plan.Load.PeakRate()
+	if !r.plan.Segment.Whole() {
+		peak /= float64(r.plan.Segment.Count)
 	}
-	for range 1 + int(peak/100) {
+	n := int(min(1+peak/100, float64(r.plan.Load.MaxInFlight)))
+	for range n {
 		r.spawn()
 	}
 }
