@@ -44,10 +44,7 @@ func (s *session) runPlan(ctx context.Context, p *engine.Plan, e *engine.Engine)
 	}
 	writerDone := make(chan struct{})
 	go func() { defer close(writerDone); l.write() }()
-	grace := p.Grace
-	if grace <= 0 {
-		grace = engine.DefaultGrace
-	}
+	grace := p.StopGrace()
 	safe, cancelSafe := context.WithTimeoutCause(runCtx, p.Load.Duration()+grace+safetyMargin,
 		errors.New("the run outlived its profile and grace by "+safetyMargin.String()+" (the agent's safety limit)"))
 	res, err := e.Run(safe, p, engine.ObserverFunc(l.observe))
@@ -239,7 +236,7 @@ func (l *link) write() {
 		per, err := encodePeriod(snap.Interval)
 		if err == nil {
 			err = l.s.fc.send(msgInterval, intervalMsg{
-				Seq: snap.Seq, Final: snap.Final, Period: per, InFlight: snap.InFlight,
+				Seq: snap.Seq, Final: snap.Final, Period: per, InFlight: snap.InFlight, Waiting: snap.Waiting,
 				PlannedTotal: snap.PlannedTotal, Errors: errorTexts(&snap.ErrorSamples),
 			})
 		}

@@ -22,9 +22,11 @@ type wirePeriod struct {
 	Steps         [][]wireStep  `json:"steps"`
 	Flows         []wireFlow    `json:"flows"`
 	Lag           string        `json:"lag,omitempty"`
+	SlotWait      string        `json:"slot_wait,omitempty"`
 	Planned       int64         `json:"planned"`
 	Started       int64         `json:"started"`
 	Dropped       int64         `json:"dropped,omitempty"`
+	Cancelled     int64         `json:"cancelled,omitempty"`
 	BytesSent     int64         `json:"bytes_sent"`
 	BytesReceived int64         `json:"bytes_received"`
 }
@@ -52,7 +54,7 @@ type wireFlow struct {
 func encodePeriod(p *engine.Period) (*wirePeriod, error) {
 	w := &wirePeriod{
 		Start: p.Start, End: p.End, Planned: p.Planned, Started: p.Started, Dropped: p.Dropped,
-		BytesSent: p.BytesSent, BytesReceived: p.BytesReceived,
+		Cancelled: p.Cancelled, BytesSent: p.BytesSent, BytesReceived: p.BytesReceived,
 		Steps: make([][]wireStep, len(p.Steps)), Flows: make([]wireFlow, len(p.Flows)),
 	}
 	var err error
@@ -87,6 +89,7 @@ func encodePeriod(p *engine.Period) (*wirePeriod, error) {
 		w.Flows[fi] = wireFlow{Iterations: f.Iterations, Duration: enc(f.Duration)}
 	}
 	w.Lag = enc(p.Lag)
+	w.SlotWait = enc(p.SlotWait)
 	return w, err
 }
 
@@ -116,10 +119,10 @@ func decodePeriod(w *wirePeriod, p *engine.Plan) (*engine.Period, error) {
 	}
 	per := &engine.Period{
 		Start: w.Start, End: w.End, Planned: w.Planned, Started: w.Started, Dropped: w.Dropped,
-		BytesSent: w.BytesSent, BytesReceived: w.BytesReceived,
+		Cancelled: w.Cancelled, BytesSent: w.BytesSent, BytesReceived: w.BytesReceived,
 		Steps: make([][]engine.StepStats, len(w.Steps)), Flows: make([]engine.FlowStats, len(w.Flows)),
 	}
-	if err := nonNegative(w.Planned, w.Started, w.Dropped, w.BytesSent, w.BytesReceived); err != nil {
+	if err := nonNegative(w.Planned, w.Started, w.Dropped, w.Cancelled, w.BytesSent, w.BytesReceived); err != nil {
 		return nil, err
 	}
 	if limit := maxOffset(p); w.Start < 0 || w.End < w.Start || w.End > limit {
@@ -188,6 +191,7 @@ func decodePeriod(w *wirePeriod, p *engine.Plan) (*engine.Period, error) {
 		per.Flows[fi] = engine.FlowStats{Iterations: f.Iterations, Duration: dec("iteration", f.Duration)}
 	}
 	per.Lag = dec("schedule lag", w.Lag)
+	per.SlotWait = dec("slot wait", w.SlotWait)
 	if err != nil {
 		return nil, err
 	}
@@ -230,10 +234,7 @@ func nonNegative(vs ...int64) error {
 // maxOffset is the latest end an agent's interval may have: the plan's
 // length, its grace, and the agent's safety margin.
 func maxOffset(p *engine.Plan) time.Duration {
-	grace := p.Grace
-	if grace <= 0 {
-		grace = engine.DefaultGrace
-	}
+	grace := p.StopGrace()
 	return p.Load.Duration() + grace + 5*time.Minute
 }
 

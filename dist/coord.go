@@ -140,6 +140,7 @@ type remote struct {
 	requests     int64
 	started      int64
 	inFlight     int64
+	waiting      int64 // arrivals waiting for a free slot at its last interval
 	plannedTotal int64
 	exhausted    string
 	lastInterval time.Time // when its last interval arrived (the start before)
@@ -397,8 +398,8 @@ func readInterval(payload []byte, seq int, p *engine.Plan) (*intervalMsg, *engin
 	if iv.Seq != seq {
 		return nil, nil, violation("%s", describeSeq(iv.Seq, seq))
 	}
-	if iv.InFlight < 0 || iv.PlannedTotal < 0 {
-		return nil, nil, violation("negative in-flight or planned total")
+	if iv.InFlight < 0 || iv.Waiting < 0 || iv.PlannedTotal < 0 {
+		return nil, nil, violation("negative in-flight, waiting or planned total")
 	}
 	if err := checkErrors(iv.Errors); err != nil {
 		return nil, nil, err

@@ -595,3 +595,35 @@ func TestStatusTrendsOneClass(t *testing.T) {
 		}
 	}
 }
+
+// TestPeriodCarriesSlotAccounting: what tells the target's backlog from
+// the generator's lag travels from agent to coordinator: slot_wait, the
+// arrivals that found no free slot (as no_free_slot failures), and the
+// requests cut off at the end of the grace period.
+func TestPeriodCarriesSlotAccounting(t *testing.T) {
+	p := testPlan()
+	per := period(p, 1, 10, time.Millisecond)
+	sw := histogram.New()
+	sw.RecordN(800*time.Millisecond, 7)
+	per.SlotWait = sw.Freeze()
+	per.Planned, per.Dropped, per.Cancelled = 15, 5, 2
+	per.Steps[0][0].Errors[engine.KindNoFreeSlot] = 5
+	w, err := encodePeriod(per)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decodePeriod(w, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SlotWait == nil || got.SlotWait.Count() != 7 || got.SlotWait.Max() < 790*time.Millisecond {
+		t.Fatalf("slot wait %v", got.SlotWait)
+	}
+	if got.Dropped != 5 || got.Cancelled != 2 || got.Steps[0][0].Errors[engine.KindNoFreeSlot] != 5 {
+		t.Fatalf("dropped %d cancelled %d no_free_slot %d, want 5 2 5", got.Dropped, got.Cancelled, got.Steps[0][0].Errors[engine.KindNoFreeSlot])
+	}
+	w.Cancelled = -1
+	if _, err := decodePeriod(w, p); err == nil {
+		t.Fatal("a negative cancelled count was accepted")
+	}
+}

@@ -80,10 +80,7 @@ func (m *merger) loop(ctx context.Context) *engine.Result {
 	m.wg.Go(func() { m.heartbeats(quit) })
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	grace := m.plan.Grace
-	if grace <= 0 {
-		grace = engine.DefaultGrace
-	}
+	grace := m.plan.StopGrace()
 	end := m.start.Add(m.plan.Load.Duration() + grace + engine.DefaultGrace + m.deadline + endMargin)
 	var stopped error
 	stop := func(cause error) {
@@ -242,7 +239,7 @@ func (m *merger) add(a *remote, iv *intervalMsg, per *engine.Period) {
 	a.intervals++
 	a.requests += requests(per)
 	a.started += per.Started
-	a.inFlight, a.plannedTotal = iv.InFlight, iv.PlannedTotal
+	a.inFlight, a.waiting, a.plannedTotal = iv.InFlight, iv.Waiting, iv.PlannedTotal
 	a.lastInterval = time.Now()
 	if iv.Final {
 		a.finalSeq = iv.Seq
@@ -375,6 +372,7 @@ func (m *merger) publish(s *slot, final bool) *engine.Snapshot {
 		snap.PlannedTotal += a.plannedTotal
 		if a.running() {
 			snap.InFlight += a.inFlight
+			snap.Waiting += a.waiting
 		}
 	}
 	m.next++

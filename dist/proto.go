@@ -149,6 +149,7 @@ type intervalMsg struct {
 	Final        bool        `json:"final,omitempty"`
 	Period       *wirePeriod `json:"period"`
 	InFlight     int64       `json:"in_flight"`
+	Waiting      int64       `json:"waiting,omitempty"` // arrivals waiting for a free slot
 	PlannedTotal int64       `json:"planned_total"`
 	// Errors holds the first message of each failure kind, indexed by
 	// kind, shortened; only the agent's own classification travels.

@@ -50,6 +50,31 @@ func TestSendDoesNotAllocateNoRace(t *testing.T) {
 	}
 }
 
+// TestArrivalBookkeepingDoesNotAllocateNoRace: what the open model's
+// worker records per arrival besides the request — its start with the
+// generator's lag and its slot wait, an arrival that found no free slot,
+// whether the pool is slot-bound — never allocates.
+func TestArrivalBookkeepingDoesNotAllocateNoRace(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not exact under -race; make test runs this without it")
+	}
+	r, stop := inmemoryRun(t)
+	defer stop()
+	w := r.newWorker(0)
+	n := testing.AllocsPerRun(200, func() {
+		w.shard.recordStart(time.Millisecond, 2*time.Millisecond)
+		w.shard.recordNoSlot(0)
+		r.noteSlotBound(true)
+		r.noteSlotBound(false)
+	})
+	if n != 0 {
+		t.Fatalf("the per-arrival bookkeeping allocates %v times", n)
+	}
+	if a := r.rec.shards[0].cur; a.started != 201 || a.dropped != 201 || a.steps[0][0].Errors[KindNoFreeSlot] != 201 {
+		t.Fatalf("started %d dropped %d no_free_slot %d, want 201 each", a.started, a.dropped, a.steps[0][0].Errors[KindNoFreeSlot])
+	}
+}
+
 // BenchmarkRunClosed runs the whole engine (pool, collector, snapshots)
 // with one user against the in-memory stub and reports requests per second
 // and allocations per request, including the run's fixed setup.

@@ -102,7 +102,7 @@ func (r *run) user(i int, us *users, want func(int) bool, limiter *pacer) {
 		}
 		n := r.n.Add(1) - 1
 		start := r.since()
-		w.shard.recordStart(0)
+		w.shard.recordStart(0, 0) // no schedule: neither lag nor slot wait
 		w.iterate(n, r.flowOf(n), start)
 		if r.plan.Load.Think > 0 && !w.sleep(r.plan.Load.Think) {
 			return

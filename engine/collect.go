@@ -26,10 +26,25 @@ func (r *run) collect(obs []Observer, done <-chan struct{}) *Snapshot {
 			final = true
 		}
 		now := r.since()
+		var waiting int64
 		iv, total := r.rec.collect(prev, now, func(per *Period) {
 			if r.plan.Load.Model == Open {
 				n := planned(r.plannedUntil(now))
 				per.Planned, plannedBefore = n-plannedBefore, n
+				// Arrivals due and neither started nor dropped: waiting for
+				// a slot, or for the generator.
+				left := n - r.rec.total.Started - per.Started - r.rec.total.Dropped - per.Dropped
+				slotBound := r.slotBound.Load() || final && r.fullAtStop.Load()
+				switch {
+				case left <= 0 || !slotBound:
+				case final:
+					// Still waiting for a free slot when the load stopped:
+					// they found none (KindNoFreeSlot). Otherwise they are
+					// the generator's shortfall, planned but not started.
+					r.addNoSlot(per, left)
+				default:
+					waiting = left
+				}
 			} else {
 				per.Planned = per.Started
 			}
@@ -43,10 +58,17 @@ func (r *run) collect(obs []Observer, done <-chan struct{}) *Snapshot {
 			Interval:      iv,
 			Total:         total,
 			InFlight:      r.inFlight.Load(),
+			Waiting:       waiting,
 			PlannedTotal:  plannedAll,
 			Final:         final,
 			Clock:         r.clockKind,
 			ClockFallback: r.clockFallback,
+		}
+		if final {
+			snap.StoppedAt = now
+			if s := time.Duration(r.stoppedAt.Load()); s > 0 {
+				snap.StoppedAt = s
+			}
 		}
 		for k := range snap.ErrorSamples {
 			if m := r.rec.samples[k].Load(); m != nil {
@@ -67,6 +89,48 @@ func (r *run) collect(obs []Observer, done <-chan struct{}) *Snapshot {
 		// Align to the next boundary so intervals do not drift.
 		next := time.Duration(seq+1) * interval
 		timer.Reset(max(next-r.since(), time.Millisecond))
+	}
+}
+
+// addNoSlot counts n arrivals that were still waiting for a free slot
+// when the load stopped as dropped and as failed requests (KindNoFreeSlot)
+// of their flows' first steps, split over the flows by weight (largest
+// remainder first, so that the parts add up to n).
+func (r *run) addNoSlot(per *Period, n int64) {
+	per.Dropped += n
+	total := 0
+	for _, f := range r.plan.Flows {
+		total += f.Weight
+	}
+	parts := make([]int64, len(r.plan.Flows))
+	rems := make([]int64, len(r.plan.Flows))
+	var given int64
+	for fi, f := range r.plan.Flows {
+		parts[fi] = n / int64(total) * int64(f.Weight)
+		q := n % int64(total) * int64(f.Weight)
+		parts[fi] += q / int64(total)
+		rems[fi] = q % int64(total)
+		given += parts[fi]
+	}
+	for ; given < n; given++ {
+		best := 0
+		for fi := range rems {
+			if rems[fi] > rems[best] {
+				best = fi
+			}
+		}
+		parts[best]++
+		rems[best] = -1
+	}
+	for fi, k := range parts {
+		if k == 0 {
+			continue
+		}
+		st := &per.Steps[fi][0]
+		if want := len(r.plan.Flows[fi].Steps[0].Checks); len(st.Checks) < want {
+			st.Checks = append(st.Checks, make([]CheckCount, want-len(st.Checks))...)
+		}
+		st.addNoSlot(k)
 	}
 }
 

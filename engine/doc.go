@@ -15,8 +15,15 @@
 // Coordinated omission: the intended time of arrival n is a pure function of
 // the load profile, never "when a worker became free". http_req_duration is
 // completion − intended time, http_req_service_time is completion − actual
-// send, schedule_lag is actual start − intended start. A stalled server thus
-// shows up in the latency of every arrival that was due during the stall.
+// send, schedule_lag is actual start − intended start less slot_wait, the
+// time spent waiting for a free slot (open.go). A stalled server thus
+// shows up in the latency of every arrival that was due during the stall,
+// and in slot_wait rather than in the generator's own lag.
+//
+// The end of the profile is a hard bound (run.go, EndTolerance): no
+// arrival starts after it, requests in flight get the grace period, and
+// arrivals never started are counted (docs/scenario-reference.md, "The end
+// of a run").
 // Completion is when the response's last byte reached the host: the
 // kernel's receive timestamp on Linux (rawio_linux.go), which also lets the
 // open model defer reads to the clock's next wake-up without changing a

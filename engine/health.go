@@ -5,15 +5,21 @@ import (
 	"time"
 )
 
-// Tolerances bound the generator's own health (RELIABILITY row 13): past
-// them a run's numbers say more about the generator than about the target,
-// and the run is inconclusive rather than passed or failed. The zero value
-// is not the default: use DefaultTolerances.
+// Tolerances bound the generator's own health (docs/reliability.md, row
+// 13): past them a run's numbers say more about the generator than about
+// the target, and the run is inconclusive rather than passed or failed.
+// Only the generator's own part is judged: the lateness of arrivals that
+// had a free slot (schedule_lag), and the arrivals it did not start while
+// a slot was free. Arrivals that waited for a slot or found none because
+// max_in_flight was full of slow responses are the target's doing
+// (slot_wait, KindNoFreeSlot; docs/metrics.md). The zero value is not the
+// default: use DefaultTolerances.
 type Tolerances struct {
 	// MaxLagP99 is the largest acceptable p99 of schedule_lag.
 	MaxLagP99 time.Duration
 	// MinAchieved is the smallest acceptable share of planned arrivals
-	// started (open model), in (0, 1].
+	// started (open model), in (0, 1], among those that did not find
+	// every slot busy (Period.Dropped).
 	MinAchieved float64
 	// AllowLocalErrors accepts requests that failed for want of local file
 	// descriptors or ports.
@@ -43,11 +49,21 @@ func (t Tolerances) Problems(m Model, total *Period) []HealthProblem {
 	var out []HealthProblem
 	if m == Open {
 		out = t.lag(total, out)
-		if total.Planned > 0 && float64(total.Started) < t.MinAchieved*float64(total.Planned) {
-			out = append(out, t.achieved(total.Started, total.Planned))
+		if due := total.Planned - total.Dropped; due > 0 && float64(total.Started) < t.MinAchieved*float64(due) {
+			out = append(out, t.achieved(total.Started, due, total.Dropped))
 		}
 	}
 	return t.local(total, out)
+}
+
+// Achieved is the share of the planned arrivals that had a free slot
+// which the generator started, and false when no arrival had one.
+func Achieved(p *Period) (float64, bool) {
+	due := p.Planned - p.Dropped
+	if due <= 0 {
+		return 0, false
+	}
+	return float64(p.Started) / float64(due), true
 }
 
 // liveMinSamples is how many lag samples a live verdict needs: the first
@@ -55,11 +71,13 @@ func (t Tolerances) Problems(m Model, total *Period) []HealthProblem {
 const liveMinSamples = 50
 
 // Live lists the problems visible while the run goes on, from the running
-// totals of the previous and the current snapshot. It is conservative,
-// so that a warning is never a false alarm: an arrival counts as missing
-// only when it was due by the previous snapshot and has not started by
-// this one (a whole interval late), and the lag needs liveMinSamples.
-func (t Tolerances) Live(m Model, prev, cur *Period) []HealthProblem {
+// totals of the previous and the current snapshot, and the arrivals
+// waiting for a free slot at the current one (Snapshot.Waiting). It is
+// conservative, so that a warning is never a false alarm: an arrival
+// counts as missing only when it was due by the previous snapshot and has
+// neither started, nor been dropped, nor is waiting for a slot by this one
+// (a whole interval late), and the lag needs liveMinSamples.
+func (t Tolerances) Live(m Model, prev, cur *Period, waiting int64) []HealthProblem {
 	if cur == nil {
 		return nil
 	}
@@ -68,8 +86,11 @@ func (t Tolerances) Live(m Model, prev, cur *Period) []HealthProblem {
 		if cur.Lag != nil && cur.Lag.Count() >= liveMinSamples {
 			out = t.lag(cur, out)
 		}
-		if prev != nil && prev.Planned >= liveMinSamples && float64(cur.Started) < t.MinAchieved*float64(prev.Planned) {
-			out = append(out, t.achieved(cur.Started, prev.Planned))
+		if prev != nil && prev.Planned >= liveMinSamples {
+			due := prev.Planned - cur.Dropped - waiting
+			if float64(cur.Started) < t.MinAchieved*float64(due) {
+				out = append(out, t.achieved(cur.Started, due, cur.Dropped+waiting))
+			}
 		}
 	}
 	return t.local(cur, out)
@@ -85,9 +106,16 @@ func (t Tolerances) lag(p *Period, out []HealthProblem) []HealthProblem {
 	return out
 }
 
-func (t Tolerances) achieved(started, planned int64) HealthProblem {
-	return HealthProblem{"achieved", fmt.Sprintf("generator fell behind: started %d of %d planned iterations (%.1f%% < %.0f%%)",
-		started, planned, 100*float64(started)/float64(planned), 100*t.MinAchieved)}
+// achieved is the problem of a generator that started started of the due
+// arrivals that had a free slot; noSlot others found none.
+func (t Tolerances) achieved(started, due, noSlot int64) HealthProblem {
+	msg := fmt.Sprintf("generator fell behind: started %d of %d planned iterations (%.1f%% < %.0f%%)",
+		started, due, 100*float64(started)/float64(due), 100*t.MinAchieved)
+	if noSlot > 0 {
+		msg = fmt.Sprintf("generator fell behind: started %d of the %d planned iterations that had a free slot (%.1f%% < %.0f%%; %d more found max_in_flight full)",
+			started, due, 100*float64(started)/float64(due), 100*t.MinAchieved, noSlot)
+	}
+	return HealthProblem{"achieved", msg}
 }
 
 func (t Tolerances) local(p *Period, out []HealthProblem) []HealthProblem {

@@ -21,6 +21,12 @@ func period(planned, started int64, n int, lag time.Duration, errs map[Kind]int6
 	return p
 }
 
+// dropped sets p's arrivals that found no free slot.
+func dropped(p *Period, n int64) *Period {
+	p.Dropped = n
+	return p
+}
+
 func checks(ps []HealthProblem) string {
 	var out []string
 	for _, p := range ps {
@@ -49,6 +55,12 @@ func TestTolerancesProblems(t *testing.T) {
 		{"looser tolerances from the generator block", loose, Open,
 			period(100, 60, 60, 500*time.Millisecond, map[Kind]int64{KindFD: 1}), ""},
 		{"closed model: no schedule", def, Closed, period(0, 10, 10, time.Second, nil), ""},
+		// 80 of 100 found every slot busy (max_in_flight full of slow
+		// responses): the target's doing; the generator started all 20
+		// that had a free slot.
+		{"arrivals without a free slot are not the generator's", def, Open, dropped(period(100, 20, 20, time.Millisecond, nil), 80), ""},
+		{"the generator's shortfall among those that had a slot", def, Open, dropped(period(100, 10, 10, time.Millisecond, nil), 80), "achieved"},
+		{"every arrival found no slot", def, Open, dropped(period(100, 0, 0, 0, nil), 100), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := checks(tc.tol.Problems(tc.model, tc.p)); got != tc.want {
@@ -75,9 +87,17 @@ func TestTolerancesLive(t *testing.T) {
 		{"lag with enough samples", nil, period(100, 100, 100, time.Second, nil), "schedule_lag"},
 		{"lag with few samples", nil, period(10, 10, 10, time.Second, nil), ""},
 		{"local errors at once", nil, period(1, 1, 1, 0, map[Kind]int64{KindLocalPort: 1}), "local_port"},
+		// 100 due by the previous snapshot, 60 started, 40 waiting for a
+		// free slot (a frozen target): the target's backlog.
+		{"an interval behind, waiting for slots", period(100, 60, 60, 0, nil), period(200, 60, 60, time.Millisecond, nil), ""},
+		{"an interval behind, dropped", period(100, 60, 60, 0, nil), dropped(period(200, 60, 60, time.Millisecond, nil), 40), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := checks(def.Live(Open, tc.prev, tc.cur)); got != tc.want {
+			var waiting int64
+			if strings.HasSuffix(tc.name, "waiting for slots") {
+				waiting = 140
+			}
+			if got := checks(def.Live(Open, tc.prev, tc.cur, waiting)); got != tc.want {
 				t.Fatalf("live problems %q, want %q", got, tc.want)
 			}
 		})

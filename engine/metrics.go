@@ -55,6 +55,7 @@ var Metrics = []Metric{
 	{Name: "iteration_duration", Type: Trend, Tags: flowTags},
 	{Name: "dropped_iterations", Type: Counter},
 	{Name: "schedule_lag", Type: Trend},
+	{Name: "slot_wait", Type: Trend},
 	{Name: "checks", Type: Rate, Tags: []string{"flow", "step", "check"}},
 	{Name: "data_sent", Type: Counter, Bytes: true},
 	{Name: "data_received", Type: Counter, Bytes: true},
@@ -253,6 +254,8 @@ func (s *Selection) Read(p *Period) Value {
 	switch s.Metric.Name {
 	case "schedule_lag":
 		v.Hist = p.Lag
+	case "slot_wait":
+		v.Hist = p.SlotWait
 	case "dropped_iterations":
 		v.Count = p.Dropped
 	case "data_sent":

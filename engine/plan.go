@@ -195,8 +195,10 @@ type Plan struct {
 	// StatusTrends records duration histograms per status class as well, for
 	// thresholds such as http_req_duration{status:5xx}.
 	StatusTrends bool
-	// Grace is how long in-flight requests may finish after the load stops
-	// early (interrupt, abort). Default 5 s.
+	// Grace is how long requests in flight may finish after the load
+	// stops, at the end of the profile or early (interrupt, abort); then
+	// they are cut off (load.graceful_stop). Zero is the default,
+	// StopGrace.
 	Grace time.Duration
 	// Data are the feeders that templates read ({{ name.column }}).
 	Data []Feeder
@@ -215,7 +217,10 @@ const (
 	// not set load.slack (see clock). Plans built in code default to 0.
 	DefaultSlack   = 750 * time.Microsecond
 	DefaultTimeout = 10 * time.Second
-	DefaultGrace   = 5 * time.Second
+	// DefaultGrace is the margin a distributed run allows an agent beyond
+	// its plan's grace period (dist). The grace period itself defaults to
+	// the longest request timeout (StopGrace).
+	DefaultGrace = 5 * time.Second
 	// DefaultMaxBody is the body kept for checks and captures.
 	DefaultMaxBody = 1 << 20
 	// DefaultMaxRedirects is what scenarios follow unless told otherwise.
@@ -236,10 +241,33 @@ func (p Plan) withDefaults() Plan {
 	if p.Load.MaxInFlight <= 0 {
 		p.Load.MaxInFlight = DefaultMaxInFlight
 	}
-	if p.Grace <= 0 {
-		p.Grace = DefaultGrace
-	}
+	p.Grace = p.StopGrace()
 	return p
+}
+
+// StopGrace is how long requests in flight may finish once the load
+// stops: Grace, or by default the longest request timeout of the plan's
+// steps (DefaultTimeout where a step has none), so that a request in
+// flight at the end completes or times out, and is measured either way
+// (docs/scenario-reference.md, "The end of a run").
+func (p *Plan) StopGrace() time.Duration {
+	if p.Grace > 0 {
+		return p.Grace
+	}
+	var g time.Duration
+	for _, f := range p.Flows {
+		for _, st := range f.Steps {
+			t := st.Timeout
+			if t <= 0 {
+				t = DefaultTimeout
+			}
+			g = max(g, t)
+		}
+	}
+	if g <= 0 {
+		g = DefaultTimeout
+	}
+	return g
 }
 
 // Validate checks the invariants the engine relies on. The scenarios package

@@ -36,6 +36,7 @@ func TestPoolVirtualTime(t *testing.T) {
 		service     time.Duration
 		maxInFlight int
 		overload    Overload
+		dur         time.Duration // of the profile; 2 s when 0
 		check       func(t *testing.T, st StepStats, p *Period)
 	}{
 		{
@@ -52,36 +53,49 @@ func TestPoolVirtualTime(t *testing.T) {
 		},
 		{
 			// 100/s due, 2 in flight of 100 ms each serve 20/s: arrivals
-			// wait, arrival n starts at 50n ms instead of 10n ms, and the
-			// wait is in http_req_duration but not in service time.
-			name: "wait", service: 100 * time.Millisecond, maxInFlight: 2,
+			// wait for a slot, arrival 2k starts at 100k ms and 2k+1 at
+			// 100k+10 ms instead of 10n ms, and the wait is in
+			// http_req_duration but not in service time. It is the
+			// target's doing (slot_wait), not the generator's
+			// (schedule_lag stays 0). The profile's end (1.995 s, cut at
+			// 2.005 s) is a hard bound: arrival 40, due at 0.4 s, is the
+			// last to start (at 2.0 s); the 159 still waiting then found no
+			// free slot and count as failed requests.
+			name: "wait", service: 100 * time.Millisecond, maxInFlight: 2, dur: 1995 * time.Millisecond,
 			check: func(t *testing.T, st StepStats, p *Period) {
-				if st.Requests != 200 || p.Dropped != 0 {
-					t.Fatalf("requests %d dropped %d", st.Requests, p.Dropped)
+				if p.Started != 41 || p.Dropped != 159 || st.Requests != 200 || st.Failed != 159 || st.Errors[KindNoFreeSlot] != 159 {
+					t.Fatalf("started %d dropped %d requests %d failed %d no_free_slot %d, want 41 159 200 159 159",
+						p.Started, p.Dropped, st.Requests, st.Failed, st.Errors[KindNoFreeSlot])
+				}
+				if st.Status[0] != 159 || st.Duration.Count() != 41 {
+					t.Fatalf("%d without a response, %d durations; want 159 and 41", st.Status[0], st.Duration.Count())
 				}
 				if !near(st.ServiceTime.Max(), 100*time.Millisecond) {
 					t.Fatalf("service max %v", st.ServiceTime.Max())
 				}
-				// Arrival 2k starts at 100k ms, 2k+1 at 100k+10 ms: arrival 199
-				// is due at 1.99 s, starts at 9.91 s and ends at 10.01 s.
-				if got, want := st.Duration.Max(), 8020*time.Millisecond; !near(got, want) {
+				// Arrival 40 is due at 0.4 s, starts at 2.0 s and ends at 2.1 s.
+				if got, want := st.Duration.Max(), 1700*time.Millisecond; !near(got, want) {
 					t.Fatalf("duration max %v, want ≈ %v", got, want)
 				}
-				if got, want := p.Lag.Max(), 7920*time.Millisecond; !near(got, want) {
-					t.Fatalf("schedule lag max %v, want ≈ %v", got, want)
+				if got, want := p.SlotWait.Max(), 1600*time.Millisecond; !near(got, want) {
+					t.Fatalf("slot wait max %v, want ≈ %v", got, want)
+				}
+				if p.SlotWait.Count() != 41 || p.SlotWait.Min() != 0 || p.Lag.Max() != 0 {
+					t.Fatalf("%d slot waits (want 41), min %v (want 0: the first two had a slot), lag max %v (want 0)", p.SlotWait.Count(), p.SlotWait.Min(), p.Lag.Max())
 				}
 			},
 		},
 		{
 			// Same overload, k6's way: 2 of every 10 arrivals find a free
-			// slot, 8 are dropped and counted.
+			// slot, 8 are dropped and count as failed requests.
 			name: "drop", service: 100 * time.Millisecond, maxInFlight: 2, overload: Drop,
 			check: func(t *testing.T, st StepStats, p *Period) {
-				if st.Requests != 40 || p.Started != 40 || p.Dropped != 160 {
-					t.Fatalf("requests %d started %d dropped %d, want 40/40/160", st.Requests, p.Started, p.Dropped)
+				if st.Requests != 200 || p.Started != 40 || p.Dropped != 160 || st.Errors[KindNoFreeSlot] != 160 || st.Failed != 160 {
+					t.Fatalf("requests %d started %d dropped %d no_free_slot %d failed %d, want 200/40/160/160/160",
+						st.Requests, p.Started, p.Dropped, st.Errors[KindNoFreeSlot], st.Failed)
 				}
-				if !near(st.Duration.Max(), 100*time.Millisecond) {
-					t.Fatalf("duration max %v", st.Duration.Max())
+				if !near(st.Duration.Max(), 100*time.Millisecond) || p.Lag.Max() != 0 || p.SlotWait.Max() != 0 {
+					t.Fatalf("duration max %v, lag max %v, slot waits %v", st.Duration.Max(), p.Lag.Max(), p.SlotWait)
 				}
 			},
 		},
@@ -89,7 +103,11 @@ func TestPoolVirtualTime(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				d := &sleepDoer{d: tc.service}
-				p := constPlan("http://127.0.0.1:1/", 100, 2*time.Second)
+				dur := 2 * time.Second
+				if tc.dur > 0 {
+					dur = tc.dur
+				}
+				p := constPlan("http://127.0.0.1:1/", 100, dur)
 				p.Load.MaxInFlight = tc.maxInFlight
 				p.Load.Overload = tc.overload
 				res, err := fakeEngine(d).Run(context.Background(), p)

@@ -12,11 +12,13 @@ import (
 // allocated once per shard and reset after each collection, so recording
 // never allocates.
 type acc struct {
-	steps   [][]stepAcc
-	flows   []flowAcc
-	lag     *histogram.Histogram
-	started int64
-	dropped int64
+	steps     [][]stepAcc
+	flows     []flowAcc
+	lag       *histogram.Histogram
+	slotWait  *histogram.Histogram
+	started   int64
+	dropped   int64
+	cancelled int64
 }
 
 type stepAcc struct {
@@ -29,7 +31,7 @@ type flowAcc struct {
 }
 
 func newAcc(p *Plan) *acc {
-	a := &acc{lag: histogram.New(), flows: make([]flowAcc, len(p.Flows)), steps: make([][]stepAcc, len(p.Flows))}
+	a := &acc{lag: histogram.New(), slotWait: histogram.New(), flows: make([]flowAcc, len(p.Flows)), steps: make([][]stepAcc, len(p.Flows))}
 	for fi, f := range p.Flows {
 		a.flows[fi].duration = histogram.New()
 		a.steps[fi] = make([]stepAcc, len(f.Steps))
@@ -67,7 +69,8 @@ func (a *acc) reset() {
 		a.flows[fi].duration.Reset()
 	}
 	a.lag.Reset()
-	a.started, a.dropped = 0, 0
+	a.slotWait.Reset()
+	a.started, a.dropped, a.cancelled = 0, 0, 0
 }
 
 // shard is one mutex-guarded accumulator. Workers are spread over a few
@@ -122,9 +125,13 @@ func (sh *shard) record(s *sample) {
 	sh.mu.Unlock()
 }
 
-func (sh *shard) recordStart(lag time.Duration) {
+// recordStart counts a started iteration: lag is the generator's own
+// lateness, slotWait the time the arrival waited for a free slot before
+// that (0 when it did not wait).
+func (sh *shard) recordStart(lag, slotWait time.Duration) {
 	sh.mu.Lock()
 	sh.cur.lag.Record(lag)
+	sh.cur.slotWait.Record(slotWait)
 	sh.cur.started++
 	sh.mu.Unlock()
 }
@@ -137,10 +144,35 @@ func (sh *shard) recordIteration(flow int, d time.Duration) {
 	sh.mu.Unlock()
 }
 
-func (sh *shard) recordDrop() {
+// recordNoSlot counts an arrival of flow that found no free slot: in
+// dropped_iterations, and as a failed request of the flow's first step
+// (KindNoFreeSlot), whose checks count as not held.
+func (sh *shard) recordNoSlot(flow int) {
 	sh.mu.Lock()
 	sh.cur.dropped++
+	sh.cur.steps[flow][0].addNoSlot(1)
 	sh.mu.Unlock()
+}
+
+// recordCancel counts a request cut off by the hard stop.
+func (sh *shard) recordCancel() {
+	sh.mu.Lock()
+	sh.cur.cancelled++
+	sh.mu.Unlock()
+}
+
+// addNoSlot counts n arrivals that found no free slot as failed requests
+// of this step, without a response (status class 0) or a duration.
+func (s *StepStats) addNoSlot(n int64) {
+	s.Requests += n
+	s.Status[0] += n
+	s.Failed += n
+	s.FailedByClass[0] += n
+	s.Errors[KindNoFreeSlot] += n
+	for i := range s.Checks {
+		s.Checks[i].Total += n
+		s.ChecksTotal += n
+	}
 }
 
 // recorder owns the shards and the running totals; the collector goroutine
@@ -222,8 +254,10 @@ func mergeAcc(per *Period, a *acc) {
 		f.Duration = mergeInto(f.Duration, a.flows[fi].duration)
 	}
 	per.Lag = mergeInto(per.Lag, a.lag)
+	per.SlotWait = mergeInto(per.SlotWait, a.slotWait)
 	per.Started += a.started
 	per.Dropped += a.dropped
+	per.Cancelled += a.cancelled
 }
 
 // SumSteps (re)computes FlowTotals and All from Steps. The collector does
@@ -299,9 +333,11 @@ func (p *Period) addWith(o *Period, merge merger) {
 		p.Flows[fi].Duration = merge(p.Flows[fi].Duration, o.Flows[fi].Duration)
 	}
 	p.Lag = merge(p.Lag, o.Lag)
+	p.SlotWait = merge(p.SlotWait, o.SlotWait)
 	p.Planned += o.Planned
 	p.Started += o.Started
 	p.Dropped += o.Dropped
+	p.Cancelled += o.Cancelled
 	p.BytesSent += o.BytesSent
 	p.BytesReceived += o.BytesReceived
 }
@@ -314,7 +350,7 @@ func (p *Period) reset() {
 		}
 		p.Flows[fi] = FlowStats{Duration: resetHist(p.Flows[fi].Duration)}
 	}
-	*p = Period{Steps: p.Steps, Flows: p.Flows, Lag: resetHist(p.Lag)}
+	*p = Period{Steps: p.Steps, Flows: p.Flows, Lag: resetHist(p.Lag), SlotWait: resetHist(p.SlotWait)}
 }
 
 // resetStep returns s emptied, with its (writable) histograms reset.
@@ -362,6 +398,7 @@ func (p *Period) copyWith(conv func(*histogram.Histogram) *histogram.Histogram) 
 		c.Flows[fi] = f
 	}
 	c.Lag = conv(p.Lag)
+	c.SlotWait = conv(p.SlotWait)
 	return &c
 }
 

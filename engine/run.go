@@ -46,7 +46,19 @@ type Result struct {
 	// ended (a *DataExhaustedError): the run stopped scheduling but is
 	// complete, not partial.
 	Exhausted error
+	// StoppedAt is the offset at which the load stopped starting requests:
+	// the profile's end (plus Load.Slack and EndTolerance in the open
+	// model), or an earlier stop. Elapsed - StoppedAt is how long requests in flight
+	// took to drain (at most the plan's Grace).
+	StoppedAt time.Duration
 }
+
+// EndTolerance is how late, after the end of the open model's profile and
+// the clock's slack (Load.Slack), an arrival due before the end may still
+// start: a wake-up on a busy machine. Later, it never starts and counts as
+// planned but not started. The profile's end is a hard bound on the load
+// (docs/scenario-reference.md, "The end of a run").
+const EndTolerance = 10 * time.Millisecond
 
 // run is the state of one Run call.
 type run struct {
@@ -66,11 +78,21 @@ type run struct {
 	stopOnce  sync.Once
 	stoppedAt atomic.Int64 // offset at which halt was called; 0 before
 	hard      atomic.Bool  // set when in-flight requests were cut off
-	inFlight  atomic.Int64
-	workers   atomic.Int64 // open model: worker goroutines started
-	waiting   atomic.Int64 // open model: workers claiming or waiting for an arrival
-	n         atomic.Int64 // closed model: iteration counter for flow picks
-	wg        sync.WaitGroup
+	// endCut is the offset after which no arrival starts: the profile's
+	// end, plus Load.Slack and EndTolerance in the open model.
+	endCut time.Duration
+	// slotBound is set while the open model's arrivals wait for a free
+	// slot: the last arrival claimed was due before any worker was free
+	// (open.go). It decides whether arrivals not started at the end found
+	// no free slot or were the generator's shortfall.
+	slotBound atomic.Bool
+	// fullAtStop records that every slot was busy when the load stopped.
+	fullAtStop atomic.Bool
+	inFlight   atomic.Int64
+	workers    atomic.Int64 // open model: worker goroutines started
+	waiting    atomic.Int64 // open model: workers claiming or waiting for an arrival
+	n          atomic.Int64 // closed model: iteration counter for flow picks
+	wg         sync.WaitGroup
 	// cancel stops the run with a cause (a recovered panic).
 	cancel   context.CancelCauseFunc
 	journeys // journey.go: compiled flows, feeders, redirect clients
@@ -110,7 +132,10 @@ func (r *run) hardStopped() bool { return r.hard.Load() }
 // after a stop do not count as arrivals the generator failed to start.
 func (r *run) halt() {
 	r.stopOnce.Do(func() {
-		r.stoppedAt.Store(int64(r.since()))
+		r.stoppedAt.Store(int64(max(r.since(), 1)))
+		if r.plan.Load.Model == Open && r.inFlight.Load() >= int64(r.plan.Load.MaxInFlight) {
+			r.fullAtStop.Store(true)
+		}
 		close(r.stop)
 		r.clock.stop()
 	})
@@ -126,19 +151,26 @@ func (r *run) plannedUntil(now time.Duration) time.Duration {
 
 // Run executes p until its profile ends or ctx is cancelled, publishing a
 // snapshot to every observer once per interval and a final one at the end.
-// It returns only after every goroutine it started has exited. On
-// cancellation it stops starting work, lets requests in flight finish for up
-// to p.Grace, then closes their connections.
+// It returns only after every goroutine it started has exited. At the end
+// of the profile (plus Load.Slack and EndTolerance in the open model), or
+// on cancellation, it stops starting work, however many arrivals are still
+// due, lets requests in flight finish for up to the grace period
+// (StopGrace), then closes their connections. So a run lasts at most its
+// profile, Slack, EndTolerance and the grace period.
 func (e *Engine) Run(ctx context.Context, p *Plan, obs ...Observer) (*Result, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
 	plan := p.withDefaults()
 	r := &run{
-		plan:  &plan,
-		curve: newCurve(&plan.Load),
-		conns: &conns{set: map[*trackedConn]struct{}{}},
-		stop:  make(chan struct{}),
+		plan:   &plan,
+		curve:  newCurve(&plan.Load),
+		conns:  &conns{set: map[*trackedConn]struct{}{}},
+		stop:   make(chan struct{}),
+		endCut: plan.Load.Duration(),
+	}
+	if plan.Load.Model == Open {
+		r.endCut += plan.Load.Slack + EndTolerance
 	}
 	if err := r.prepare(e); err != nil {
 		return nil, err
@@ -181,35 +213,29 @@ func (e *Engine) Run(ctx context.Context, p *Plan, obs ...Observer) (*Result, er
 	close(workDone)
 	final := <-collectorDone
 	r.conns.closeAll()
-	res := &Result{Start: r.start, Elapsed: final.Total.End, Final: final, Stopped: stopped}
+	res := &Result{Start: r.start, Elapsed: final.Total.End, Final: final, Stopped: stopped, StoppedAt: final.StoppedAt}
 	if e := r.exhausted.Load(); e != nil {
 		res.Exhausted = e
 	}
 	return res, nil
 }
 
-// supervise waits for the load to finish by itself or for ctx; on ctx it
-// stops the load, gives in-flight requests the grace period, then cuts them
-// off. It returns the cancellation cause, or nil.
+// supervise waits for the load to finish by itself, for the end of the
+// profile (endCut) or for ctx. At the end or on ctx it stops the load
+// however many arrivals are still due, gives in-flight requests the grace
+// period, then cuts them off. It returns the cancellation cause, or nil.
 func (r *run) supervise(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() { r.wg.Wait(); close(done) }()
-	var profileEnd <-chan time.Time
-	if r.plan.Load.Model == Closed {
-		t := time.NewTimer(r.plan.Load.Duration())
-		defer t.Stop()
-		profileEnd = t.C
-	}
-	for cancelled := false; !cancelled; {
-		select {
-		case <-done:
-			return nil
-		case <-profileEnd: // closed model: users finish their iteration
-			r.halt()
-			profileEnd = nil
-		case <-ctx.Done():
-			cancelled = true
-		}
+	end := time.NewTimer(r.endCut - r.since())
+	defer end.Stop()
+	var cause error
+	select {
+	case <-done:
+		return nil
+	case <-end.C:
+	case <-ctx.Done():
+		cause = context.Cause(ctx)
 	}
 	r.halt()
 	grace := time.NewTimer(r.plan.Grace)
@@ -221,7 +247,10 @@ func (r *run) supervise(ctx context.Context) error {
 		r.conns.closeAll()
 		<-done
 	}
-	return context.Cause(ctx)
+	if cause == nil && ctx.Err() != nil {
+		cause = context.Cause(ctx) // cancelled while requests drained
+	}
+	return cause
 }
 
 // prepare builds one client per target and one request template per step.

@@ -32,13 +32,18 @@ const (
 	KindCapture             // a capture found nothing in the response; the iteration stopped
 	KindRedirectLimit       // more redirects than the step's max_redirects
 	KindDenied              // the dial was refused by the host's target allow-list (a distributed agent's)
+	// KindNoFreeSlot is an arrival that found max_in_flight iterations
+	// running, every one busy since before it was due: dropped (overload:
+	// drop) or still waiting when the load ended (overload: wait). It was
+	// never sent; it counts as a failed request of its flow's first step.
+	KindNoFreeSlot
 	NumKinds
 )
 
 var kindNames = [NumKinds]string{
 	"ok", "refused", "reset", "timeout", "dns", "tls", "no_free_conn", "closed",
 	"local_port", "fd", "4xx", "5xx", "status", "other", "truncated", "header_too_large", "protocol",
-	"capture", "redirect_limit", "denied",
+	"capture", "redirect_limit", "denied", "no_free_slot",
 }
 
 // String is the kind's name in reports.
@@ -115,10 +120,22 @@ type Period struct {
 	FlowTotals []StepStats
 	All        *StepStats
 	Flows      []FlowStats // per flow
-	Lag        *histogram.Histogram
-	Planned    int64 // arrivals due by the schedule in this span (this segment's share)
-	Started    int64 // iterations started
-	Dropped    int64 // arrivals skipped (Overload Drop)
+	// Lag is schedule_lag: how late the generator started arrivals that
+	// had a free slot (start − intended, less SlotWait).
+	Lag *histogram.Histogram
+	// SlotWait is slot_wait: how long each started arrival waited for a
+	// free slot (max_in_flight full of slow responses; 0 when it had one).
+	// It is the target's doing, not the generator's.
+	SlotWait *histogram.Histogram
+	Planned  int64 // arrivals due by the schedule in this span (this segment's share)
+	Started  int64 // iterations started
+	// Dropped counts arrivals that found no free slot (KindNoFreeSlot):
+	// skipped (Overload Drop), or still waiting when the load ended.
+	Dropped int64
+	// Cancelled counts requests still in flight when the grace period
+	// after the end of the load ran out: cut off, and not recorded as
+	// requests (their outcome is unknown).
+	Cancelled int64
 	// BytesSent and BytesReceived are counted on the connections, so they
 	// are exact wire bytes (headers, bodies, TLS records) and carry no tags.
 	BytesSent, BytesReceived int64
@@ -137,6 +154,14 @@ type Snapshot struct {
 	PlannedTotal int64
 	// ErrorSamples holds the first message seen for each failure kind.
 	ErrorSamples [NumKinds]string
+	// Waiting is the number of arrivals due and not started because every
+	// slot (max_in_flight) was busy when the snapshot was taken: the
+	// target's backlog, not the generator's.
+	Waiting int64
+	// StoppedAt is the offset at which the load stopped starting requests
+	// (the profile's end, a signal, an abort, data run out); 0 while it
+	// runs. Total.End - StoppedAt is how long requests in flight drained.
+	StoppedAt time.Duration
 	// Final is set on the last snapshot of a run.
 	Final bool
 	// Clock is the timer that paced the run: ClockKernel, or ClockGo where

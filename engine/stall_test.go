@@ -9,15 +9,17 @@ import (
 )
 
 // stallServer answers at once, except that every 5 s it freezes every
-// response for 1 s (from second 4 to 5 of each period): 20% of the time
-// stalled, as in Gil Tene's coordinated omission example.
+// response for 1 s (from second 2 to 3 of each period): 20% of the time
+// stalled, as in Gil Tene's coordinated omission example. A run of a
+// whole number of periods does not end in a stall, which would leave the
+// arrivals still waiting for a slot unstarted (they found no free slot).
 func stallServer(t *testing.T) *httptest.Server {
 	t0 := time.Now()
-	const period, stall = 5 * time.Second, time.Second
+	const period, from, stall = 5 * time.Second, 2 * time.Second, time.Second
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		phase := time.Since(t0) % period
-		if phase >= period-stall {
-			time.Sleep(period - phase)
+		if phase >= from && phase < from+stall {
+			time.Sleep(from + stall - phase)
 		}
 		w.Write([]byte("ok"))
 	}))

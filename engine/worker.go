@@ -90,19 +90,21 @@ func (w *worker) deferRead() {
 // should have started; the first request's latency is measured from it, so
 // any wait for a free worker counts. Later steps are due when the previous
 // one ended plus its think time. A step whose captures found nothing ends
-// the iteration: later steps would use a missing value.
-func (w *worker) iterate(n int64, fi int, intended time.Duration) {
+// the iteration: later steps would use a missing value. It returns when
+// the iteration's last response was complete (open.go: when its slot came
+// free).
+func (w *worker) iterate(n int64, fi int, intended time.Duration) (end time.Duration) {
 	r := w.r
 	r.inFlight.Add(1)
 	defer r.inFlight.Add(-1)
 	if !w.begin(n, fi) {
-		return
+		return r.since()
 	}
 	due := intended
-	end := intended
+	end = intended
 	for si := range r.steps[fi] {
 		if si > 0 && r.stopping() {
-			return // a stopped run starts no new requests
+			return end // a stopped run starts no new requests
 		}
 		var more bool
 		end, more = w.send(fi, si, due)
@@ -112,7 +114,7 @@ func (w *worker) iterate(n int64, fi int, intended time.Duration) {
 		think := w.think(r.steps[fi][si].step)
 		if think > 0 && si < len(r.steps[fi])-1 {
 			if !w.sleep(think) {
-				return
+				return end
 			}
 		}
 		due = end + think
@@ -120,6 +122,7 @@ func (w *worker) iterate(n int64, fi int, intended time.Duration) {
 	if !r.hardStopped() {
 		w.shard.recordIteration(fi, end-intended)
 	}
+	return end
 }
 
 // begin sets up the iteration's values: its number, a row of each feeder
@@ -211,7 +214,10 @@ func (w *worker) send(fi, si int, due time.Duration) (time.Duration, bool) {
 	}
 	end := r.completion(sent, w.x.stamp)
 	if r.hardStopped() {
-		return end, false // cut off by our own hard stop: not the target's doing
+		// Cut off by our own hard stop: not the target's doing, and its
+		// outcome unknown; counted apart (Period.Cancelled).
+		w.shard.recordCancel()
+		return end, false
 	}
 	s := sample{flow: fi, step: si, intended: due, sent: sent, end: end}
 	switch {

@@ -299,10 +299,22 @@ func htmlHealth(s *Summary) []htmlKV {
 	if g.PlannedTotal > 0 && g.PlannedTotal != g.Planned {
 		h = append(h, htmlKV{"planned for the whole profile", fmtNum(float64(g.PlannedTotal))})
 	}
+	h = append(h, htmlKV{"dropped (no free slot)", fmtNum(float64(g.Dropped))})
+	if g.NotStarted > 0 {
+		h = append(h, htmlKV{"not started", fmtNum(float64(g.NotStarted))})
+	}
 	h = append(h,
-		htmlKV{"dropped", fmtNum(float64(g.Dropped))},
 		htmlKV{"schedule lag p99", fmtMS(g.ScheduleLagP99)},
 		htmlKV{"schedule lag max", fmtMS(g.ScheduleLagMax)})
+	if g.SlotWaitMax != nil && *g.SlotWaitMax > 0 && g.SlotWaitP99 != nil {
+		h = append(h, htmlKV{"slot wait p99", fmtMS(*g.SlotWaitP99)}, htmlKV{"slot wait max", fmtMS(*g.SlotWaitMax)})
+	}
+	if g.StoppedAtS != nil {
+		h = append(h, htmlKV{"load stopped at", fmtNum(*g.StoppedAtS) + " s"}, htmlKV{"ended at", fmtNum(s.DurationS) + " s"})
+	}
+	if g.Cancelled > 0 {
+		h = append(h, htmlKV{"cancelled at graceful_stop", fmtNum(float64(g.Cancelled))})
+	}
 	return h
 }
 

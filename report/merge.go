@@ -344,16 +344,19 @@ func mergeGenerator(in []*Summary, ms Metrics) Generator {
 		g.PlannedTotal += x.PlannedTotal
 		g.Started += x.Started
 		g.Dropped += x.Dropped
+		g.NotStarted += x.NotStarted
+		g.Cancelled += x.Cancelled
 		g.ScheduleLagP99 = max(g.ScheduleLagP99, x.ScheduleLagP99)
 		g.ScheduleLagMax = max(g.ScheduleLagMax, x.ScheduleLagMax)
 	}
 	if lag, ok := ms["schedule_lag"]; ok && lag.Type == TypeTrend && lag.Count > 0 {
 		g.ScheduleLagP99, g.ScheduleLagMax = lag.P99, lag.Max
 	}
-	if g.Planned > 0 {
-		r := round(float64(g.Started)/float64(g.Planned), 6)
-		g.AchievedRatio = &r
+	if w, ok := ms["slot_wait"]; ok && w.Type == TypeTrend && w.Count > 0 {
+		p99, mx := w.P99, w.Max
+		g.SlotWaitP99, g.SlotWaitMax = &p99, &mx
 	}
+	g.AchievedRatio = achievedRatio(g)
 	return g
 }
 

@@ -354,6 +354,8 @@ func applies(p *engine.Plan, m engine.Metric, v engine.Value) bool {
 		return v.Total > 0
 	case "schedule_lag":
 		return p.Load.Model == engine.Open || !v.Empty()
+	case "slot_wait":
+		return !v.Empty() // the open model's runs (reports of versions before it have none)
 	}
 	return true
 }

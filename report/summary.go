@@ -139,18 +139,41 @@ type ThresholdResult struct {
 	Reason        string  `json:"reason"`
 }
 
-// Generator is the generator's own health over the run.
+// Generator is the generator's own health over the run, and how the load
+// ended (docs/metrics.md, "The generator's health").
 type Generator struct {
 	Planned      int64 `json:"planned"`       // arrivals due in the time the run lasted
 	PlannedTotal int64 `json:"planned_total"` // arrivals of the whole planned run
 	Started      int64 `json:"started"`
-	Dropped      int64 `json:"dropped"`
-	// ScheduleLagP99 and ScheduleLagMax are in ms.
+	// Dropped counts arrivals that found no free slot (max_in_flight
+	// full): dropped (overload: drop) or still waiting when the load
+	// stopped. They are failed requests of kind no_free_slot.
+	Dropped int64 `json:"dropped"`
+	// NotStarted counts planned arrivals that had a free slot and that
+	// the generator did not start: Planned - Started - Dropped.
+	NotStarted int64 `json:"not_started"`
+	// Cancelled counts requests still in flight at the end of the grace
+	// period (load.graceful_stop): cut off, and not in the request metrics.
+	Cancelled int64 `json:"cancelled"`
+	// ScheduleLagP99 and ScheduleLagMax are in ms: the generator's own
+	// lateness, with a free slot.
 	ScheduleLagP99 float64 `json:"schedule_lag_p99"`
 	ScheduleLagMax float64 `json:"schedule_lag_max"`
-	// AchievedRatio is Started/Planned; null when nothing was planned (the
-	// closed model has no arrival schedule).
+	// SlotWaitP99 and SlotWaitMax (ms) are of slot_wait: how long
+	// arrivals waited for a free slot; absent without samples (the closed
+	// model, reports of versions before it).
+	SlotWaitP99 *float64 `json:"slot_wait_p99,omitempty"`
+	SlotWaitMax *float64 `json:"slot_wait_max,omitempty"`
+	// AchievedRatio is Started / (Planned - Dropped): the share of the
+	// arrivals that had a free slot that the generator started; null when
+	// nothing was planned (the closed model has no arrival schedule).
 	AchievedRatio *float64 `json:"achieved_ratio"`
+	// StoppedAtS is when, in seconds from the start of the measurement,
+	// the load stopped starting requests: the end of the profile, or an
+	// earlier stop (a signal, an abort, data run out). duration_s -
+	// stopped_at_s is how long requests in flight drained. Absent when
+	// unknown (distributed runs, reports of versions before it).
+	StoppedAtS *float64 `json:"stopped_at_s,omitempty"`
 	// Clock is the timer that paced the run (engine.ClockKernel or
 	// engine.ClockGo); absent when unknown (distributed runs, reports of
 	// versions before it). ClockFallback says why a kernel timer could not
@@ -351,16 +374,36 @@ func thresholdResults(rs []slo.Result, started time.Time, red *Redactor, notRun 
 func generator(f *engine.Snapshot) Generator {
 	t := f.Total
 	g := Generator{Planned: t.Planned, PlannedTotal: f.PlannedTotal, Started: t.Started, Dropped: t.Dropped,
+		NotStarted: max(t.Planned-t.Started-t.Dropped, 0), Cancelled: t.Cancelled,
 		Clock: f.Clock, ClockFallback: f.ClockFallback}
 	if t.Lag != nil {
 		g.ScheduleLagP99 = ms(t.Lag.Quantile(0.99))
 		g.ScheduleLagMax = ms(t.Lag.Max())
 	}
-	if t.Planned > 0 {
-		r := round(float64(t.Started)/float64(t.Planned), 6)
-		g.AchievedRatio = &r
+	if t.SlotWait != nil && t.SlotWait.Count() > 0 {
+		p99, mx := ms(t.SlotWait.Quantile(0.99)), ms(t.SlotWait.Max())
+		g.SlotWaitP99, g.SlotWaitMax = &p99, &mx
+	}
+	g.AchievedRatio = achievedRatio(g)
+	if f.StoppedAt > 0 {
+		s := round(f.StoppedAt.Seconds(), 3)
+		g.StoppedAtS = &s
 	}
 	return g
+}
+
+// achievedRatio is Started / (Planned - Dropped), nil when nothing was
+// planned; 1 when every planned arrival found no free slot (the generator
+// missed none).
+func achievedRatio(g Generator) *float64 {
+	if g.Planned <= 0 {
+		return nil
+	}
+	r := 1.0
+	if due := g.Planned - g.Dropped; due > 0 {
+		r = round(float64(g.Started)/float64(due), 6)
+	}
+	return &r
 }
 
 // errorsOf sums the failure kinds over every step into s.Errors and copies

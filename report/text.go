@@ -184,6 +184,20 @@ func metricCells(m Metric) []string {
 	return []string{"?"}
 }
 
+// writeStop says when the load stopped and how long requests in flight
+// then took, when the report knows (generator.stopped_at_s).
+func writeStop(w *bufio.Writer, s *Summary) {
+	g := s.Generator
+	if g.StoppedAtS == nil {
+		return
+	}
+	fmt.Fprintf(w, "  load stopped at %ss, ended at %ss", fmtNum(*g.StoppedAtS), fmtNum(s.DurationS))
+	if g.Cancelled > 0 {
+		fmt.Fprintf(w, "; %d requests still in flight at the end of graceful_stop were cancelled", g.Cancelled)
+	}
+	w.WriteString("\n")
+}
+
 func writeHealth(w *bufio.Writer, s *Summary) {
 	g := s.Generator
 	if g.Planned > 0 || g.Started > 0 {
@@ -191,7 +205,11 @@ func writeHealth(w *bufio.Writer, s *Summary) {
 		if g.AchievedRatio != nil {
 			fmt.Fprintf(w, " (%s)", fmtShare(*g.AchievedRatio))
 		}
-		fmt.Fprintf(w, ", dropped %d, schedule lag p99 %s, max %s", g.Dropped, fmtMS(g.ScheduleLagP99), fmtMS(g.ScheduleLagMax))
+		fmt.Fprintf(w, ", dropped %d", g.Dropped)
+		if g.NotStarted > 0 {
+			fmt.Fprintf(w, ", not started %d", g.NotStarted)
+		}
+		fmt.Fprintf(w, ", schedule lag p99 %s, max %s", fmtMS(g.ScheduleLagP99), fmtMS(g.ScheduleLagMax))
 		if s.Plan != nil && s.Plan.SlackMS != nil && *s.Plan.SlackMS > 0 {
 			fmt.Fprintf(w, " (slack %s)", fmtMS(*s.Plan.SlackMS))
 		}
@@ -199,7 +217,11 @@ func writeHealth(w *bufio.Writer, s *Summary) {
 			w.WriteString(", paced by Go timers")
 		}
 		w.WriteString("\n")
+		if g.SlotWaitMax != nil && *g.SlotWaitMax > 0 && g.SlotWaitP99 != nil {
+			fmt.Fprintf(w, "  slot wait: arrivals waited for a free slot (max_in_flight full), p99 %s, max %s\n", fmtMS(*g.SlotWaitP99), fmtMS(*g.SlotWaitMax))
+		}
 	}
+	writeStop(w, s)
 	if len(s.Errors) == 0 && len(s.ErrorSamples) == 0 {
 		if g.Planned > 0 || g.Started > 0 {
 			w.WriteString("\n")

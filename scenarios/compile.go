@@ -29,7 +29,7 @@ func (c *compiler) plan() engine.Plan {
 		Name:      s.Name,
 		Load:      s.Load.Load,
 		Interval:  s.Load.Interval,
-		Grace:     engine.DefaultGrace,
+		Grace:     s.Load.Grace,
 		Data:      c.feeders(),
 		NoCookies: !s.Cookies,
 	}

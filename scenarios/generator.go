@@ -13,8 +13,12 @@ import (
 //
 //	generator:
 //	  max_schedule_lag_p99: 50ms   # schedule_lag p99 above this: inconclusive
-//	  min_achieved_ratio: 0.95     # started/planned below this (or 95%): inconclusive
+//	  min_achieved_ratio: 0.95     # started/(planned - no free slot) below this (or 95%): inconclusive
 //	  allow_local_errors: false    # fd/port exhaustion: inconclusive unless true
+//
+// Only the generator's own lag and shortfall are judged: arrivals that
+// waited for a free slot or found none are the target's doing
+// (docs/metrics.md, "The generator's health").
 var generatorKeys = []string{"max_schedule_lag_p99", "min_achieved_ratio", "allow_local_errors"}
 
 // generator decodes the generator block over the defaults.

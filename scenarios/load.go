@@ -9,7 +9,7 @@ import (
 
 var (
 	loadKeys = []string{"model", "start_rate", "start_users", "stages", "arrivals", "seed",
-		"max_in_flight", "overload", "think", "max_rate", "interval", "slack", "rate", "users", "duration"}
+		"max_in_flight", "overload", "think", "max_rate", "interval", "slack", "rate", "users", "duration", "graceful_stop"}
 	// openOnly and closedOnly would be silently meaningless in the other
 	// model, so they are errors there.
 	openOnly   = []string{"start_rate", "arrivals", "seed", "max_in_flight", "overload", "rate"}
@@ -147,6 +147,13 @@ func (d *decoder) loadOptions(fs map[string]field, l *LoadSpec) {
 	if f, ok := fs["interval"]; ok {
 		if v, ok := d.duration(f.val, "interval", minInterval); ok {
 			l.Interval = v
+		}
+	}
+	if f, ok := fs["graceful_stop"]; ok {
+		if v, ok := d.duration(f.val, "graceful_stop", 0); ok {
+			// 0s cuts requests in flight off at once; the engine reads a
+			// zero Grace as "the default".
+			l.Grace = max(v, time.Nanosecond)
 		}
 	}
 }

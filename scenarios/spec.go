@@ -53,6 +53,8 @@ type Defaults struct {
 type LoadSpec struct {
 	engine.Load
 	Interval time.Duration
+	// Grace is load.graceful_stop; 0 when not set (the engine's default).
+	Grace time.Duration
 }
 
 // FlowSpec is one flow as written.

@@ -267,16 +267,31 @@ func TestExitPreflightFailed(t *testing.T) {
 	}
 }
 
-// A generator that cannot start its arrivals (1 in flight, 100 ms each,
-// 50/s due, overload: drop) must not pass: inconclusive.
+// A generator late by its own doing, past its tolerance, must not pass:
+// inconclusive. Its clock serves 200 arrivals a second in batches every
+// 20 ms (slack), so they start up to 20 ms late with free slots, against a
+// tolerance of 1 ms. (A full max_in_flight is not the generator's doing:
+// TestOverloadVerdicts.)
 func TestExitInconclusive(t *testing.T) {
-	tg := newTarget(t, func(w http.ResponseWriter, r *http.Request) { time.Sleep(100 * time.Millisecond) })
-	load := "  rate: 50\n  duration: 1s\n  max_in_flight: 1\n  overload: drop\n"
-	r := run(t, "run", scenario(t, tg.URL, load, "  http_req_duration: [\"p(95) < 5s\"]\n"))
+	tg := newTarget(t, nil)
+	r := run(t, "run", generatorLate(t, tg.URL, "1s", "generator: { max_schedule_lag_p99: 1ms }\n"))
 	r.expect(t, exitInconclusive)
-	if !strings.Contains(fmt.Sprint(r.report["reasons"]), "fell behind") {
+	if !strings.Contains(fmt.Sprint(r.report["reasons"]), "fell behind: schedule_lag") {
 		t.Fatalf("reasons %v", r.report["reasons"])
 	}
+}
+
+// generatorLate writes a scenario whose generator starts its arrivals up
+// to 20 ms late by its own doing (load.slack: 20ms at 200/s), with extra
+// top-level YAML.
+func generatorLate(t *testing.T, base, duration, extra string) string {
+	t.Helper()
+	body := fmt.Sprintf("name: late\nbase_url: %s\nload: { rate: 200, duration: %s, slack: 20ms }\nflows:\n  - name: f\n    steps:\n      - name: s\n        get: /x\n%s", base, duration, extra)
+	p := filepath.Join(t.TempDir(), "late.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func TestExitInternalError(t *testing.T) {

@@ -232,7 +232,7 @@ func (s *session) judge(res *engine.Result) *verdict {
 		if r.Threshold.Severity == slo.Warn {
 			code, what = exitPassed, "failed (warning)"
 		}
-		v.add(code, fmt.Sprintf("threshold %s %q %s: %s", r.Key, r.Threshold.Expr, what, thresholdDetail(r)))
+		v.add(code, fmt.Sprintf("threshold %s %q %s: %s%s", r.Key, r.Threshold.Expr, what, thresholdDetail(r), s.noSlotNote(r, res.Final)))
 	}
 	if res.Exhausted != nil {
 		// The plan ran out of data (a unique feeder): the run is complete
@@ -294,6 +294,7 @@ func (s *session) finish(v *verdict, final *engine.Snapshot, partial bool) error
 	if s.eval != nil && !run.NotStarted { // not run: one reason for all, the status's
 		run.Warnings = append(run.Warnings, skippedWarnings(run.Thresholds)...)
 	}
+	run.Warnings = append(run.Warnings, s.loadWarnings(final)...)
 	run.Aborted = s.abortRes.Load() != nil
 	run.Agents = agentReports(s.coord)
 	run.Partial = partial || v.codes[exitInterrupted] || (final != nil && !final.Final)

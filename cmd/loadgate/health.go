@@ -8,12 +8,16 @@ import (
 	"time"
 
 	"github.com/loadgate/loadgate/engine"
+	"github.com/loadgate/loadgate/engine/slo"
 	"github.com/loadgate/loadgate/scenarios"
 	"github.com/loadgate/loadgate/sli"
 )
 
 // healthProblems lists why a run's measurement cannot be trusted under the
-// scenario's generator tolerances (the generator block; RELIABILITY row 13).
+// scenario's generator tolerances (the generator block; docs/reliability.md
+// row 13). Only the generator's own lag and shortfall count: arrivals that
+// waited for a free slot or found none are the target's doing
+// (docs/metrics.md, "The generator's health").
 func (s *session) healthProblems(final *engine.Snapshot) []string {
 	if final == nil {
 		return nil
@@ -21,6 +25,54 @@ func (s *session) healthProblems(final *engine.Snapshot) []string {
 	var out []string
 	for _, p := range s.sc.Generator.Problems(s.sc.Plan.Load.Model, final.Total) {
 		out = append(out, p.Message)
+	}
+	return out
+}
+
+// noSlotNote explains failed requests of kind no_free_slot in the reason
+// of a failed threshold that counts them (http_req_failed, checks,
+// dropped_iterations): they are arrivals the target left no slot for, not
+// requests that were sent. "" when there are none.
+func (s *session) noSlotNote(r slo.Result, final *engine.Snapshot) string {
+	if final == nil || final.Total == nil || final.Total.Dropped == 0 {
+		return ""
+	}
+	switch r.Threshold.Metric {
+	case "http_req_failed", "checks", "dropped_iterations":
+	default:
+		return ""
+	}
+	return fmt.Sprintf("; %d of the planned arrivals found no free slot (max_in_flight %d full of slow responses) and count as failed (no_free_slot): the target's doing, not the generator's",
+		final.Total.Dropped, maxInFlight(&s.sc.Plan))
+}
+
+func maxInFlight(p *engine.Plan) int {
+	if p.Load.MaxInFlight > 0 {
+		return p.Load.MaxInFlight
+	}
+	return engine.DefaultMaxInFlight
+}
+
+// loadWarnings says what a reader of the reports must know about how the
+// load ended: arrivals that found no free slot, arrivals the generator did
+// not start, requests cut off at the end of graceful_stop.
+func (s *session) loadWarnings(final *engine.Snapshot) []string {
+	if final == nil || final.Total == nil {
+		return nil
+	}
+	t := final.Total
+	var out []string
+	if t.Dropped > 0 {
+		how := "were still waiting for one when the load stopped"
+		if s.sc.Plan.Load.Overload == engine.Drop {
+			how = "were dropped (overload: drop) or still waiting when the load stopped"
+		}
+		out = append(out, fmt.Sprintf("%d arrivals found no free slot (max_in_flight %d was full of slow responses) and %s: they count as failed requests (no_free_slot) in http_req_failed",
+			t.Dropped, maxInFlight(&s.sc.Plan), how))
+	}
+	if t.Cancelled > 0 {
+		out = append(out, fmt.Sprintf("%d requests were still in flight %v after the load stopped (graceful_stop) and were cancelled: they are not in the request metrics",
+			t.Cancelled, s.sc.Plan.StopGrace()))
 	}
 	return out
 }
@@ -49,7 +101,7 @@ func (h *healthWatch) Observe(sn *engine.Snapshot) {
 	if sn.Final {
 		return // the verdict reports it
 	}
-	for _, p := range h.tol.Live(h.model, prev, sn.Total) {
+	for _, p := range h.tol.Live(h.model, prev, sn.Total, sn.Waiting) {
 		if h.warned[p.Check] {
 			continue
 		}

@@ -70,7 +70,7 @@ var (
 	descInFlight = prometheus.NewDesc("loadgate_in_flight", "Iterations running.", nil, nil)
 	descLag      = prometheus.NewDesc("loadgate_schedule_lag_seconds", "Actual minus intended start of iterations: the generator's own health.", nil, nil)
 	descIters    = prometheus.NewDesc("loadgate_iterations_total", "Iterations completed, by flow.", []string{"flow"}, nil)
-	descDropped  = prometheus.NewDesc("loadgate_dropped_iterations_total", "Arrivals not started (overload: drop).", nil, nil)
+	descDropped  = prometheus.NewDesc("loadgate_dropped_iterations_total", "Arrivals that found no free slot (max_in_flight full): dropped, or still waiting when the load stopped.", nil, nil)
 	descSent     = prometheus.NewDesc("loadgate_data_sent_bytes_total", "Bytes written to the connections.", nil, nil)
 	descRecv     = prometheus.NewDesc("loadgate_data_received_bytes_total", "Bytes read from the connections.", nil, nil)
 	descOK       = prometheus.NewDesc("loadgate_threshold_ok", "0 when the threshold has failed (live state, then the verdict), else 1.", []string{"metric", "expr"}, nil)

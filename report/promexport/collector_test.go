@@ -79,7 +79,7 @@ loadgate_data_received_bytes_total 5000
 # HELP loadgate_data_sent_bytes_total Bytes written to the connections.
 # TYPE loadgate_data_sent_bytes_total counter
 loadgate_data_sent_bytes_total 1000
-# HELP loadgate_dropped_iterations_total Arrivals not started (overload: drop).
+# HELP loadgate_dropped_iterations_total Arrivals that found no free slot (max_in_flight full): dropped, or still waiting when the load stopped.
 # TYPE loadgate_dropped_iterations_total counter
 loadgate_dropped_iterations_total 4
 # HELP loadgate_in_flight Iterations running.

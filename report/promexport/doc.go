@@ -26,7 +26,7 @@
 //	loadgate_in_flight                                   iterations running
 //	loadgate_schedule_lag_seconds                        summary of the generator's schedule lag
 //	loadgate_iterations_total{flow}                      iterations completed
-//	loadgate_dropped_iterations_total                    arrivals not started
+//	loadgate_dropped_iterations_total                    arrivals that found no free slot
 //	loadgate_data_sent_bytes_total, ..._received_...     wire bytes
 //	loadgate_threshold_ok{metric,expr}                   0 when the threshold has failed, else 1
 //

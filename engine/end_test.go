@@ -1,0 +1,148 @@
+package engine
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// lastCallDoer is a sleepDoer that remembers when its last request was
+// sent, as an offset from start.
+type lastCallDoer struct {
+	sleepDoer
+	start time.Time
+	mu    sync.Mutex
+	last  time.Duration
+}
+
+func (d *lastCallDoer) Do(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) error {
+	d.mu.Lock()
+	d.last = max(d.last, time.Since(d.start))
+	d.mu.Unlock()
+	return d.sleepDoer.Do(req, resp, timeout)
+}
+
+// TestProfileEndIsAHardBound: however many arrivals are due and waiting —
+// an absurd rate against 10 slots of 100 ms — no request starts after the
+// end of the profile (plus its slack and EndTolerance), Run returns once
+// the requests in flight are done, and every planned arrival is accounted
+// for: started, or found no free slot (dropped, and a failed request of
+// kind no_free_slot). In virtual time, where every number is exact.
+func TestProfileEndIsAHardBound(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		overload Overload
+		arrivals Arrivals
+		// started is how many arrivals had a slot: 10 slots × a round of
+		// 100 ms at 0, 0.1, ... 1.0 s when arrivals wait (the last round
+		// starts before the cut-off at 1.01 s), up to 0.9 s when they are
+		// dropped (at 1.0 s every due arrival has been dropped).
+		started int64
+		// stopped and elapsed are when the load stopped and Run returned.
+		stopped, elapsed time.Duration
+	}{
+		{"wait", Wait, Uniform, 110, time.Second + EndTolerance, 1100 * time.Millisecond},
+		{"drop", Drop, Uniform, 100, time.Second, time.Second},
+		{"wait, poisson arrivals", Wait, Poisson, 110, time.Second + EndTolerance, 1100 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				d := &lastCallDoer{sleepDoer: sleepDoer{d: 100 * time.Millisecond}, start: time.Now()}
+				p := constPlan("http://127.0.0.1:1/", 100_000, time.Second)
+				p.Load.MaxInFlight, p.Load.Overload, p.Load.Arrivals = 10, tc.overload, tc.arrivals
+				var waiting int64
+				res, err := (&Engine{NewDoer: func(string) (Doer, error) { return d, nil }, GoTimersOnly: true}).Run(context.Background(), p,
+					ObserverFunc(func(s *Snapshot) { waiting = max(waiting, s.Waiting) }))
+				if err != nil {
+					t.Fatal(err)
+				}
+				end := time.Second + EndTolerance
+				if d.last > end {
+					t.Errorf("a request started at %v, after the profile's end and its tolerance (%v)", d.last, end)
+				}
+				if !near(res.StoppedAt, tc.stopped) || !near(res.Elapsed, tc.elapsed) {
+					t.Errorf("stopped at %v, returned at %v; want %v and %v", res.StoppedAt, res.Elapsed, tc.stopped, tc.elapsed)
+				}
+				tot := res.Final.Total
+				st := tot.Steps[0][0]
+				if tot.Started != tc.started || tot.Started+tot.Dropped != tot.Planned || st.Requests != tot.Planned ||
+					st.Errors[KindNoFreeSlot] != tot.Dropped || st.Failed != tot.Dropped || d.calls.Load() != tc.started {
+					t.Errorf("planned %d: started %d, dropped %d, requests %d (%d sent), no_free_slot %d, failed %d; want %d started and the rest dropped",
+						tot.Planned, tot.Started, tot.Dropped, st.Requests, d.calls.Load(), st.Errors[KindNoFreeSlot], st.Failed, tc.started)
+				}
+				if tc.arrivals == Uniform && tot.Planned != 100_000 {
+					t.Errorf("planned %d, want 100000", tot.Planned)
+				}
+				// The generator was never late with a free slot.
+				if tot.Lag.Max() != 0 {
+					t.Errorf("schedule lag max %v, want 0: waits for a slot are not the generator's", tot.Lag.Max())
+				}
+				if h := DefaultTolerances().Problems(Open, tot); len(h) > 0 {
+					t.Errorf("the generator is blamed: %v", h)
+				}
+				if tc.overload == Wait && waiting == 0 {
+					t.Error("no snapshot counted arrivals waiting for a slot")
+				}
+			})
+		})
+	}
+}
+
+// TestEndGraceCutsOff: requests in flight at the end of the profile get
+// the grace period, then are cut off and counted as cancelled, not as
+// requests; Run returns then, in both models. Real connections to a server
+// that never answers, since the cut-off closes them.
+func TestEndGraceCutsOff(t *testing.T) {
+	srv := faultTarget(t)
+	for _, model := range []Model{Open, Closed} {
+		t.Run(model.String(), func(t *testing.T) {
+			p := constPlan(srv.URL+"/hang", 10, 500*time.Millisecond)
+			p.Load.Model = model
+			p.Flows[0].Steps[0].Timeout = 30 * time.Second
+			const grace = time.Second
+			p.Grace = grace
+			start := time.Now()
+			res, err := (&Engine{}).Run(context.Background(), p)
+			el := time.Since(start)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Not before the grace ended; long before the 30 s timeout (the
+			// margin is for a slow, busy test machine).
+			if min := 500*time.Millisecond + grace; el < min || el > min+3*time.Second {
+				t.Fatalf("Run returned after %v, want just after the end at 0.5 s + the %v grace", el, grace)
+			}
+			tot := res.Final.Total
+			st := tot.Steps[0][0]
+			if st.Requests != 0 || tot.Cancelled < 3 || tot.Cancelled != tot.Started {
+				t.Fatalf("requests %d, cancelled %d of %d started; want every request cut off and counted as cancelled", st.Requests, tot.Cancelled, tot.Started)
+			}
+			if res.Stopped != nil || res.StoppedAt < 500*time.Millisecond || res.StoppedAt > 700*time.Millisecond {
+				t.Fatalf("stopped %v at %v, want nil at the end of the profile", res.Stopped, res.StoppedAt)
+			}
+		})
+	}
+}
+
+// TestGraceDefaultsToTimeout: a plan without a grace period gives requests
+// in flight their longest timeout (load.graceful_stop's default).
+func TestGraceDefaultsToTimeout(t *testing.T) {
+	p := constPlan("http://127.0.0.1:1/", 10, time.Second)
+	p.Flows[0].Steps = append(p.Flows[0].Steps, Step{Name: "slow", Method: "GET", URL: "http://127.0.0.1:1/", Timeout: 42 * time.Second}, Step{Name: "default", Method: "GET", URL: "http://127.0.0.1:1/"})
+	if got := p.StopGrace(); got != 42*time.Second {
+		t.Fatalf("grace %v, want the longest timeout, 42 s", got)
+	}
+	p.Flows[0].Steps = p.Flows[0].Steps[:1]
+	p.Flows[0].Steps[0].Timeout = 0
+	if got := p.StopGrace(); got != DefaultTimeout {
+		t.Fatalf("grace %v, want DefaultTimeout", got)
+	}
+	p.Grace = time.Millisecond
+	if got := p.StopGrace(); got != time.Millisecond {
+		t.Fatalf("grace %v, want the plan's 1 ms", got)
+	}
+}
