@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -144,5 +145,59 @@ func TestGraceDefaultsToTimeout(t *testing.T) {
 	p.Grace = time.Millisecond
 	if got := p.StopGrace(); got != time.Millisecond {
 		t.Fatalf("grace %v, want the plan's 1 ms", got)
+	}
+}
+
+// TestCheckLoad: the impossible is invalid, the merely overloaded is not
+// (docs/scenario-reference.md, "Impossible loads").
+func TestCheckLoad(t *testing.T) {
+	think := func(p *Plan, d time.Duration, captures bool) *Plan {
+		st := &p.Flows[0].Steps[0]
+		st.Think = d
+		if captures {
+			st.Captures = []Capture{{Name: "id", From: CaptureHeader, Expr: "X-Id"}}
+		}
+		p.Flows[0].Steps = append(p.Flows[0].Steps, Step{Name: "next", Method: "GET", URL: st.URL})
+		return p
+	}
+	for _, tc := range []struct {
+		name  string
+		plan  *Plan
+		stage int    // of the problem; -2 for none
+		want  string // in its message
+	}{
+		{"a normal load", constPlan("http://h/", 1000, time.Second), -2, ""},
+		{"rate 0", constPlan("http://h/", 0, time.Second), -1, "plans no arrival"},
+		{"no user", func() *Plan { p := constPlan("http://h/", 0, time.Second); p.Load.Model = Closed; return p }(), -1, "no user"},
+		{"above one host", constPlan("http://h/", 2e7, time.Second), -1, "more than one host can start"},
+		{"a stage above one host", func() *Plan { p := constPlan("http://h/", 2e7, time.Second); p.Load.StartRate = 0; return p }(), 0, "rate 20,000,000/s"},
+		{"a start rate above one host", func() *Plan { p := constPlan("http://h/", 10, time.Second); p.Load.StartRate = 1e8; return p }(), -1, "rate 100,000,000/s"},
+		{"a quarter of it per host", func() *Plan {
+			p := constPlan("http://h/", 2e7, time.Second)
+			p.Segment = Segment{Index: 1, Count: 4}
+			return p
+		}(), -2, ""},
+		{"10 million a second", constPlan("http://h/", 1e7, time.Second), -2, ""},
+		{"above max_in_flight / timeout: overloaded, not impossible", constPlan("http://h/", 1e6, time.Second), -2, ""},
+		{"think times beyond max_in_flight", think(constPlan("http://h/", 200, time.Second), time.Second, false), 0, "needs 200 iterations at once"},
+		{"think times within max_in_flight", think(constPlan("http://h/", 100, time.Second), time.Second, false), -2, ""},
+		{"a step with captures may end the iteration before its think", think(constPlan("http://h/", 200, time.Second), time.Second, true), -2, ""},
+		{"a stage shorter than the think time", think(constPlan("http://h/", 200, 500*time.Millisecond), time.Second, false), -2, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := tc.plan.CheckLoad()
+			switch {
+			case tc.stage == -2 && e != nil:
+				t.Fatalf("problem %q, want none", e.Msg)
+			case tc.stage == -2:
+			case e == nil:
+				t.Fatalf("no problem, want one with %q", tc.want)
+			case e.Stage != tc.stage || !strings.Contains(e.Msg, tc.want):
+				t.Fatalf("problem at stage %d: %q; want stage %d with %q", e.Stage, e.Msg, tc.stage, tc.want)
+			}
+			if err := tc.plan.Validate(); (err != nil) != (tc.stage != -2) {
+				t.Fatalf("Validate = %v", err)
+			}
+		})
 	}
 }

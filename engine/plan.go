@@ -2,7 +2,10 @@ package engine
 
 import (
 	"fmt"
+	"math"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -108,6 +111,120 @@ func (l *Load) PeakRate() float64 {
 		peak = max(peak, s.Target)
 	}
 	return peak
+}
+
+// MaxHostRate is the highest open-model rate, in arrivals per second, that
+// one host is asked to start: ten times what the fastest generators reach
+// on one host. Above it a plan is invalid (docs/scenario-reference.md,
+// "Impossible loads"), not merely overloaded.
+const MaxHostRate = 10_000_000
+
+// LoadProblem says why a load profile cannot run at all.
+type LoadProblem struct {
+	// Stage is the index in Load.Stages of the stage at fault, or -1 for
+	// the profile as a whole or its start rate.
+	Stage int
+	Msg   string
+}
+
+func (e *LoadProblem) Error() string { return e.Msg }
+
+// CheckLoad returns why p's load profile cannot run at all, or nil. It
+// tells the impossible from the merely overloaded (docs/scenario-reference.md,
+// "Impossible loads"):
+//   - a profile whose rate (or number of users) is 0 throughout sends
+//     nothing;
+//   - one host cannot start more than MaxHostRate arrivals a second (a
+//     segment's share of the rate is what its host starts);
+//   - an iteration occupies its slot for at least its think times (those
+//     it cannot skip: a step with captures may end it early), so a stage
+//     whose lowest rate, held for that long, needs more iterations at once
+//     than max_in_flight can never start its arrivals on time, however
+//     fast the target answers.
+//
+// A rate above max_in_flight / timeout is not impossible: it only means
+// that arrivals find no free slot when the target stops answering
+// (KindNoFreeSlot).
+func (p *Plan) CheckLoad() *LoadProblem {
+	l := &p.Load
+	if l.PeakRate() <= 0 {
+		if l.Model == Closed {
+			return &LoadProblem{Stage: -1, Msg: "the profile has no user: users are 0 throughout, so nothing would be sent"}
+		}
+		return &LoadProblem{Stage: -1, Msg: "the profile plans no arrival: the rate is 0 throughout, so nothing would be sent"}
+	}
+	if l.Model != Open {
+		return nil
+	}
+	share := 1.0
+	if !p.Segment.Whole() {
+		share = float64(p.Segment.Count)
+	}
+	for i := -1; i < len(l.Stages); i++ {
+		rate := l.StartRate
+		if i >= 0 {
+			rate = l.Stages[i].Target
+		}
+		if rate/share > MaxHostRate {
+			return &LoadProblem{Stage: i, Msg: fmt.Sprintf("rate %s/s is more than one host can start (at most %s/s, ten times what the fastest generators reach on one host)",
+				fmtRate(rate), fmtRate(MaxHostRate))}
+		}
+	}
+	slots := l.MaxInFlight
+	if slots <= 0 {
+		slots = DefaultMaxInFlight
+	}
+	busy := time.Duration(math.MaxInt64)
+	for fi := range p.Flows {
+		busy = min(busy, p.Flows[fi].minBusy())
+	}
+	if busy <= 0 || busy == time.Duration(math.MaxInt64) {
+		return nil
+	}
+	from := l.StartRate
+	for i, s := range l.Stages {
+		low := min(from, s.Target) / share
+		from = s.Target
+		need := low * busy.Seconds()
+		if s.Duration < busy || need < float64(slots)+1 {
+			continue
+		}
+		return &LoadProblem{Stage: i, Msg: fmt.Sprintf("rate %s/s needs %.0f iterations at once, since each holds its slot for at least %v of think time, but max_in_flight is %d: raise max_in_flight to %.0f or lower the rate to %s/s",
+			fmtRate(low*share), math.Ceil(need), busy, slots, math.Ceil(need), fmtRate(float64(slots)/busy.Seconds()*share))}
+	}
+	return nil
+}
+
+// minBusy is the shortest time an iteration of f holds its slot whatever
+// the target answers: the think times it cannot skip. A step with
+// captures ends the iteration when they find nothing, before its think.
+func (f *Flow) minBusy() time.Duration {
+	var d time.Duration
+	for i := range f.Steps {
+		st := &f.Steps[i]
+		if len(st.Captures) > 0 || i == len(f.Steps)-1 {
+			break
+		}
+		d += st.Think
+	}
+	return d
+}
+
+// fmtRate writes a rate as a plain number with thousands separators, never
+// in scientific notation.
+func fmtRate(r float64) string {
+	if r != math.Trunc(r) || r < 1000 {
+		return strconv.FormatFloat(r, 'f', -1, 64)
+	}
+	s := strconv.FormatFloat(r, 'f', 0, 64)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 // Header is one request header.
@@ -287,6 +404,9 @@ func (p *Plan) Validate() error {
 	}
 	if p.Load.StartRate < 0 {
 		return fmt.Errorf("engine: start rate must be >= 0")
+	}
+	if e := p.CheckLoad(); e != nil {
+		return fmt.Errorf("engine: %s", e.Msg)
 	}
 	total := 0
 	for _, f := range p.Flows {

@@ -43,6 +43,7 @@ func (c *compiler) plan() engine.Plan {
 		c.checkRefs(f)
 		p.Flows = append(p.Flows, engine.Flow{Name: f.Name, Weight: f.Weight, Steps: c.steps(f)})
 	}
+	c.checkLoad(&p)
 	return p
 }
 

@@ -27,7 +27,8 @@ const maxSlack = 100 * time.Millisecond
 // load decodes the load section. Fields it could not decode stay zero; the
 // errors are already reported.
 func (d *decoder) load(n *yaml.Node) LoadSpec {
-	l := LoadSpec{Interval: engine.DefaultInterval}
+	errs := d.el.count()
+	l := LoadSpec{Interval: engine.DefaultInterval, node: n}
 	l.MaxInFlight = engine.DefaultMaxInFlight
 	l.Slack = engine.DefaultSlack
 	fs := d.fields(n, "in load", loadKeys, nil)
@@ -48,6 +49,7 @@ func (d *decoder) load(n *yaml.Node) LoadSpec {
 	}
 	d.loadShape(n, fs, &l)
 	d.loadOptions(fs, &l)
+	l.decoded = d.el.count() == errs
 	return l
 }
 
@@ -76,22 +78,30 @@ func (d *decoder) loadShape(n *yaml.Node, fs map[string]field, l *LoadSpec) {
 		t, _ := d.duration(dur.val, "duration", time.Nanosecond)
 		l.StartRate = v
 		l.Stages = []engine.Stage{{Duration: t, Target: v}}
+		l.startNode, l.targetNodes = quick.val, []*yaml.Node{quick.val}
 	case !stagesOK:
 		d.el.node(n, "missing key \"stages\" in load (or rate and duration for a constant load)")
 	default:
 		if startOK {
 			l.StartRate, _ = d.number(start.val, start.key.Value, 0)
+			l.startNode = start.val
 		}
-		l.Stages = d.stages(stages.val)
+		l.Stages, l.targetNodes = d.stages(stages.val)
+		if l.startNode == nil {
+			l.startNode = stages.key
+		}
 	}
 }
 
-func (d *decoder) stages(n *yaml.Node) []engine.Stage {
+// stages decodes the stages and returns them with the node of each one's
+// target (its mapping when the target is missing).
+func (d *decoder) stages(n *yaml.Node) ([]engine.Stage, []*yaml.Node) {
 	items := d.list(n, "stages")
 	if n.Kind == yaml.SequenceNode && len(items) == 0 {
 		d.el.node(n, "stages must not be empty")
 	}
 	out := make([]engine.Stage, 0, len(items))
+	nodes := make([]*yaml.Node, 0, len(items))
 	for i, it := range items {
 		where := "in load.stages[" + itoa(i) + "]"
 		fs := d.fields(it, where, []string{"duration", "target"}, nil)
@@ -100,12 +110,15 @@ func (d *decoder) stages(n *yaml.Node) []engine.Stage {
 		if f, ok := fs["duration"]; ok {
 			s.Duration, _ = d.duration(f.val, "stage duration", time.Nanosecond)
 		}
+		node := it
 		if f, ok := fs["target"]; ok {
 			s.Target, _ = d.number(f.val, "stage target", 0)
+			node = f.val
 		}
 		out = append(out, s)
+		nodes = append(nodes, node)
 	}
-	return out
+	return out, nodes
 }
 
 // loadOptions decodes everything but the shape.
@@ -156,4 +169,27 @@ func (d *decoder) loadOptions(fs map[string]field, l *LoadSpec) {
 			l.Grace = max(v, time.Nanosecond)
 		}
 	}
+}
+
+// checkLoad reports a load profile that cannot run at all
+// (engine.Plan.CheckLoad: nothing planned, a rate beyond one host, more
+// iterations at once than max_in_flight holds), at the rate or stage
+// target at fault. It needs the compiled flows (their think times).
+func (c *compiler) checkLoad(p *engine.Plan) {
+	l := &c.spec.Load
+	if !l.decoded {
+		return // the load's own errors are reported; its zero values mean nothing
+	}
+	e := p.CheckLoad()
+	if e == nil {
+		return
+	}
+	n := l.startNode
+	if e.Stage >= 0 && e.Stage < len(l.targetNodes) {
+		n = l.targetNodes[e.Stage]
+	}
+	if n == nil {
+		n = l.node
+	}
+	c.el.node(n, "load: %s", e.Msg)
 }

@@ -55,6 +55,13 @@ type LoadSpec struct {
 	Interval time.Duration
 	// Grace is load.graceful_stop; 0 when not set (the engine's default).
 	Grace time.Duration
+
+	// node is the load mapping; startNode the start rate (or the quick
+	// rate, or the stages key), targetNodes each stage's target, for the
+	// errors of checkLoad. decoded is set when the section had no error.
+	node, startNode *yaml.Node
+	targetNodes     []*yaml.Node
+	decoded         bool
 }
 
 // FlowSpec is one flow as written.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/loadgate/loadgate/engine"
@@ -90,6 +91,35 @@ func (f *runFlags) resolve(stderr io.Writer) error {
 	return nil
 }
 
+// checkOverrides refuses --rate 0 and --duration 0s (from the command line
+// or the environment): a zero would otherwise read as "not given" and keep
+// the scenario's profile without a word. (Quick mode, which has no profile
+// to keep, says that it needs both.)
+func (f *runFlags) checkOverrides(fs *pflag.FlagSet) error {
+	if f.quick.url != "" {
+		return nil
+	}
+	if fs.Changed("rate") && f.rate == 0 {
+		return usagef("--rate 0 sends nothing: give a rate above 0, or leave --rate out to keep the scenario's profile")
+	}
+	if fs.Changed("duration") && f.duration == 0 {
+		return usagef("--duration 0s sends nothing: give a duration above 0 (e.g. 30s), or leave --duration out to keep the scenario's profile")
+	}
+	return nil
+}
+
+// overrideFlags names the flags that replaced the profile, for errors.
+func (f *runFlags) overrideFlags() string {
+	var out []string
+	if f.rate > 0 {
+		out = append(out, fmt.Sprintf("--rate %g", f.rate))
+	}
+	if f.duration > 0 {
+		out = append(out, "--duration "+f.duration.String())
+	}
+	return strings.Join(out, " ")
+}
+
 // apply replaces the load profile with a constant one when --duration or
 // --rate is given: the rate defaults to the profile's highest target and the
 // duration to the profile's length.
@@ -146,12 +176,18 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	if err := checkOutputs(f.outputs, true); err != nil { // outputs.go
 		return err
 	}
+	if err := f.checkOverrides(fs); err != nil {
+		return err
+	}
 	sc, err := f.scenario(fs, stderr)
 	if err != nil {
 		return err
 	}
 	f.apply(&sc.Plan.Load)
 	sc.Plan.Segment = f.seg
+	if e := sc.Plan.CheckLoad(); e != nil && (f.rate > 0 || f.duration > 0) {
+		return usagef(fmt.Sprintf("%s: %s", f.overrideFlags(), e.Msg))
+	}
 	if err := sc.Plan.Validate(); err != nil {
 		return usagef(err.Error())
 	}

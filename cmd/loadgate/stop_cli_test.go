@@ -103,6 +103,57 @@ func reportWords(r result) string {
 	return r.stderr + r.stdout + fmt.Sprint(r.report["reasons"], r.report["warnings"])
 }
 
+// TestInvalidLoads (item 1): a load no host can run is invalid at load:
+// exit 2, a message that says why at file:line:col (or names the flag),
+// nothing sent.
+func TestInvalidLoads(t *testing.T) {
+	tg := newTarget(t, nil)
+	think := "        think: 1s\n      - name: t\n        get: /y\n"
+	for _, tc := range []struct {
+		name  string
+		top   string // load and the rest of the top level
+		step  string
+		flags []string
+		want  []string
+	}{
+		{"absurd rate", "load: { rate: 1e12, duration: 2s }", "", nil,
+			[]string{"s.yaml:3:15:", "rate 1,000,000,000,000/s is more than one host can start", "at most 10,000,000/s"}},
+		{"absurd stage", "load:\n  stages:\n    - { duration: 1s, target: 10 }\n    - { duration: 1s, target: 2e7 }", "", nil,
+			[]string{"s.yaml:6:31:", "rate 20,000,000/s is more than one host can start"}},
+		{"rate 0", "load: { rate: 0, duration: 2s }", "", nil,
+			[]string{"s.yaml:3:15:", "plans no arrival", "nothing would be sent"}},
+		{"every stage at 0", "load:\n  stages:\n    - { duration: 1s, target: 0 }", "", nil,
+			[]string{"s.yaml:4:3:", "plans no arrival"}},
+		{"think time beyond max_in_flight", "load: { rate: 100, duration: 5s, max_in_flight: 20 }", think, nil,
+			[]string{"s.yaml:3:15:", "needs 100 iterations at once", "at least 1s of think time", "max_in_flight is 20", "raise max_in_flight to 100 or lower the rate to 20/s"}},
+		{"--rate 0", "load: { rate: 10, duration: 1s }", "", []string{"--rate", "0"}, []string{"--rate 0 sends nothing"}},
+		{"--duration 0s", "load: { rate: 10, duration: 1s }", "", []string{"--duration", "0s"}, []string{"--duration 0s sends nothing"}},
+		{"--rate beyond a host", "load: { rate: 10, duration: 1s }", "", []string{"--rate", "2e7"}, []string{"--rate 2e+07: rate 20,000,000/s is more than one host can start"}},
+		{"--rate beyond max_in_flight", "load: { rate: 10, duration: 1s, max_in_flight: 20 }", think, []string{"--rate", "1000"}, []string{"--rate 1000: rate 1,000/s needs 1000 iterations at once"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := writeScenario(t, tg.URL, tc.top, tc.step)
+			r := run(t, append([]string{"run", sc, "--quiet"}, tc.flags...)...)
+			r.expect(t, exitInvalid)
+			for _, w := range tc.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
+				}
+			}
+			if tc.flags == nil {
+				v := run(t, "validate", sc)
+				v.expect(t, exitInvalid)
+				if !strings.Contains(v.stderr, tc.want[0]) {
+					t.Errorf("validate does not say %q:\n%s", tc.want[0], v.stderr)
+				}
+			}
+		})
+	}
+	if n := tg.hits.Load(); n != 0 {
+		t.Fatalf("invalid loads sent %d requests", n)
+	}
+}
+
 // TestRunAlwaysStops (items 1 and 6): the profile's end is a hard bound,
 // whatever is backlogged: no request is received after it (plus the
 // start tolerance and the time the process takes to start), the process
