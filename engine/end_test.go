@@ -130,17 +130,18 @@ func TestEndGraceCutsOff(t *testing.T) {
 }
 
 // TestGraceDefaultsToTimeout: a plan without a grace period gives requests
-// in flight their longest timeout (load.graceful_stop's default).
+// in flight their longest timeout, and a margin for a timeout that fires
+// late (load.graceful_stop's default).
 func TestGraceDefaultsToTimeout(t *testing.T) {
 	p := constPlan("http://127.0.0.1:1/", 10, time.Second)
 	p.Flows[0].Steps = append(p.Flows[0].Steps, Step{Name: "slow", Method: "GET", URL: "http://127.0.0.1:1/", Timeout: 42 * time.Second}, Step{Name: "default", Method: "GET", URL: "http://127.0.0.1:1/"})
-	if got := p.StopGrace(); got != 42*time.Second {
-		t.Fatalf("grace %v, want the longest timeout, 42 s", got)
+	if got, want := p.StopGrace(), 42*time.Second+420*time.Millisecond+time.Second; got != want {
+		t.Fatalf("grace %v, want the longest timeout, 42 s, and a margin: %v", got, want)
 	}
 	p.Flows[0].Steps = p.Flows[0].Steps[:1]
 	p.Flows[0].Steps[0].Timeout = 0
-	if got := p.StopGrace(); got != DefaultTimeout {
-		t.Fatalf("grace %v, want DefaultTimeout", got)
+	if got, want := p.StopGrace(), DefaultTimeout+DefaultTimeout/100+time.Second; got != want {
+		t.Fatalf("grace %v, want DefaultTimeout and a margin: %v", got, want)
 	}
 	p.Grace = time.Millisecond
 	if got := p.StopGrace(); got != time.Millisecond {

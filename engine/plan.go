@@ -364,9 +364,11 @@ func (p Plan) withDefaults() Plan {
 
 // StopGrace is how long requests in flight may finish once the load
 // stops: Grace, or by default the longest request timeout of the plan's
-// steps (DefaultTimeout where a step has none), so that a request in
-// flight at the end completes or times out, and is measured either way
-// (docs/scenario-reference.md, "The end of a run").
+// steps (DefaultTimeout where a step has none) plus stopGraceMargin and 1%,
+// so that a request in flight at the end completes or times out by its own
+// deadline (which fires up to 1% late, docs/scenario-reference.md
+// "defaults"), and is measured either way (docs/scenario-reference.md,
+// "The end of a run").
 func (p *Plan) StopGrace() time.Duration {
 	if p.Grace > 0 {
 		return p.Grace
@@ -384,8 +386,12 @@ func (p *Plan) StopGrace() time.Duration {
 	if g <= 0 {
 		g = DefaultTimeout
 	}
-	return g
+	return g + g/100 + stopGraceMargin
 }
+
+// stopGraceMargin is what the default grace period allows beyond a
+// request's timeout: the timeout firing on a busy machine.
+const stopGraceMargin = time.Second
 
 // Validate checks the invariants the engine relies on. The scenarios package
 // reports user errors with positions before this; Validate guards programmatic

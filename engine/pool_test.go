@@ -58,30 +58,31 @@ func TestPoolVirtualTime(t *testing.T) {
 			// http_req_duration but not in service time. It is the
 			// target's doing (slot_wait), not the generator's
 			// (schedule_lag stays 0). The profile's end (1.995 s, cut at
-			// 2.005 s) is a hard bound: arrival 40, due at 0.4 s, is the
-			// last to start (at 2.0 s); the 159 still waiting then found no
-			// free slot and count as failed requests.
+			// 2.045 s) is a hard bound: arrival 41, due at 0.41 s, is the
+			// last to start (at 2.01 s); the 158 still waiting then found
+			// no free slot and count as failed requests.
 			name: "wait", service: 100 * time.Millisecond, maxInFlight: 2, dur: 1995 * time.Millisecond,
 			check: func(t *testing.T, st StepStats, p *Period) {
-				if p.Started != 41 || p.Dropped != 159 || st.Requests != 200 || st.Failed != 159 || st.Errors[KindNoFreeSlot] != 159 {
-					t.Fatalf("started %d dropped %d requests %d failed %d no_free_slot %d, want 41 159 200 159 159",
+				if p.Started != 42 || p.Dropped != 158 || st.Requests != 200 || st.Failed != 158 || st.Errors[KindNoFreeSlot] != 158 {
+					t.Fatalf("started %d dropped %d requests %d failed %d no_free_slot %d, want 42 158 200 158 158",
 						p.Started, p.Dropped, st.Requests, st.Failed, st.Errors[KindNoFreeSlot])
 				}
-				if st.Status[0] != 159 || st.Duration.Count() != 41 {
-					t.Fatalf("%d without a response, %d durations; want 159 and 41", st.Status[0], st.Duration.Count())
+				if st.Status[0] != 158 || st.Duration.Count() != 42 {
+					t.Fatalf("%d without a response, %d durations; want 158 and 42", st.Status[0], st.Duration.Count())
 				}
 				if !near(st.ServiceTime.Max(), 100*time.Millisecond) {
 					t.Fatalf("service max %v", st.ServiceTime.Max())
 				}
-				// Arrival 40 is due at 0.4 s, starts at 2.0 s and ends at 2.1 s.
+				// Arrivals 40 and 41 are due at 0.4 and 0.41 s, start at 2.0
+				// and 2.01 s and end 100 ms later.
 				if got, want := st.Duration.Max(), 1700*time.Millisecond; !near(got, want) {
 					t.Fatalf("duration max %v, want ≈ %v", got, want)
 				}
 				if got, want := p.SlotWait.Max(), 1600*time.Millisecond; !near(got, want) {
 					t.Fatalf("slot wait max %v, want ≈ %v", got, want)
 				}
-				if p.SlotWait.Count() != 41 || p.SlotWait.Min() != 0 || p.Lag.Max() != 0 {
-					t.Fatalf("%d slot waits (want 41), min %v (want 0: the first two had a slot), lag max %v (want 0)", p.SlotWait.Count(), p.SlotWait.Min(), p.Lag.Max())
+				if p.SlotWait.Count() != 42 || p.SlotWait.Min() != 0 || p.Lag.Max() != 0 {
+					t.Fatalf("%d slot waits (want 42), min %v (want 0: the first two had a slot), lag max %v (want 0)", p.SlotWait.Count(), p.SlotWait.Min(), p.Lag.Max())
 				}
 			},
 		},

@@ -55,10 +55,13 @@ type Result struct {
 
 // EndTolerance is how late, after the end of the open model's profile and
 // the clock's slack (Load.Slack), an arrival due before the end may still
-// start: a wake-up on a busy machine. Later, it never starts and counts as
-// planned but not started. The profile's end is a hard bound on the load
+// start: as late as the generator's default lag tolerance
+// (DefaultTolerances' MaxLagP99), by which an arrival that late is still
+// started in time, so that a busy machine does not lose the last arrivals
+// of a healthy run. Later, it never starts and counts as planned but not
+// started. The profile's end is a hard bound on the load
 // (docs/scenario-reference.md, "The end of a run").
-const EndTolerance = 10 * time.Millisecond
+const EndTolerance = 50 * time.Millisecond
 
 // run is the state of one Run call.
 type run struct {
