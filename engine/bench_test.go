@@ -58,9 +58,12 @@ func TestArrivalBookkeepingDoesNotAllocateNoRace(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not exact under -race; make test runs this without it")
 	}
-	r, stop := inmemoryRun(t)
-	defer stop()
-	w := r.newWorker(0)
+	// Only the recorder: no client, no goroutine left for later tests
+	// (TestMiniSoakNoRace counts them).
+	plan := constPlan("http://stub.local/", 1000, time.Second).withDefaults()
+	r := &run{plan: &plan}
+	r.rec = newRecorder(r.plan, 1)
+	w := &worker{r: r, shard: r.rec.shards[0]}
 	n := testing.AllocsPerRun(200, func() {
 		w.shard.recordStart(time.Millisecond, 2*time.Millisecond)
 		w.shard.recordNoSlot(0)
