@@ -216,7 +216,7 @@ func TestExitInvalid(t *testing.T) {
 		{
 			name: "bad threshold expression",
 			args: []string{"run", scenario(t, tg.URL, shortLoad, "  http_req_duration: [\"p(101) < 300ms\"]\n")},
-			want: []string{`s.yaml:16:26: invalid threshold "p(101) < 300ms": percentile 101 is out of range`},
+			want: []string{`s.yaml:14:26: invalid threshold "p(101) < 300ms": percentile 101 is out of range`},
 		},
 		{name: "unknown flag", args: []string{"run", "--bogus", "x.yaml"}, want: []string{"unknown flag: --bogus"}},
 		{name: "no scenario", args: []string{"run"}, want: []string{"want one scenario file"}},

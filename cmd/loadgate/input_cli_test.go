@@ -66,13 +66,13 @@ func TestNeverPassingThresholds(t *testing.T) {
 	tg := newTarget(t, nil)
 	runInputCases(t, tg, []inputCase{
 		{name: "checks without a check", args: []string{"run", scenario(t, tg.URL, shortLoad, "  checks: [\"rate > 99%\"]\n")},
-			code: exitInvalid, words: []string{"s.yaml:16:3:", `invalid selector "checks": no step has a check:`, "nothing was sent"}},
+			code: exitInvalid, words: []string{"s.yaml:14:3:", `invalid selector "checks": no step has a check:`, "nothing was sent"}},
 		{name: "checks of a step without a check", args: []string{"run", scenario(t, tg.URL, shortLoad, "  checks{step:s}: [\"rate > 99%\"]\n")},
-			code: exitInvalid, words: []string{"s.yaml:16:3:", "no step it selects has a check:"}},
+			code: exitInvalid, words: []string{"s.yaml:14:3:", "no step it selects has a check:"}},
 		// 100 requests in 2 s pass "count > 80" at the end, but the count is
 		// 50 at the first evaluation: the abort would fail a good run.
 		{name: "abort_on_fail on count >", args: []string{"run", scenario(t, tg.URL, "  rate: 50\n  duration: 2s\n", "  http_reqs:\n    - { expr: \"count > 80\", abort_on_fail: true }\n")},
-			code: exitInvalid, words: []string{"s.yaml:17:29:", "abort_on_fail does not apply", "only grows", "judged at the end"}},
+			code: exitInvalid, words: []string{"s.yaml:15:29:", "abort_on_fail does not apply", "only grows", "judged at the end"}},
 		{name: "abort_on_fail on count <", args: []string{"run", scenario(t, tg.URL, shortLoad, "  http_reqs:\n    - { expr: \"count < 1000\", abort_on_fail: true }\n    - \"count > 10\"\n")},
 			code: exitPassed, hits: 50},
 	})
@@ -110,7 +110,7 @@ func TestBaselineInputs(t *testing.T) {
 	runInputCases(t, tg, []inputCase{
 		{name: "relative limit on a perfect baseline", args: []string{"run", scenario(t, tg.URL, shortLoad, "  http_req_failed: [\"rate < baseline + 1%\"]\n"), "--baseline", base},
 			code: exitInvalid, hits: 0,
-			words: []string{"s.yaml:16:40:", "the baseline's rate of http_req_failed is 0", "write baseline + 1pp", "nothing was sent"}},
+			words: []string{"s.yaml:14:40:", "the baseline's rate of http_req_failed is 0", "write baseline + 1pp", "nothing was sent"}},
 		{name: "percentage points on a perfect baseline", args: []string{"run", sc, "--baseline", base, "--require-baseline"},
 			code: exitPassed, hits: 50, check: warnings()},
 		{name: "partial baseline", args: []string{"run", sc, "--baseline", partial},
