@@ -3,7 +3,7 @@ package report
 import (
 	"fmt"
 
-	"github.com/loadgate/loadgate/engine/slo"
+	"github.com/loadgate/loadgate/slo"
 )
 
 // Baseline resolves agg on the metric key of a previous run, in the unit

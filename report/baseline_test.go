@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/loadgate/loadgate/engine"
-	"github.com/loadgate/loadgate/engine/slo"
+	"github.com/loadgate/loadgate/slo"
 )
 
 func TestBaseline(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/loadgate/loadgate/engine"
-	"github.com/loadgate/loadgate/engine/slo"
+	"github.com/loadgate/loadgate/slo"
 )
 
 // Stat names a statistic that Compare puts side by side: p50, p95, p99.9

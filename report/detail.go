@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/loadgate/loadgate/engine"
-	"github.com/loadgate/loadgate/engine/slo"
+	"github.com/loadgate/loadgate/slo"
 )
 
 // This file words a threshold's state for people, once, for every output:

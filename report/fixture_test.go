@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/loadgate/loadgate/engine"
-	"github.com/loadgate/loadgate/engine/slo"
 	"github.com/loadgate/loadgate/histogram"
+	"github.com/loadgate/loadgate/slo"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/report and report/testdata")

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/loadgate/loadgate/engine/slo"
 	"github.com/loadgate/loadgate/histogram"
+	"github.com/loadgate/loadgate/slo"
 )
 
 // thresholdKey identifies one threshold across the inputs of a merge.

@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/loadgate/loadgate/engine"
-	"github.com/loadgate/loadgate/engine/slo"
 	"github.com/loadgate/loadgate/histogram"
+	"github.com/loadgate/loadgate/slo"
 	"github.com/loadgate/loadgate/stats"
 )
 

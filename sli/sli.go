@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/loadgate/loadgate/engine/slo"
 	"github.com/loadgate/loadgate/internal/safeurl"
+	"github.com/loadgate/loadgate/slo"
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"github.com/loadgate/loadgate/internal/loopback"
 	"io"
 	"net"
 	"os"
@@ -14,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/loadgate/loadgate/dist"
+	"github.com/loadgate/loadgate/cluster"
 	"github.com/spf13/pflag"
 )
 
@@ -51,7 +52,7 @@ func (f *agentFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.maxBody, "max-body", "", "refuse request bodies larger than BYTES (e.g. 65536, 64KiB, 1MiB); response bytes kept for checks stop there too")
 }
 
-// agentCmd serves as a load agent for coordinators (dist.Agent) until
+// agentCmd serves as a load agent for coordinators (cluster.Agent) until
 // SIGINT or SIGTERM.
 func agentCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("agent", "agent [--listen ADDR] --token-file F [--tls-cert F --tls-key F --client-ca F] [--allow-target CIDR|HOST[:PORT]]... [--max-rate R] [--max-duration D] [--max-in-flight N] [--max-body BYTES]", stdout, stderr)
@@ -93,7 +94,7 @@ func agentCmd(args []string, stdout, stderr io.Writer) error {
 
 // agent checks the flags and builds the agent and, with TLS, the
 // listener's configuration. Every refusal is bad input: exit 2.
-func (f *agentFlags) agent() (*dist.Agent, *tls.Config, error) {
+func (f *agentFlags) agent() (*cluster.Agent, *tls.Config, error) {
 	given := 0
 	for _, v := range []string{f.cert, f.key, f.clientCA} {
 		if v != "" {
@@ -110,7 +111,7 @@ func (f *agentFlags) agent() (*dist.Agent, *tls.Config, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	allow, err := dist.ParseAllow(f.allow)
+	allow, err := cluster.ParseAllow(f.allow)
 	if err != nil {
 		return nil, nil, usagef("--" + strings.ReplaceAll(err.Error(), "\n", "\n--"))
 	}
@@ -118,7 +119,7 @@ func (f *agentFlags) agent() (*dist.Agent, *tls.Config, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	a := &dist.Agent{Token: token, Allow: allow, Caps: caps, Version: version}
+	a := &cluster.Agent{Token: token, Allow: allow, Caps: caps, Version: version}
 	if given == 3 {
 		if a.TLS, err = agentTLS(f.cert, f.key, f.clientCA); err != nil {
 			return nil, nil, err
@@ -138,19 +139,13 @@ func checkAgentListen(addr string, withTLS bool) error {
 	if withTLS {
 		return nil
 	}
-	loopback := host != ""
-	if loopback {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-		if err != nil {
-			return usagef(fmt.Sprintf("--listen %q: %v", addr, err))
-		}
-		for _, ip := range ips {
-			loopback = loopback && ip.Unmap().IsLoopback()
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	local, err := loopback.Resolves(ctx, net.DefaultResolver, host)
+	if err != nil {
+		return usagef(fmt.Sprintf("--listen %q: %v", addr, err))
 	}
-	if !loopback {
+	if !local {
 		return usagef(fmt.Sprintf("--listen %s is not a loopback address: off loopback an agent needs mutual TLS "+
 			"(--tls-cert, --tls-key and --client-ca; loadgate certs makes them)", addr))
 	}
@@ -176,8 +171,8 @@ func agentTLS(certFile, keyFile, caFile string) (*tls.Config, error) {
 }
 
 // caps checks the cap flags.
-func (f *agentFlags) caps() (dist.Caps, error) {
-	c := dist.Caps{MaxRate: f.maxRate, MaxDuration: f.maxDuration, MaxInFlight: f.maxInFlight}
+func (f *agentFlags) caps() (cluster.Caps, error) {
+	c := cluster.Caps{MaxRate: f.maxRate, MaxDuration: f.maxDuration, MaxInFlight: f.maxInFlight}
 	switch {
 	case f.maxRate < 0 || f.maxRate != f.maxRate:
 		return c, usagef(fmt.Sprintf("--max-rate %v: want a rate >= 0", f.maxRate))
@@ -214,7 +209,7 @@ func parseBytes(s string) (int, error) {
 }
 
 // capsText describes the caps for the startup line.
-func capsText(c dist.Caps) string {
+func capsText(c cluster.Caps) string {
 	var parts []string
 	if c.MaxRate > 0 {
 		parts = append(parts, "rate "+strconv.FormatFloat(c.MaxRate, 'f', -1, 64)+"/s") // never 2e+04

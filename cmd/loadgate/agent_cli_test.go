@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loadgate/loadgate/dist"
+	"github.com/loadgate/loadgate/cluster"
 	"github.com/loadgate/loadgate/internal/pki"
 )
 
@@ -194,7 +194,7 @@ func listenAddr(t *testing.T, line string) string {
 // welcome, 3 refuse) and payload.
 func agentHello(t *testing.T, c net.Conn, token string) (byte, map[string]any) {
 	t.Helper()
-	payload, _ := json.Marshal(map[string]any{"protocol": dist.Protocol, "version": "cli-test", "token": token, "run": "cli run"})
+	payload, _ := json.Marshal(map[string]any{"protocol": cluster.Protocol, "version": "cli-test", "token": token, "run": "cli run"})
 	frame := append(be.BigEndian.AppendUint32(nil, uint32(len(payload))), 1)
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	if _, err := c.Write(append(frame, payload...)); err != nil {
@@ -242,7 +242,7 @@ func TestAgentServesAndStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if typ, m := agentHello(t, c, strings.Repeat("x", 40)); typ != 3 || m["code"] != dist.RefuseAuth {
+	if typ, m := agentHello(t, c, strings.Repeat("x", 40)); typ != 3 || m["code"] != cluster.RefuseAuth {
 		t.Fatalf("hello with another token: type %d %v, want a refusal (auth)", typ, m)
 	}
 	audit := p.waitLine(t, "loadgate agent: audit:")
@@ -296,7 +296,7 @@ func TestAgentTLSListen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if typ, m := agentHello(t, c, "not-the-token-but-long-enough-0123456789"); typ != 3 || m["code"] != dist.RefuseAuth {
+	if typ, m := agentHello(t, c, "not-the-token-but-long-enough-0123456789"); typ != 3 || m["code"] != cluster.RefuseAuth {
 		t.Fatalf("type %d %v, want a refusal (auth)", typ, m)
 	}
 	if audit := p.waitLine(t, "audit:"); !strings.Contains(audit, `cn="loadgate-coordinator" run="cli run" refused (auth)`) {

@@ -3,9 +3,9 @@ package main
 import (
 	"fmt"
 
-	"github.com/loadgate/loadgate/engine/slo"
 	"github.com/loadgate/loadgate/report"
 	"github.com/loadgate/loadgate/scenarios"
+	"github.com/loadgate/loadgate/slo"
 )
 
 // baselineFunc resolves a baseline expression (slo.Options.Baseline).

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/loadgate/loadgate/internal/loopback"
 	"io"
 	"net"
 	"os"
@@ -174,15 +175,14 @@ func printCerts(w io.Writer, dir string, files []pki.File, notes, names []string
 		fmt.Fprintf(w, "  (%s)\n", n)
 	}
 	p := func(name string) string { return filepath.Join(dir, name) }
-	loopback := true
+	local := true
 	var hosts []string
 	for _, n := range names {
-		ip := net.ParseIP(n)
-		loopback = loopback && (n == "localhost" || ip != nil && ip.IsLoopback())
+		local = local && loopback.Host(n)
 		hosts = append(hosts, net.JoinHostPort(strings.Replace(n, "*", "HOST", 1), agentPort))
 	}
 	listen := "0.0.0.0:" + agentPort
-	if loopback { // one agent, on this host: by IP if it has one
+	if local { // one agent, on this host: by IP if it has one
 		host := names[0]
 		for _, n := range names {
 			if net.ParseIP(n) != nil {

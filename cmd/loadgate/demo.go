@@ -9,8 +9,8 @@ import (
 	"syscall"
 
 	"github.com/loadgate/loadgate/examples"
+	"github.com/loadgate/loadgate/internal/demotarget"
 	"github.com/loadgate/loadgate/scenarios"
-	"github.com/loadgate/loadgate/target"
 )
 
 // demoCmd starts the built-in target on a free loopback port and runs the
@@ -31,13 +31,13 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 	if err := checkOutputs(f.outputs, true); err != nil { // outputs.go
 		return err
 	}
-	ln, err := target.Listen("127.0.0.1:0", false)
+	ln, err := demotarget.Listen("127.0.0.1:0", false)
 	if err != nil {
 		return &exitError{code: exitPreflightFailed, err: err}
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- target.New(target.Options{Seed: 1}).Serve(ctx, ln) }()
+	go func() { served <- demotarget.New(demotarget.Options{Seed: 1}).Serve(ctx, ln) }()
 	defer func() { stop(); <-served }()
 	base := "http://" + ln.Addr().String()
 	sc, err := scenarios.Parse("examples/demo.yaml", examples.Demo, scenarios.EnvLookup(map[string]string{"BASE_URL": base}))
@@ -57,7 +57,7 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 // targetCmd serves the built-in target until SIGINT or SIGTERM.
 func targetCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("target", "target [--listen ADDR] [--seed N] [--fail-rate R]", stdout, stderr)
-	addr := fs.String("listen", target.DefaultAddr, "address to serve on (loopback unless --allow-remote)")
+	addr := fs.String("listen", demotarget.DefaultAddr, "address to serve on (loopback unless --allow-remote)")
 	remote := fs.Bool("allow-remote", false, "allow a non-loopback listen address")
 	seed := fs.Int64("seed", 1, "seed of the latency and failure draws")
 	failRate := fs.Float64("fail-rate", 0.01, "share of GET /flaky answered with 500")
@@ -67,7 +67,7 @@ func targetCmd(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() != 0 {
 		return usagef("target takes no arguments")
 	}
-	ln, err := target.Listen(*addr, *remote)
+	ln, err := demotarget.Listen(*addr, *remote)
 	if err != nil {
 		return &exitError{code: exitInvalid, err: err}
 	}
@@ -78,5 +78,5 @@ func targetCmd(args []string, stdout, stderr io.Writer) error {
 		fr = -1 // the target's zero means its default; 0 here means never
 	}
 	fmt.Fprintf(stdout, "loadgate target: serving on http://%s (Ctrl-C to stop)\n", ln.Addr())
-	return target.New(target.Options{Seed: *seed, FailRate: fr}).Serve(ctx, ln)
+	return demotarget.New(demotarget.Options{Seed: *seed, FailRate: fr}).Serve(ctx, ln)
 }

@@ -4,16 +4,16 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"github.com/loadgate/loadgate/internal/loopback"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/loadgate/loadgate/dist"
+	"github.com/loadgate/loadgate/cluster"
 	"github.com/loadgate/loadgate/engine"
 	"github.com/loadgate/loadgate/report"
 	"github.com/loadgate/loadgate/scenarios"
-	"github.com/loadgate/loadgate/target"
 	"github.com/spf13/pflag"
 )
 
@@ -46,7 +46,7 @@ func (d *distFlags) register(fs *pflag.FlagSet) {
 
 // coordinator checks the flags and returns the coordinator they describe,
 // or nil without --agents. Every problem is a usage error: nothing is sent.
-func (d *distFlags) coordinator(sc *scenarios.Scenario, seg engine.Segment) (*dist.Coordinator, error) {
+func (d *distFlags) coordinator(sc *scenarios.Scenario, seg engine.Segment) (*cluster.Coordinator, error) {
 	if len(d.agents) == 0 {
 		if d.tolerate || d.tokenFile != "" || d.tlsCA != "" || d.tlsCert != "" || d.tlsKey != "" {
 			return nil, usagef("--token-file, --tls-* and --tolerate-agent-loss need --agents")
@@ -70,13 +70,13 @@ func (d *distFlags) coordinator(sc *scenarios.Scenario, seg engine.Segment) (*di
 	if err != nil {
 		return nil, err
 	}
-	c := &dist.Coordinator{Agents: d.agents, Token: token, Version: version}
+	c := &cluster.Coordinator{Agents: d.agents, Token: token, Version: version}
 	if c.TLS, err = d.controlTLS(); err != nil {
 		return nil, err
 	}
 	if c.TLS == nil {
 		for _, a := range d.agents {
-			if !target.IsLoopback(a) {
+			if !loopback.Addr(a) {
 				return nil, usagef(fmt.Sprintf("agent %s is not on loopback: off loopback the control channel needs mutual TLS (--tls-ca, --tls-cert, --tls-key; make them with `loadgate certs`)", a))
 			}
 		}
@@ -149,12 +149,12 @@ func readPool(path string) (*x509.CertPool, error) {
 
 // targetTLS is the scenario's tls section with its files' contents, for
 // agents that cannot read the coordinator's files.
-func targetTLS(sc *scenarios.Scenario) (*dist.TLSOptions, error) {
+func targetTLS(sc *scenarios.Scenario) (*cluster.TLSOptions, error) {
 	if sc.Spec == nil || sc.Spec.TLS == nil {
 		return nil, nil
 	}
 	t := sc.Spec.TLS
-	o := &dist.TLSOptions{ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: t.MinVersion}
+	o := &cluster.TLSOptions{ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: t.MinVersion}
 	read := func(f string) ([]byte, error) {
 		if f == "" {
 			return nil, nil
@@ -178,7 +178,7 @@ func targetTLS(sc *scenarios.Scenario) (*dist.TLSOptions, error) {
 
 // agentReports turns what the coordinator saw of its agents into the
 // reports' agents section.
-func agentReports(c *dist.Coordinator) []report.Agent {
+func agentReports(c *cluster.Coordinator) []report.Agent {
 	if c == nil {
 		return nil
 	}
@@ -230,7 +230,7 @@ func (s *session) judgeAgents(v *verdict) {
 
 // failAgents ends a run that could not start on every agent: exit 3 with
 // one reason per agent; nothing was sent.
-func (s *session) failAgents(pe *dist.PreflightError) error {
+func (s *session) failAgents(pe *cluster.PreflightError) error {
 	v := &verdict{}
 	for _, a := range pe.Agents {
 		msg := fmt.Sprintf("agent %s: %v", a.Addr, a.Err)

@@ -13,11 +13,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/loadgate/loadgate/dist"
+	"github.com/loadgate/loadgate/cluster"
 	"github.com/loadgate/loadgate/engine"
-	"github.com/loadgate/loadgate/engine/slo"
 	"github.com/loadgate/loadgate/report"
 	"github.com/loadgate/loadgate/scenarios"
+	"github.com/loadgate/loadgate/slo"
 )
 
 // Why a run was stopped early; the context's cause tells them apart.
@@ -65,7 +65,7 @@ type session struct {
 	measureStart atomic.Pointer[time.Time]
 	// coord runs the plan on agents instead of eng (--agents); a lost
 	// agent makes the run inconclusive unless tolerateLoss.
-	coord        *dist.Coordinator
+	coord        *cluster.Coordinator
 	tolerateLoss bool
 	// interrupted is closed by the first SIGINT/SIGTERM.
 	interrupted chan struct{}
@@ -150,7 +150,7 @@ func (s *session) execute() (err error) {
 		run = s.coord.Run
 	}
 	res, err := run(ctx, plan, obs...)
-	var pe *dist.PreflightError
+	var pe *cluster.PreflightError
 	switch {
 	case err != nil && errors.Is(context.Cause(ctx), errInterrupted):
 		// Ctrl-C while the agents were being prepared: nothing was sent.

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/loadgate/loadgate/engine"
-	"github.com/loadgate/loadgate/engine/slo"
 	"github.com/loadgate/loadgate/scenarios"
 	"github.com/loadgate/loadgate/sli"
+	"github.com/loadgate/loadgate/slo"
 )
 
 // healthProblems lists why a run's measurement cannot be trusted under the

@@ -4,15 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/loadgate/loadgate/internal/loopback"
 	"net"
 	"sync"
 	"time"
 
 	"github.com/loadgate/loadgate/engine"
-	"github.com/loadgate/loadgate/engine/slo"
 	"github.com/loadgate/loadgate/report/promexport"
 	"github.com/loadgate/loadgate/sli"
-	"github.com/loadgate/loadgate/target"
+	"github.com/loadgate/loadgate/slo"
 	"github.com/spf13/pflag"
 )
 
@@ -37,7 +37,7 @@ func (m *metricsFlags) check() error {
 	if _, _, err := net.SplitHostPort(m.addr); err != nil {
 		return usagef(fmt.Sprintf("--metrics-addr %q: want HOST:PORT, e.g. 127.0.0.1:9464", m.addr))
 	}
-	if !m.allowRemote && !target.IsLoopback(m.addr) {
+	if !m.allowRemote && !loopback.Addr(m.addr) {
 		return usagef(fmt.Sprintf("--metrics-addr %q is not a loopback address: bind 127.0.0.1 or pass --metrics-allow-remote", m.addr))
 	}
 	if m.linger < 0 {

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/loadgate/loadgate/engine/slo"
 	"github.com/loadgate/loadgate/internal/testtool"
 	"github.com/loadgate/loadgate/scenarios"
+	"github.com/loadgate/loadgate/slo"
 )
 
 // TestNotRunThresholds (issue 15 item 5): the thresholds of a run that

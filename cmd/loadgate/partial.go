@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/loadgate/loadgate/engine/slo"
 	"github.com/loadgate/loadgate/report"
+	"github.com/loadgate/loadgate/slo"
 )
 
 // partialEvery is how often the JSON so far is rewritten during a run

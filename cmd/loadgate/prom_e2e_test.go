@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/loadgate/loadgate/internal/demotarget"
 	"github.com/loadgate/loadgate/internal/testtool"
-	"github.com/loadgate/loadgate/target"
 )
 
 // End to end with a real Prometheus server (DESIGN §7, §5): Prometheus
@@ -42,13 +42,13 @@ func freePort(t *testing.T) string {
 // startTarget serves the built-in target on loopback for the test.
 func startTarget(t *testing.T) string {
 	t.Helper()
-	ln, err := target.Listen("127.0.0.1:0", false)
+	ln, err := demotarget.Listen("127.0.0.1:0", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- target.New(target.Options{Seed: 1}).Serve(ctx, ln) }()
+	go func() { done <- demotarget.New(demotarget.Options{Seed: 1}).Serve(ctx, ln) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return ln.Addr().String()
 }

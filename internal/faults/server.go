@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"crypto/tls"
 	"fmt"
+	"github.com/loadgate/loadgate/internal/loopback"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -69,11 +70,7 @@ func New() (*Server, error) {
 // Listen listens on addr, which must be a loopback address: the fault
 // target is for tests and must never be reachable from elsewhere.
 func Listen(addr string) (net.Listener, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("faults: %w", err)
-	}
-	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+	if !loopback.Addr(addr) {
 		return nil, fmt.Errorf("faults: %q is not a loopback address", addr)
 	}
 	return net.Listen("tcp", addr)

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/loadgate/loadgate/engine"
-	"github.com/loadgate/loadgate/engine/slo"
 	"github.com/loadgate/loadgate/histogram"
+	"github.com/loadgate/loadgate/slo"
 	"github.com/prometheus/client_golang/prometheus"
 )
 

@@ -1,4 +1,4 @@
-package target
+package demotarget
 
 import (
 	"encoding/json"

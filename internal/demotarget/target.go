@@ -1,9 +1,10 @@
-package target
+package demotarget
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/loadgate/loadgate/internal/loopback"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -161,7 +162,7 @@ func Listen(addr string, allowRemote bool) (net.Listener, error) {
 	if addr == "" {
 		addr = DefaultAddr
 	}
-	if !allowRemote && !IsLoopback(addr) {
+	if !allowRemote && !loopback.Addr(addr) {
 		return nil, fmt.Errorf("%w: %q", ErrNotLoopback, addr)
 	}
 	ln, err := net.Listen("tcp", addr)
@@ -169,20 +170,6 @@ func Listen(addr string, allowRemote bool) (net.Listener, error) {
 		return nil, fmt.Errorf("target: %w", err)
 	}
 	return ln, nil
-}
-
-// IsLoopback reports whether the host part of addr ("host:port") is a loopback IP
-// or "localhost". An empty host (":8088", all interfaces) is not loopback.
-func IsLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Requests returns the number of requests handled so far, including unmatched ones.

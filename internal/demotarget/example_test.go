@@ -1,4 +1,4 @@
-package target_test
+package demotarget_test
 
 import (
 	"context"
@@ -7,14 +7,14 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/loadgate/loadgate/target"
+	"github.com/loadgate/loadgate/internal/demotarget"
 )
 
 // Example starts the demo target on a free loopback port, asks it for its health,
 // and stops it.
 func Example() {
-	srv := target.New(target.Options{Seed: 1})
-	ln, err := target.Listen("127.0.0.1:0", false)
+	srv := demotarget.New(demotarget.Options{Seed: 1})
+	ln, err := demotarget.Listen("127.0.0.1:0", false)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -1,9 +1,10 @@
-package target
+package demotarget
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/loadgate/loadgate/internal/loopback"
 	"io"
 	"math"
 	"net/http"
@@ -342,8 +343,8 @@ func TestListenLoopbackOnly(t *testing.T) {
 		{"garbage", false},
 	}
 	for _, tt := range tests {
-		if got := IsLoopback(tt.addr); got != tt.want {
-			t.Errorf("IsLoopback(%q) = %v, want %v", tt.addr, got, tt.want)
+		if got := loopback.Addr(tt.addr); got != tt.want {
+			t.Errorf("loopback.Addr(%q) = %v, want %v", tt.addr, got, tt.want)
 		}
 	}
 	if _, err := Listen("0.0.0.0:0", false); !errors.Is(err, ErrNotLoopback) {

@@ -1,4 +1,4 @@
-package dist
+package cluster
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/loadgate/loadgate/internal/loopback"
 	"io"
 	"net"
 	"os"
@@ -16,7 +17,6 @@ import (
 	"time"
 
 	"github.com/loadgate/loadgate/engine"
-	"github.com/loadgate/loadgate/target"
 )
 
 // Defaults of the coordinator's timing.
@@ -173,7 +173,7 @@ func (c *Coordinator) Run(ctx context.Context, p *engine.Plan, obs ...engine.Obs
 	}
 	if c.TLS == nil {
 		for _, a := range c.Agents {
-			if !target.IsLoopback(a) {
+			if !loopback.Addr(a) {
 				return nil, fmt.Errorf("agent %s is not on loopback: plaintext is allowed only when both ends are on loopback; give --tls-ca, --tls-cert and --tls-key", a)
 			}
 		}
@@ -249,7 +249,7 @@ func (c *Coordinator) open(ctx context.Context, a *remote, p *engine.Plan, runID
 		conn, err = td.DialContext(ctx, "tcp", a.addr)
 	} else {
 		conn, err = d.DialContext(ctx, "tcp", a.addr)
-		if err == nil && !remoteLoopback(conn) {
+		if err == nil && !loopback.Conn(conn) {
 			// A name such as localhost may resolve anywhere: plaintext only
 			// to what was actually reached on loopback.
 			conn.Close()
@@ -415,11 +415,6 @@ func randomID() string {
 	var b [6]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-func remoteLoopback(c net.Conn) bool {
-	ta, ok := c.RemoteAddr().(*net.TCPAddr)
-	return ok && ta.IP.IsLoopback()
 }
 
 // observe calls o and reports whether it returned normally; a panic is a

@@ -1,4 +1,4 @@
-package dist
+package cluster
 
 import (
 	"context"
@@ -466,7 +466,7 @@ func TestCoordinatorNoGoroutinesAfterRun(t *testing.T) {
 		if strings.Contains(g, "(*fakeAgent)") {
 			continue
 		}
-		for _, f := range []string{"dist.read(", "dist.(*merger).", "dist.(*frameConn).send", "dist.(*Coordinator)."} {
+		for _, f := range []string{"cluster.read(", "cluster.(*merger).", "cluster.(*frameConn).send", "cluster.(*Coordinator)."} {
 			if strings.Contains(g, f) {
 				t.Errorf("a goroutine of the coordinator is still running after Run returned:\n%s", g)
 				break

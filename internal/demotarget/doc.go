@@ -28,4 +28,4 @@
 // Concurrency: a Server is safe for concurrent use by any number of requests. The
 // random generator is guarded by a mutex held only for the draw (never while
 // sleeping); the request counters are atomics. Serve may be called once per Server.
-package target
+package demotarget

@@ -9,7 +9,7 @@
 // 1-byte message type and a JSON payload. Only declarative data travels
 // towards the agent (the plan, never code); only aggregates travel back
 // (histograms, counters, error classes, short messages).
-package dist
+package cluster
 
 import (
 	"bufio"
