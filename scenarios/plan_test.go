@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/loadgate/loadgate/engine"
-	"github.com/loadgate/loadgate/engine/slo"
+	"github.com/loadgate/loadgate/slo"
 )
 
 func mustLoad(t *testing.T, path string, vars map[string]string) *Scenario {

@@ -12,7 +12,7 @@ import (
 	"slices"
 
 	"github.com/loadgate/loadgate/engine"
-	"github.com/loadgate/loadgate/engine/slo"
+	"github.com/loadgate/loadgate/slo"
 	"go.yaml.in/yaml/v3"
 )
 

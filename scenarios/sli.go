@@ -7,7 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/loadgate/loadgate/engine/slo"
+	"github.com/loadgate/loadgate/slo"
 	"go.yaml.in/yaml/v3"
 )
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loadgate/loadgate/engine/slo"
+	"github.com/loadgate/loadgate/slo"
 )
 
 func TestSLISection(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/loadgate/loadgate/engine"
-	"github.com/loadgate/loadgate/engine/slo"
+	"github.com/loadgate/loadgate/slo"
 	"go.yaml.in/yaml/v3"
 )
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/loadgate/loadgate/engine/slo"
+	"github.com/loadgate/loadgate/slo"
 )
 
 const thresholdBase = "name: t\nbase_url: http://127.0.0.1:1\nload: { rate: 1, duration: 1s }\nflows:\n  - name: f\n    steps: [ { name: s, get: / } ]\nthresholds:\n  http_req_duration:\n"
