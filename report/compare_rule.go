@@ -282,9 +282,9 @@ func parseAmount(s string) (Limit, error) {
 	case "":
 		a = Amount{v, Plain}
 	default:
-		d, ok := durationUnits[suffix]
+		d, ok := slo.DurationUnit(suffix)
 		if !ok {
-			return Limit{}, fmt.Errorf("limit %q: unknown unit %q: want %%, pp, a duration unit (us, ms, s, m) or none", s, suffix)
+			return Limit{}, fmt.Errorf("limit %q: unknown unit %q: want %%, pp, a duration unit (ns, us, ms, s, m, h) or none", s, suffix)
 		}
 		a = Amount{v * d, Millis}
 	}
@@ -292,9 +292,6 @@ func parseAmount(s string) (Limit, error) {
 	l.Text = sign + strconv.FormatFloat(v, 'f', -1, 64) + suffix
 	return l, nil
 }
-
-// durationUnits are milliseconds per unit.
-var durationUnits = map[string]float64{"ns": 1e-6, "us": 1e-3, "µs": 1e-3, "ms": 1, "s": 1e3, "m": 60e3}
 
 // check rejects a rule whose stat or unit cannot apply to its metric.
 func (r Rule) check() error {

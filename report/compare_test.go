@@ -283,6 +283,8 @@ func TestParseRule(t *testing.T) {
 		{in: "http_reqs:rate=-5", want: "http_reqs:rate=-5"},
 		{in: "p99=off", want: "p99=off"},
 		{in: "p95=+10%,+2ms", want: "p95=+10%,+2ms"}, // a floor: both must be exceeded
+		{in: "p99=+1h", want: "p99=+1h"},             // thresholds' duration units (slo.DurationUnit)
+		{in: "p99=+500μs", want: "p99=+500μs"},
 		{in: "p95=+10%, 2ms", want: "p95=+10%,+2ms"},
 		{in: "checks:rate=-1pp,-5%", want: "checks:rate=-1pp,-5%"},
 		{in: "p95=+10%,-2ms", err: true, want: "a rise and a drop cannot be combined"},

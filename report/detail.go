@@ -30,16 +30,17 @@ func (t ThresholdResult) Detail() string {
 			return "no data: " + t.Reason
 		}
 		return "no data"
-	case t.Reason != "" && t.Observed == 0 && !isBreach(t.Reason):
+	}
+	msg := observedLimit(t)
+	switch {
+	case t.Reason == "" || t.Reason == msg: // passed, or a breach: its values
+		return msg
+	case t.Observed == 0:
 		// Nothing was measured (a query that failed, a request that never
 		// completed): the reason is all there is to say.
 		return t.Reason
 	}
-	msg := observedLimit(t)
-	if r := extraReason(t.Reason); r != "" {
-		msg += " (" + r + ")"
-	}
-	return msg
+	return msg + " (" + t.Reason + ")"
 }
 
 // ThresholdDetail is the Detail of an evaluator's result, with the values
@@ -49,22 +50,14 @@ func ThresholdDetail(r slo.Result) string {
 	return thresholdResults([]slo.Result{r}, time.Time{}, nil, "")[0].Detail()
 }
 
-// isBreach reports whether reason is the evaluator's "observed X, limit OP
-// Y", which says again what observed and limit say.
-func isBreach(reason string) bool { return strings.HasPrefix(reason, "observed ") }
-
-// extraReason is what a threshold's reason adds to "observed X, limit OP
-// Y": nothing when it is the evaluator's breach, which repeats those values
-// (only a window clause, "in window ending at 40s", is kept), the whole
-// reason otherwise.
-func extraReason(reason string) string {
-	if !isBreach(reason) {
-		return reason
+// note is what t's reason adds to its observed value and limit (the HTML
+// table shows those in columns of their own): nothing for a pass or a
+// breach, the reason otherwise.
+func (t ThresholdResult) note() string {
+	if t.Reason == observedLimit(t) {
+		return ""
 	}
-	if i := strings.Index(reason, " in window"); i >= 0 {
-		return reason[i+1:]
-	}
-	return ""
+	return t.Reason
 }
 
 // observedLimit is "observed 412ms, limit < 300ms".

@@ -19,17 +19,17 @@ func TestThresholdDetail(t *testing.T) {
 		t    ThresholdResult
 		want string
 	}{
-		{"a breach, the evaluator's reason not repeated",
-			ThresholdResult{Metric: "http_req_duration", Expr: "p(95) < 500ms", Observed: 604.671, Limit: 500, Unit: "ms", Reason: "observed 604.671ms, limit < 500ms"},
+		{"a breach: its reason is its values, said once",
+			ThresholdResult{Metric: "http_req_duration", Expr: "p(95) < 500ms", Observed: 604.671, Limit: 500, Unit: "ms", Reason: "observed 604.67ms, limit < 500ms"},
 			"observed 604.67ms, limit < 500ms"},
 		{"seconds, not 1.534e+04ms",
-			ThresholdResult{Metric: "http_req_duration", Expr: "p(99) < 2s", Observed: 15340, Limit: 2000, Unit: "ms", Reason: "observed 15340ms, limit < 2000ms"},
+			ThresholdResult{Metric: "http_req_duration", Expr: "p(99) < 2s", Observed: 15340, Limit: 2000, Unit: "ms", Reason: "observed 15.34s, limit < 2s"},
 			"observed 15.34s, limit < 2s"},
 		{"minutes",
 			ThresholdResult{Metric: "iteration_duration", Expr: "max < 1m", Observed: 90500, Limit: 60000, Unit: "ms"},
 			"observed 1m31s, limit < 1m"},
 		{"a rate written in percent",
-			ThresholdResult{Metric: "http_req_failed", Expr: "rate < 1%", Observed: 0.0025, Limit: 0.01, Reason: "observed 0.0025, limit < 0.01"},
+			ThresholdResult{Metric: "http_req_failed", Expr: "rate < 1%", Observed: 0.0025, Limit: 0.01, Reason: "observed 0.25%, limit < 1%"},
 			"observed 0.25%, limit < 1%"},
 		{"a rate written as a fraction",
 			ThresholdResult{Metric: "checks{step:pay}", Expr: "rate > 0.99", Observed: 0.985, Limit: 0.99},
@@ -84,10 +84,11 @@ func TestThresholdDetail(t *testing.T) {
 }
 
 // TestThresholdDetailOfResult: the CLI's reasons come from the evaluator's
-// results through ThresholdDetail, and say what the reports say.
+// results through ThresholdDetail, and say what the reports say: a breach
+// is known by its typed reason (slo.WhyBreach), never by its prose.
 func TestThresholdDetailOfResult(t *testing.T) {
 	r := slo.Result{Threshold: slo.Threshold{Metric: "http_req_duration", Expr: "p(95) < 500ms"}, Key: "http_req_duration",
-		Observed: 604.6712, Limit: 500, Unit: "ms", Failed: true, Reason: "observed 604.6712ms, limit < 500ms"}
+		Observed: 604.6712, Limit: 500, Unit: "ms", Failed: true, Why: slo.WhyBreach, Reason: "observed 604.6712ms, limit < 500ms"}
 	if got, want := ThresholdDetail(r), "observed 604.67ms, limit < 500ms"; got != want {
 		t.Errorf("ThresholdDetail = %q, want %q", got, want)
 	}

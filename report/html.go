@@ -259,7 +259,7 @@ func htmlThresholdOf(t ThresholdResult) htmlThreshold {
 		Metric:   t.Metric,
 		Expr:     t.Expr,
 		Severity: t.Severity,
-		Note:     extraReason(t.Reason),
+		Note:     t.note(),
 	}
 	if !t.Skipped && !t.NoData {
 		h.Observed, h.Limit = thresholdValues(t) // detail.go

@@ -248,7 +248,7 @@ func thresholdCase(t ThresholdResult) (c junitCase, warn string) {
 }
 
 func skipMessage(t ThresholdResult) string {
-	if t.NotRun() {
+	if t.NotRun {
 		return t.Reason // "not run: preflight failed"
 	}
 	if t.Reason != "" {

@@ -144,17 +144,22 @@ func TestJUnitHostile(t *testing.T) {
 	validateXSD(t, b)
 }
 
-func TestExtraReason(t *testing.T) {
+// TestNote: a threshold's note is what its reason adds to its values:
+// nothing for a breach (its reason is its values), the reason otherwise.
+func TestNote(t *testing.T) {
+	base := ThresholdResult{Metric: "http_req_duration", Expr: "p(95) < 1ms", Observed: 6.595, Limit: 1, Unit: "ms"}
 	for reason, want := range map[string]string{
-		"":                              "",
-		"breached since 21s":            "breached since 21s",
-		"observed 6.595ms, limit < 1ms": "",
-		"observed 6.595ms, limit < 1ms in window ending at 40s": "in window ending at 40s",
-		"not enough data (3 of 100 samples)":                    "not enough data (3 of 100 samples)",
-		"baseline has no http_req_duration{step:search}":        "baseline has no http_req_duration{step:search}",
+		"":                                   "",
+		"observed 6.59ms, limit < 1ms":       "",
+		"breached since 21s":                 "breached since 21s",
+		"breached in window ending at 40s":   "breached in window ending at 40s",
+		"not enough data (3 of 100 samples)": "not enough data (3 of 100 samples)",
+		"baseline has no http_req_duration{step:search}": "baseline has no http_req_duration{step:search}",
 	} {
-		if got := extraReason(reason); got != want {
-			t.Errorf("extraReason(%q) = %q, want %q", reason, got, want)
+		th := base
+		th.Reason = reason
+		if got := th.note(); got != want {
+			t.Errorf("note of %q = %q, want %q (values: %q)", reason, got, want, observedLimit(th))
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loadgate/loadgate/engine"
 	"github.com/loadgate/loadgate/histogram"
 	"github.com/loadgate/loadgate/slo"
 )
@@ -123,7 +124,7 @@ func carry(t *ThresholdResult, fs []found) (passed bool) {
 				worst = f.t
 			}
 		}
-		if err == nil && f.t.Passed == worst.Passed && worseThan(e.Op, f.t.Observed, worst.Observed) {
+		if err == nil && f.t.Passed == worst.Passed && e.Op.Worse(f.t.Observed, worst.Observed) {
 			worst = f.t
 		}
 	}
@@ -141,18 +142,6 @@ func carry(t *ThresholdResult, fs []found) (passed bool) {
 		t.Reason += "; not re-evaluated on merged data"
 	}
 	return t.Passed
-}
-
-// worseThan reports whether a is a worse observation than b under op:
-// higher for an upper limit, lower for a lower one.
-func worseThan(op slo.Op, a, b float64) bool {
-	switch op {
-	case slo.Less, slo.LessEq:
-		return a > b
-	case slo.Greater, slo.GreaterEq:
-		return a < b
-	}
-	return false
 }
 
 // firstFailed is the earliest first_failed_at of the inputs, or end (a
@@ -178,8 +167,8 @@ func firstFailed(fs []found, end string) *string {
 	return &best
 }
 
-// reevaluate judges t on the merged metric, as slo does at the end of a
-// run.
+// reevaluate judges t on the merged metric with slo's one rule (Measure
+// and Judge), as the evaluator does at the end of a run.
 func reevaluate(t *ThresholdResult, fs []found, out *Summary, hists map[string]*histogram.Histogram) error {
 	e, err := slo.ParseExpr(t.Expr)
 	if err != nil {
@@ -189,79 +178,55 @@ func reevaluate(t *ThresholdResult, fs []found, out *Summary, hists map[string]*
 	if e.Baseline {
 		limit = fs[0].t.Limit // resolved from the baseline run by each input
 	}
-	m, ok := out.Metrics[t.Metric]
-	observed, samples, has, err := measure(e, m, ok, hists[t.Metric], out.DurationS)
-	if err != nil {
-		return err
+	var m slo.Measurement
+	if met, ok := out.Metrics[t.Metric]; ok {
+		v, err := valueOf(e, met, hists[t.Metric])
+		if err != nil {
+			return err
+		}
+		m.Value, m.Samples, m.Has = slo.Measure(e, v, time.Duration(out.DurationS*float64(time.Second)))
+		m.AllFailed = allFailed(t.Metric, met, out.Metrics)
 	}
+	o := slo.Judge(e, limit, t.MinSamples, m, true)
 	digits := 6
 	if t.Unit == "ms" {
 		digits = 3
 	}
-	t.Observed, t.Limit, t.NoData = round(observed, digits), round(limit, digits), false
-	switch {
-	case allFailed(t.Metric, m, out.Metrics):
-		t.Passed, t.Reason = false, "every request failed"
-	case !has:
-		t.Passed, t.NoData, t.Reason = false, true, "no data"
-	case samples < t.MinSamples:
-		t.Passed, t.Reason = false, fmt.Sprintf("not enough data (%d of %d samples)", samples, t.MinSamples)
-	case e.Op.Holds(observed, limit):
-		t.Passed = true
-	default:
-		t.Passed = false
+	t.Observed, t.Limit = round(o.Observed, digits), round(limit, digits)
+	t.Passed, t.NoData = o.Verdict == slo.VerdictPass, o.Why == slo.WhyNoData
+	switch o.Why {
+	case slo.WhyAllFailed:
+		t.Reason = "every request failed"
+	case slo.WhyNoData:
+		t.Reason = "no data"
+	case slo.WhyNotEnough:
+		t.Reason = fmt.Sprintf("not enough data (%d of %d samples)", o.Samples, t.MinSamples)
+	case slo.WhyBreach:
 		t.Reason = observedLimit(*t) // detail.go
 	}
 	return nil
 }
 
-// measure computes e's aggregation on the merged metric m: ms for trends,
-// a 0..1 share for rates, a count or a rate per second for counters.
-func measure(e slo.Expr, m Metric, ok bool, h *histogram.Histogram, durationS float64) (v float64, samples int64, has bool, err error) {
-	if !ok {
-		return 0, 0, false, nil
-	}
-	wrong := func() error { return fmt.Errorf("%s does not apply to a %s", e.Agg, m.Type) }
+// valueOf is the merged metric m as the engine would hand it to the
+// evaluator; an aggregation that does not apply to its type is an error.
+func valueOf(e slo.Expr, m Metric, h *histogram.Histogram) (engine.Value, error) {
+	var v engine.Value
 	switch m.Type {
 	case TypeTrend:
-		if h == nil || h.Count() == 0 {
-			return 0, 0, false, nil
-		}
-		var d time.Duration
-		switch e.Agg {
-		case slo.AggPercentile, slo.AggMed:
-			d = h.Quantile(e.Quantile())
-		case slo.AggAvg:
-			d = h.Mean()
-		case slo.AggMin:
-			d = h.Min()
-		case slo.AggMax:
-			d = h.Max()
-		default:
-			return 0, 0, false, wrong()
-		}
-		return float64(d) / float64(time.Millisecond), h.Count(), true, nil
+		v = engine.Value{Type: engine.Trend, Hist: h}
 	case TypeRate:
-		if e.Agg != slo.AggRate {
-			return 0, 0, false, wrong()
-		}
-		if m.Total == 0 {
-			return 0, 0, false, nil
-		}
-		return float64(m.Hits) / float64(m.Total), m.Total, true, nil
+		v = engine.Value{Type: engine.Rate, Hits: m.Hits, Total: m.Total}
 	case TypeCounter:
-		switch e.Agg {
-		case slo.AggCount:
-			return float64(m.Count), 1, true, nil
-		case slo.AggRate:
-			if durationS <= 0 {
-				return 0, 0, false, nil
-			}
-			return float64(m.Count) / durationS, 1, true, nil
-		}
-		return 0, 0, false, wrong()
+		v = engine.Value{Type: engine.Counter, Count: m.Count}
+	default:
+		return v, fmt.Errorf("metric type %q", m.Type)
 	}
-	return 0, 0, false, fmt.Errorf("metric type %q", m.Type)
+	if m.Type != TypeTrend && e.Agg != slo.AggRate && e.Agg != slo.AggCount ||
+		m.Type == TypeTrend && (e.Agg == slo.AggRate || e.Agg == slo.AggCount) ||
+		m.Type == TypeRate && e.Agg != slo.AggRate {
+		return v, fmt.Errorf("%s does not apply to a %s", e.Agg, m.Type)
+	}
+	return v, nil
 }
 
 // allFailed applies slo's rule for latency thresholds (a trend of

@@ -31,7 +31,7 @@ func notStartedRun(t testing.TB) Run {
 func TestNotStartedGolden(t *testing.T) {
 	s := Build(notStartedRun(t))
 	for _, th := range s.Thresholds {
-		if !th.Skipped || th.Passed || th.NoData || th.FirstFailedAt != nil || th.Reason != "not run: preflight failed" || !th.NotRun() {
+		if !th.Skipped || th.Passed || th.NoData || th.FirstFailedAt != nil || th.Reason != "not run: preflight failed" || !th.NotRun {
 			t.Errorf("threshold %+v: want skipped, reason %q", th, "not run: preflight failed")
 		}
 	}

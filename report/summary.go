@@ -137,6 +137,10 @@ type ThresholdResult struct {
 	// failed.
 	FirstFailedAt *string `json:"first_failed_at"`
 	Reason        string  `json:"reason"`
+	// NotRun marks the thresholds of a run whose load never started
+	// (skipped, with the status in words as the reason: "not run:
+	// preflight failed"; docs/reports.md, "A run that never started").
+	NotRun bool `json:"not_run,omitempty"`
 }
 
 // Generator is the generator's own health over the run, and how the load
@@ -321,11 +325,6 @@ func notRunReason(r Run) string {
 	return NotRunPrefix + status
 }
 
-// NotRun reports whether t belongs to a run that never started.
-func (t ThresholdResult) NotRun() bool {
-	return t.Skipped && strings.HasPrefix(t.Reason, NotRunPrefix)
-}
-
 // thresholdResults are the thresholds of a report; notRun, when set, is
 // the reason of every one of a run that never started.
 func thresholdResults(rs []slo.Result, started time.Time, red *Redactor, notRun string) []ThresholdResult {
@@ -335,7 +334,7 @@ func thresholdResults(rs []slo.Result, started time.Time, red *Redactor, notRun 
 			// Nothing was evaluated: no value, no failure, only the limit
 			// the expression resolved to.
 			r.Observed, r.Passed, r.Failed, r.NoData, r.Aborted = 0, false, false, false, false
-			r.Skipped, r.Reason = true, notRun
+			r.Skipped, r.Reason, r.Why = true, notRun, slo.WhySkipped
 		}
 		digits := 6 // shares and counts: keep small rates visible
 		if r.Unit == "ms" {
@@ -356,15 +355,16 @@ func thresholdResults(rs []slo.Result, started time.Time, red *Redactor, notRun 
 
 			WindowS:    r.Threshold.Window.Seconds(),
 			MinSamples: r.Threshold.MinSamples,
+			NotRun:     notRun != "",
 		}
 		if r.Failed {
 			at := rfc3339(started.Add(r.FirstFailedAt))
 			t.FirstFailedAt = &at
 		}
-		if isBreach(t.Reason) {
-			// The evaluator's "observed X, limit OP Y" in the words every
-			// output uses (detail.go): a human unit, no exponent.
-			t.Reason = strings.TrimSpace(observedLimit(t) + " " + extraReason(t.Reason))
+		if r.Why == slo.WhyBreach && r.WindowEnd == 0 {
+			// A breach is its values, in the words every output uses
+			// (detail.go): a human unit, no exponent.
+			t.Reason = observedLimit(t)
 		}
 		out = append(out, t)
 	}

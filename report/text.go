@@ -335,7 +335,7 @@ func writeThresholds(w *bufio.Writer, s *Summary, color bool) {
 // started.
 func notRun(ts []ThresholdResult) bool {
 	for _, t := range ts {
-		if !t.NotRun() {
+		if !t.NotRun {
 			return false
 		}
 	}

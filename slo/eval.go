@@ -94,7 +94,7 @@ func (b *builder) check(th Threshold, base func(string, Expr) (float64, bool, st
 	}
 	c := &check{expr: expr, min: th.MinSamples, latency: src.failed != nil, whole: src}
 	c.res = Result{Threshold: th, Key: src.sel.Key(), Unit: unitOf(expr, m.Type), Pending: true}
-	c.why = whyNoData
+	c.why = WhyNoData
 	c.limit = expr.Lit.Value
 	if expr.Baseline {
 		if err := c.resolveBaseline(base, m); err != nil {

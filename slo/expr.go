@@ -78,7 +78,7 @@ func (o Op) Holds(observed, limit float64) bool {
 // worse reports whether a is a worse observation than b for this operator:
 // higher for an upper limit, lower for a lower limit. Equality operators
 // have no direction; the first breach is kept.
-func (o Op) worse(a, b float64) bool {
+func (o Op) Worse(a, b float64) bool {
 	switch o {
 	case Less, LessEq:
 		return a > b

@@ -9,35 +9,114 @@ import (
 	"github.com/loadgate/loadgate/engine"
 )
 
-// verdict is the decision of one evaluation.
-type verdict uint8
+// Verdict is the decision of one evaluation.
+type Verdict uint8
 
+// The decisions of Judge.
 const (
-	pending verdict = iota // no decision yet (too few samples, or no data live)
-	pass
-	fail
+	VerdictPending Verdict = iota // no decision yet (too few samples, or no data live)
+	VerdictPass
+	VerdictFail
 )
 
-// why is the cause of a failure or pending state. Reasons are kept as
-// codes and put into words only when Results is called, so a failing
-// threshold builds no string per tick.
-type why uint8
+// Why is the cause of a failure or a pending state, typed so that callers
+// word it themselves (report words it once for every output) and never
+// read it back from prose. Checks keep it as a code and put it into words
+// only when Results is called, so a failing threshold builds no string per
+// tick.
+type Why uint8
 
+// The causes of Result.Why.
 const (
-	whyNone why = iota
-	whyNoData
-	whyNotEnough
-	whyAllFailed
-	whyBreach
+	WhyNone      Why = iota
+	WhyNoData        // no sample, no query result
+	WhyNotEnough     // fewer samples than min_samples
+	WhyAllFailed     // a latency threshold whose every request failed
+	WhyBreach        // the observed value is past the limit
+	WhyQuery         // an SLI query failed (Result.Reason says how)
+	WhySkipped       // not judged (a baseline without the metric)
 )
 
-// outcome is one evaluation of a check on a reading.
-type outcome struct {
-	verdict  verdict
-	why      why
-	observed float64
-	measured bool // observed is a value of data (not a placeholder)
-	samples  int64
+// Measurement is what a threshold is judged on.
+type Measurement struct {
+	Value   float64 // the aggregation, in the report unit
+	Samples int64
+	Has     bool // there is data: Value means something
+	// AllFailed is set for a latency threshold (a trend of http_req_*)
+	// whose every request failed: fast failures must not make it pass.
+	AllFailed bool
+}
+
+// Outcome is one judgement of a threshold.
+type Outcome struct {
+	Verdict  Verdict
+	Why      Why
+	Observed float64
+	Measured bool // Observed is a value of data (not a placeholder)
+	Samples  int64
+}
+
+// Judge is the one rule that decides a threshold, used live, at the end of
+// a run and by report's merge: e compared with limit on m. Live (final
+// false), too few samples or no data leave the decision pending; at the end
+// they fail. minSamples is the threshold's min_samples (0 for none).
+func Judge(e Expr, limit float64, minSamples int64, m Measurement, final bool) Outcome {
+	o := Outcome{Observed: m.Value, Measured: m.Has, Samples: m.Samples}
+	switch {
+	case !final && m.Samples < minSamples:
+		o.Why = WhyNotEnough
+	case m.AllFailed:
+		o.Verdict, o.Why = VerdictFail, WhyAllFailed
+	case !m.Has:
+		o.Why = WhyNoData
+		if final {
+			o.Verdict = VerdictFail
+		}
+	case m.Samples < minSamples:
+		o.Verdict, o.Why = VerdictFail, WhyNotEnough
+	case e.Op.Holds(m.Value, limit):
+		o.Verdict = VerdictPass
+	default:
+		o.Verdict, o.Why = VerdictFail, WhyBreach
+	}
+	return o
+}
+
+// Measure computes e's aggregation on v: ms for trends, a 0..1 share for
+// rates, a count, or a rate per second over span for counters. ok is false
+// when there is no data (a counter always has a count; its rate needs a
+// span). For a counter samples only marks "has data".
+func Measure(e Expr, v engine.Value, span time.Duration) (val float64, samples int64, ok bool) {
+	switch v.Type {
+	case engine.Trend:
+		if v.Hist == nil || v.Hist.Count() == 0 {
+			return 0, 0, false
+		}
+		var d time.Duration
+		switch e.Agg {
+		case AggAvg:
+			d = v.Hist.Mean()
+		case AggMin:
+			d = v.Hist.Min()
+		case AggMax:
+			d = v.Hist.Max()
+		default:
+			d = v.Hist.Quantile(e.Quantile()) // p(N) and med
+		}
+		return ms(d), v.Hist.Count(), true
+	case engine.Rate:
+		if v.Total == 0 {
+			return 0, 0, false
+		}
+		return float64(v.Hits) / float64(v.Total), v.Total, true
+	}
+	if e.Agg == AggRate {
+		if span <= 0 {
+			return 0, 0, false
+		}
+		return float64(v.Count) / span.Seconds(), 1, true
+	}
+	return float64(v.Count), 1, true
 }
 
 // check is the state of one threshold.
@@ -51,7 +130,7 @@ type check struct {
 	sli     *sliState // nil unless an sli{name:X} threshold (then whole is nil)
 	res     Result    // Reason is filled by Results from why
 
-	why     why
+	why     Why
 	samples int64 // samples behind why (for "not enough data")
 
 	// Window state: decided once a window had enough samples; breached once
@@ -71,112 +150,54 @@ func (c *check) reading(tick int, s *engine.Snapshot) *reading {
 	return c.whole.total(tick, s)
 }
 
-// measure computes the aggregation on r; ok is false when there is no
-// data. Trends are in ms, rates a 0..1 share, counter rates per second.
-func (c *check) measure(r *reading) (val float64, samples int64, ok bool) {
-	v := &r.v
-	switch v.Type {
-	case engine.Trend:
-		if v.Hist == nil || v.Hist.Count() == 0 {
-			return 0, 0, false
-		}
-		return ms(c.trend(v)), v.Hist.Count(), true
-	case engine.Rate:
-		if v.Total == 0 {
-			return 0, 0, false
-		}
-		return float64(v.Hits) / float64(v.Total), v.Total, true
-	}
-	// A counter always has a value (zero events is data); its rate needs
-	// elapsed time. New rejects min_samples on counters, so samples only
-	// marks "has data" here.
-	if c.expr.Agg == AggRate {
-		if r.span <= 0 {
-			return 0, 0, false
-		}
-		return float64(v.Count) / r.span.Seconds(), 1, true
-	}
-	return float64(v.Count), 1, true
-}
-
-func (c *check) trend(v *engine.Value) time.Duration {
-	switch c.expr.Agg {
-	case AggAvg:
-		return v.Hist.Mean()
-	case AggMin:
-		return v.Hist.Min()
-	case AggMax:
-		return v.Hist.Max()
-	}
-	return v.Hist.Quantile(c.expr.Quantile()) // p(N) and med
-}
-
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// judge evaluates r. Live (final false), too few samples or no data leave
-// the decision pending; at the end they fail.
-func (c *check) judge(r *reading, final bool) outcome {
-	val, samples, ok := c.measure(r)
-	o := outcome{observed: val, measured: ok, samples: samples}
-	switch {
-	case !final && samples < c.min:
-		o.why = whyNotEnough
-	case c.latency && r.allFailed():
-		o.verdict, o.why = fail, whyAllFailed
-	case !ok:
-		o.why = whyNoData
-		if final {
-			o.verdict = fail
-		}
-	case samples < c.min:
-		o.verdict, o.why = fail, whyNotEnough
-	case c.expr.Op.Holds(val, c.limit):
-		o.verdict = pass
-	default:
-		o.verdict, o.why = fail, whyBreach
-	}
-	return o
+// judge evaluates r with Judge.
+func (c *check) judge(r *reading, final bool) Outcome {
+	val, samples, ok := Measure(c.expr, r.v, r.span)
+	m := Measurement{Value: val, Samples: samples, Has: ok, AllFailed: c.latency && r.allFailed()}
+	return Judge(c.expr, c.limit, c.min, m, final)
 }
 
 // recordWhole applies a whole-run evaluation: the latest one is the state.
-func (c *check) recordWhole(o outcome, at time.Duration) {
-	if o.measured {
+func (c *check) recordWhole(o Outcome, at time.Duration) {
+	if o.Measured {
 		c.res.Evaluations++
-		c.res.Observed = o.observed
+		c.res.Observed = o.Observed
 	}
-	c.res.Passed = o.verdict == pass
-	c.res.Pending = o.verdict == pending
-	c.res.NoData = o.why == whyNoData
-	c.why, c.samples = o.why, o.samples
-	if o.verdict == fail && !c.res.Failed {
+	c.res.Passed = o.Verdict == VerdictPass
+	c.res.Pending = o.Verdict == VerdictPending
+	c.res.NoData = o.Why == WhyNoData
+	c.why, c.samples = o.Why, o.Samples
+	if o.Verdict == VerdictFail && !c.res.Failed {
 		c.res.Failed, c.res.FirstFailedAt = true, at
 	}
 }
 
 // recordWindow applies a window's evaluation: one breach fails the
 // threshold for good; the worst decided window value is kept.
-func (c *check) recordWindow(o outcome, end, at time.Duration) {
-	if o.measured {
+func (c *check) recordWindow(o Outcome, end, at time.Duration) {
+	if o.Measured {
 		c.res.Evaluations++
-		c.res.Observed = o.observed
-		c.maxSamples = max(c.maxSamples, o.samples)
+		c.res.Observed = o.Observed
+		c.maxSamples = max(c.maxSamples, o.Samples)
 	}
-	if o.verdict == pending {
+	if o.Verdict == VerdictPending {
 		if !c.decided {
-			c.why, c.samples = o.why, o.samples
+			c.why, c.samples = o.Why, o.Samples
 		}
 		return
 	}
 	c.decided, c.res.Pending = true, false
-	if o.measured && (!c.hasWorst || c.expr.Op.worse(o.observed, c.worst) || o.verdict == fail && !c.breached) {
-		c.worst, c.hasWorst = o.observed, true
+	if o.Measured && (!c.hasWorst || c.expr.Op.Worse(o.Observed, c.worst) || o.Verdict == VerdictFail && !c.breached) {
+		c.worst, c.hasWorst = o.Observed, true
 	}
-	if o.verdict == fail && !c.breached {
-		c.breached, c.breachEnd, c.why = true, end, o.why
+	if o.Verdict == VerdictFail && !c.breached {
+		c.breached, c.breachEnd, c.why = true, end, o.Why
 		c.res.Failed, c.res.FirstFailedAt = true, at
 	}
 	if !c.breached {
-		c.why = whyNone
+		c.why = WhyNone
 	}
 	c.res.Passed = !c.breached
 }
@@ -195,11 +216,11 @@ func (c *check) finishWindow(last *reading, at time.Duration) {
 	c.res.Failed, c.res.FirstFailedAt = true, at
 	switch {
 	case c.latency && last.allFailed():
-		c.why = whyAllFailed
+		c.why = WhyAllFailed
 	case c.maxSamples == 0:
-		c.why, c.res.NoData = whyNoData, true
+		c.why, c.res.NoData = WhyNoData, true
 	default:
-		c.why, c.samples = whyNotEnough, c.maxSamples
+		c.why, c.samples = WhyNotEnough, c.maxSamples
 	}
 }
 
@@ -213,13 +234,13 @@ func (c *check) reason() string {
 	}
 	var s string
 	switch c.why {
-	case whyNoData:
+	case WhyNoData:
 		s = "no data"
-	case whyNotEnough:
+	case WhyNotEnough:
 		s = fmt.Sprintf("not enough data (%d of %d samples)", c.samples, c.min)
-	case whyAllFailed:
+	case WhyAllFailed:
 		s = "every request failed"
-	case whyBreach:
+	case WhyBreach:
 		if c.breached {
 			return "breached in window ending at " + c.breachEnd.String()
 		}

@@ -37,7 +37,7 @@ func (e *Evaluator) observe(s *engine.Snapshot) (abort Result, aborting bool) {
 			continue
 		}
 		r := c.reading(e.tick, s)
-		var o outcome
+		var o Outcome
 		if c.win != nil {
 			// A window is judged by the live rules even on the last
 			// snapshot: the verdict comes from all windows (finishWindow).
@@ -47,7 +47,7 @@ func (e *Evaluator) observe(s *engine.Snapshot) (abort Result, aborting bool) {
 			o = c.judge(r, s.Final)
 			c.recordWhole(o, at)
 		}
-		if o.verdict == fail && !s.Final && e.mayAbort(c, at) {
+		if o.Verdict == VerdictFail && !s.Final && e.mayAbort(c, at) {
 			c.res.Aborted, e.aborted = true, true
 			abort, aborting = c.result(), true
 		}
@@ -77,10 +77,21 @@ func (c *check) finish(last *reading, at time.Duration) {
 	}
 }
 
-// result is the check's Result with its reason in words.
+// result is the check's Result with its reason, typed and in words.
 func (c *check) result() Result {
 	r := c.res
 	r.Reason = c.reason()
+	switch {
+	case r.Skipped:
+		r.Why = WhySkipped
+	case c.sli != nil && c.sli.err != "":
+		r.Why = WhyQuery
+	case !r.Passed:
+		r.Why = c.why
+	}
+	if c.breached {
+		r.WindowEnd = c.breachEnd
+	}
 	return r
 }
 

@@ -32,6 +32,14 @@ var durationUnits = map[string]struct {
 	"ms": {1, "ms"}, "s": {1e3, "s"}, "m": {6e4, "m"}, "h": {3.6e6, "h"},
 }
 
+// DurationUnit returns the milliseconds of a duration unit suffix (ns, us,
+// µs, ms, s, m, h): the one table of duration units, for thresholds and for
+// compare's rules.
+func DurationUnit(suffix string) (ms float64, ok bool) {
+	u, ok := durationUnits[suffix]
+	return u.ms, ok
+}
+
 // ParseExpr parses a threshold expression, AGG OP VALUE, such as
 // "p(95) < 300ms", "rate<0.01", "count > 100" or "p(99) < baseline + 10%".
 // Errors are *SyntaxError at the byte offset of the bad token. ParseExpr

@@ -86,7 +86,7 @@ func sliCheck(th Threshold) (*check, error) {
 	if expr.Lit.Unit == Duration {
 		st.scale, unit = 1e-3, "s"
 	}
-	c := &check{expr: expr, limit: expr.Lit.Value * st.scale, sli: st, why: whyNoData}
+	c := &check{expr: expr, limit: expr.Lit.Value * st.scale, sli: st, why: WhyNoData}
 	c.res = Result{Threshold: th, Key: SLIMetric + "{name:" + name + "}", Unit: unit, Limit: c.limit, Pending: true}
 	return c, nil
 }
@@ -127,7 +127,7 @@ func (e *Evaluator) observeSLI(r SLIReading, final bool) (abort Result, aborting
 			continue
 		}
 		o := c.judgeSLI(r, final)
-		if o.verdict == pending {
+		if o.Verdict == VerdictPending {
 			if c.res.Pending && r.Err != nil {
 				c.sli.err = r.Err.Error()
 			}
@@ -142,7 +142,7 @@ func (e *Evaluator) observeSLI(r SLIReading, final bool) (abort Result, aborting
 		// observed 0.
 		c.res.NoData = r.Err != nil
 		c.sli.final = final
-		if o.verdict == fail && !final && e.mayAbort(c, r.At) {
+		if o.Verdict == VerdictFail && !final && e.mayAbort(c, r.At) {
 			c.res.Aborted, e.aborted = true, true
 			abort, aborting = c.result(), true
 		}
@@ -155,14 +155,14 @@ func (e *Evaluator) observeSLI(r SLIReading, final bool) (abort Result, aborting
 
 // judgeSLI evaluates one reading with the same comparison as every other
 // threshold.
-func (c *check) judgeSLI(r SLIReading, final bool) outcome {
+func (c *check) judgeSLI(r SLIReading, final bool) Outcome {
 	switch {
 	case r.Err != nil && !final:
-		return outcome{why: whyNoData}
+		return Outcome{Why: WhyNoData}
 	case r.Err != nil:
-		return outcome{verdict: fail, why: whyNoData}
+		return Outcome{Verdict: VerdictFail, Why: WhyNoData}
 	case c.expr.Op.Holds(r.Value, c.limit):
-		return outcome{verdict: pass, observed: r.Value, measured: true, samples: 1}
+		return Outcome{Verdict: VerdictPass, Observed: r.Value, Measured: true, Samples: 1}
 	}
-	return outcome{verdict: fail, why: whyBreach, observed: r.Value, measured: true, samples: 1}
+	return Outcome{Verdict: VerdictFail, Why: WhyBreach, Observed: r.Value, Measured: true, Samples: 1}
 }

@@ -63,8 +63,13 @@ type Result struct {
 	// with Reason "no data".
 	NoData bool
 	// Reason explains a failure or skip in words ("no data", "window 40s-43s
-	// breached", "baseline has no http_req_duration{step:x}").
+	// breached", "baseline has no http_req_duration{step:x}"), for people;
+	// Why says the same as a code, for programs.
 	Reason string
+	Why    Why
+	// WindowEnd is the end (offset from the run's start) of the first
+	// window that breached a windowed threshold; 0 otherwise.
+	WindowEnd time.Duration
 	// Skipped thresholds (e.g. a baseline without the metric) neither pass
 	// nor fail the run.
 	Skipped bool
