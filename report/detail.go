@@ -1,6 +1,8 @@
 package report
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,7 +37,7 @@ func (t ThresholdResult) Detail() string {
 	switch {
 	case t.Reason == "" || t.Reason == msg: // passed, or a breach: its values
 		return msg
-	case t.Observed == 0:
+	case t.Observed == 0 && !t.Undecided:
 		// Nothing was measured (a query that failed, a request that never
 		// completed): the reason is all there is to say.
 		return t.Reason
@@ -58,6 +60,44 @@ func (t ThresholdResult) note() string {
 		return ""
 	}
 	return t.Reason
+}
+
+// unsureReason says why an undecided threshold is undecided, without its
+// observed value and limit (Detail says those): "95% interval
+// 452ms..561ms straddles the limit: about 3,000 more requests would
+// decide".
+func unsureReason(t ThresholdResult) string {
+	k := kindOf(t)
+	side := func(x *float64) string {
+		if x == nil {
+			return ""
+		}
+		return k.format(*x, 0)
+	}
+	s := "the limit is inside the interval"
+	if len(t.Interval) == 2 {
+		s = fmt.Sprintf("%s%% interval %s..%s straddles the limit", trimFloat(t.Confidence*100, 2), side(t.Interval[0]), side(t.Interval[1]))
+	}
+	what := "samples"
+	if name, _, _ := strings.Cut(t.Metric, "{"); strings.HasPrefix(name, "http_req") {
+		what = "requests"
+	}
+	switch {
+	case !t.Undecided: // live
+		return s
+	case t.ToDecide > 0:
+		return fmt.Sprintf("%s: about %s more %s would decide", s, groupThousands(t.ToDecide), what)
+	}
+	return s + ": no number of " + what + " is likely to decide (the data sits on the limit)"
+}
+
+// groupThousands writes n with commas: 3,000.
+func groupThousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // observedLimit is "observed 412ms, limit < 300ms".

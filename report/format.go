@@ -82,14 +82,15 @@ const (
 	markFail
 	markWarn // a failed threshold of severity warn
 	markSkip
-	markPending // not evaluated yet (live only)
+	markPending   // not evaluated yet (live only)
+	markUndecided // its confidence interval straddles the limit
 )
 
 func (m mark) render(color bool) string {
 	if !color {
-		return [...]string{"PASS", "FAIL", "WARN", "SKIP", "WAIT"}[m]
+		return [...]string{"PASS", "FAIL", "WARN", "SKIP", "WAIT", "UNSURE"}[m]
 	}
-	return [...]string{ansiGreen + "✓", ansiRed + "✗", ansiYellow + "✗", ansiYellow + "-", ansiDim + "·"}[m] + ansiReset
+	return [...]string{ansiGreen + "✓", ansiRed + "✗", ansiYellow + "✗", ansiYellow + "-", ansiDim + "·", ansiYellow + "?"}[m] + ansiReset
 }
 
 // visible is what render shows on screen, without the color codes.
@@ -97,13 +98,15 @@ func (m mark) visible(color bool) string {
 	if !color {
 		return m.render(false)
 	}
-	return [...]string{"✓", "✗", "✗", "-", "·"}[m]
+	return [...]string{"✓", "✗", "✗", "-", "·", "?"}[m]
 }
 
-func markOf(passed, skipped bool, severity string) mark {
+func markOf(passed, skipped, undecided bool, severity string) mark {
 	switch {
 	case skipped:
 		return markSkip
+	case undecided:
+		return markUndecided
 	case passed:
 		return markPass
 	case severity == "warn":

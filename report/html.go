@@ -252,10 +252,10 @@ func htmlKPIs(s *Summary) []htmlKPI {
 }
 
 func htmlThresholdOf(t ThresholdResult) htmlThreshold {
-	m := markOf(t.Passed, t.Skipped, t.Severity)
+	m := markOf(t.Passed, t.Skipped, t.Undecided, t.Severity)
 	h := htmlThreshold{
-		Mark:     [...]string{"✓ pass", "✗ fail", "! warn", "– skip", "· wait"}[m],
-		Class:    [...]string{"ok", "bad", "warn", "other", "other"}[m],
+		Mark:     [...]string{"✓ pass", "✗ fail", "! warn", "– skip", "· wait", "? unsure"}[m],
+		Class:    [...]string{"ok", "bad", "warn", "other", "other", "warn"}[m],
 		Metric:   t.Metric,
 		Expr:     t.Expr,
 		Severity: t.Severity,

@@ -230,6 +230,16 @@ func thresholdCase(t ThresholdResult) (c junitCase, warn string) {
 		return c, ""
 	}
 	msg := t.Detail()
+	if t.Undecided && t.UndecidedAs != "fail" {
+		// Not a failure of the gate: the run is inconclusive (its status
+		// case says so), or the threshold counts as passed.
+		if t.UndecidedAs == "pass" {
+			c.SystemOut = newText("undecided, counted as passed: " + msg)
+			return c, ""
+		}
+		c.Skipped = &junitMessage{Message: xmlText("undecided: " + msg)}
+		return c, ""
+	}
 	if t.Severity == "warn" {
 		warn = t.Metric + " " + t.Expr + ": " + msg
 		c.SystemOut = newText("WARNING: " + msg + " (severity warn: reported, does not fail the run)")

@@ -167,8 +167,8 @@ func firstFailed(fs []found, end string) *string {
 	return &best
 }
 
-// reevaluate judges t on the merged metric with slo's one rule (Measure
-// and Judge), as the evaluator does at the end of a run.
+// reevaluate judges t on the merged metric with slo's one rule (Measure,
+// Interval and Judge), as the evaluator does at the end of a run.
 func reevaluate(t *ThresholdResult, fs []found, out *Summary, hists map[string]*histogram.Histogram) error {
 	e, err := slo.ParseExpr(t.Expr)
 	if err != nil {
@@ -179,13 +179,18 @@ func reevaluate(t *ThresholdResult, fs []found, out *Summary, hists map[string]*
 		limit = fs[0].t.Limit // resolved from the baseline run by each input
 	}
 	var m slo.Measurement
+	var v engine.Value
 	if met, ok := out.Metrics[t.Metric]; ok {
-		v, err := valueOf(e, met, hists[t.Metric])
-		if err != nil {
+		if v, err = valueOf(e, met, hists[t.Metric]); err != nil {
 			return err
 		}
 		m.Value, m.Samples, m.Has = slo.Measure(e, v, time.Duration(out.DurationS*float64(time.Second)))
 		m.AllFailed = allFailed(t.Metric, met, out.Metrics)
+		if t.Confidence > 0 && m.Has {
+			if b, ok := slo.Interval(e, v, t.Confidence); ok {
+				m.CI = &b
+			}
+		}
 	}
 	o := slo.Judge(e, limit, t.MinSamples, m, true)
 	digits := 6
@@ -194,6 +199,10 @@ func reevaluate(t *ThresholdResult, fs []found, out *Summary, hists map[string]*
 	}
 	t.Observed, t.Limit = round(o.Observed, digits), round(limit, digits)
 	t.Passed, t.NoData = o.Verdict == slo.VerdictPass, o.Why == slo.WhyNoData
+	t.Interval, t.Undecided, t.ToDecide = nil, o.Verdict == slo.VerdictUndecided, 0
+	if o.CI != nil {
+		t.Interval = boundsOf(*o.CI, digits)
+	}
 	switch o.Why {
 	case slo.WhyAllFailed:
 		t.Reason = "every request failed"
@@ -203,6 +212,11 @@ func reevaluate(t *ThresholdResult, fs []found, out *Summary, hists map[string]*
 		t.Reason = fmt.Sprintf("not enough data (%d of %d samples)", o.Samples, t.MinSamples)
 	case slo.WhyBreach:
 		t.Reason = observedLimit(*t) // detail.go
+	case slo.WhyUnsure:
+		if n := slo.ToDecide(e, v, limit, t.Confidence); n > 0 {
+			t.ToDecide = max(n-o.Samples, 1)
+		}
+		t.Reason = unsureReason(*t)
 	}
 	return nil
 }

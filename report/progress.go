@@ -128,7 +128,7 @@ func (p *Progress) Line(s *engine.Snapshot) string {
 	b.add("errors "+fmtShare(errShare), "")
 	if p.opt.Thresholds != nil {
 		for _, r := range p.opt.Thresholds() {
-			m := markOf(r.Passed, r.Skipped, r.Threshold.Severity.String())
+			m := markOf(r.Passed, r.Skipped, r.Undecided, r.Threshold.Severity.String())
 			if r.Evaluations == 0 && !r.Failed && !r.Skipped {
 				m = markPending
 			}

@@ -137,6 +137,20 @@ type ThresholdResult struct {
 	// failed.
 	FirstFailedAt *string `json:"first_failed_at"`
 	Reason        string  `json:"reason"`
+	// Confidence is the threshold's confidence level (absent without one);
+	// Interval the confidence interval of Observed at it ([lo, hi], null
+	// for an open side); Undecided is set when the interval straddled the
+	// limit at the end, and ToDecide is then about how many more samples
+	// would decide it (absent when none would). docs/thresholds.md,
+	// "Confidence".
+	Confidence float64    `json:"confidence,omitempty"`
+	Interval   []*float64 `json:"interval,omitempty"`
+	Undecided  bool       `json:"undecided,omitempty"`
+	ToDecide   int64      `json:"to_decide,omitempty"`
+	// UndecidedAs is what the threshold counts as for the run when it is
+	// undecided: inconclusive, pass or fail (its undecided option; set
+	// with a confidence).
+	UndecidedAs string `json:"undecided_as,omitempty"`
 	// NotRun marks the thresholds of a run whose load never started
 	// (skipped, with the status in words as the reason: "not run:
 	// preflight failed"; docs/reports.md, "A run that never started").
@@ -356,17 +370,42 @@ func thresholdResults(rs []slo.Result, started time.Time, red *Redactor, notRun 
 			WindowS:    r.Threshold.Window.Seconds(),
 			MinSamples: r.Threshold.MinSamples,
 			NotRun:     notRun != "",
+			Confidence: r.Threshold.Confidence,
+			Undecided:  r.Undecided,
+			ToDecide:   r.ToDecide,
+		}
+		if r.CI != nil && notRun == "" {
+			t.Interval = boundsOf(*r.CI, digits)
+		}
+		if t.Confidence > 0 {
+			t.UndecidedAs = r.Threshold.Undecided.String()
 		}
 		if r.Failed {
 			at := rfc3339(started.Add(r.FirstFailedAt))
 			t.FirstFailedAt = &at
 		}
-		if r.Why == slo.WhyBreach && r.WindowEnd == 0 {
+		switch {
+		case r.Why == slo.WhyBreach && r.WindowEnd == 0:
 			// A breach is its values, in the words every output uses
 			// (detail.go): a human unit, no exponent.
 			t.Reason = observedLimit(t)
+		case r.Why == slo.WhyUnsure:
+			t.Reason = unsureReason(t)
 		}
 		out = append(out, t)
+	}
+	return out
+}
+
+// boundsOf is an interval as reports write it: [lo, hi], null for an open
+// side, rounded as the threshold's values.
+func boundsOf(b slo.Bounds, digits int) []*float64 {
+	out := []*float64{nil, nil}
+	if !b.NoLo {
+		out[0] = ptr(round(b.Lo, digits))
+	}
+	if !b.NoHi {
+		out[1] = ptr(round(b.Hi, digits))
 	}
 	return out
 }

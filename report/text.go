@@ -304,7 +304,7 @@ func writeThresholds(w *bufio.Writer, s *Summary, color bool) {
 		ew = max(ew, len([]rune(t.Expr)))
 	}
 	for _, t := range s.Thresholds {
-		m := markOf(t.Passed, t.Skipped, t.Severity)
+		m := markOf(t.Passed, t.Skipped, t.Undecided, t.Severity)
 		fmt.Fprintf(w, "  %s %s  %s  ", m.render(color), pad(t.Metric, kw), pad(t.Expr, ew))
 		switch {
 		case t.Skipped:
@@ -316,6 +316,9 @@ func writeThresholds(w *bufio.Writer, s *Summary, color bool) {
 		}
 		if t.Severity == "warn" {
 			w.WriteString(" [warn]")
+		}
+		if t.Undecided && t.UndecidedAs != "" && t.UndecidedAs != "inconclusive" {
+			fmt.Fprintf(w, " [counts as %s]", t.UndecidedAs)
 		}
 		switch {
 		case t.FirstFailedAt != nil && t.Passed:

@@ -22,6 +22,8 @@ type Spec struct {
 	Load       LoadSpec
 	Flows      []FlowSpec
 	Thresholds []ThresholdSpec
+	// Confidence is the top-level confidence; nil without one.
+	Confidence *ConfidenceSpec
 	Data       []DataSpec
 	SLI        *SLISpec
 	TLS        *TLSSpec // nil without a tls section
@@ -112,6 +114,19 @@ type ThresholdSpec struct {
 	expr      slo.Expr
 	exprNode  *yaml.Node
 	abortNode *yaml.Node // the abort_on_fail key, nil without it
+	// confNode is the confidence key (nil without it; confOff when it
+	// says off, which exempts the threshold from the top-level one);
+	// undecidedNode the undecided key.
+	confNode, undecidedNode *yaml.Node
+	confOff                 bool
+}
+
+// ConfidenceSpec is the top-level confidence: the level every threshold
+// it can apply to is judged at (docs/thresholds.md, "Confidence").
+type ConfidenceSpec struct {
+	Level     float64
+	Undecided slo.Undecided
+	node      *yaml.Node
 }
 
 // DataSpec is a feeder (DESIGN §3, data:), loaded at parse time (data.go).
@@ -127,7 +142,7 @@ type DataSpec struct {
 	missing map[string]missingKey // a JSON feeder's objects that lack a column
 }
 
-var topKeys = []string{"version", "name", "base_url", "defaults", "load", "flows", "thresholds", "data", "sli", "cookies", "generator", "tls", "http"}
+var topKeys = []string{"version", "name", "base_url", "defaults", "load", "flows", "thresholds", "confidence", "data", "sli", "cookies", "generator", "tls", "http"}
 
 // decodeSpec decodes the root mapping of a scenario file.
 func (d *decoder) decodeSpec(root *yaml.Node, dir string) *Spec {
@@ -184,6 +199,9 @@ func (d *decoder) decodeSpec(root *yaml.Node, dir string) *Spec {
 	}
 	if f, ok := fs["thresholds"]; ok {
 		s.Thresholds = d.thresholds(f.val)
+	}
+	if f, ok := fs["confidence"]; ok {
+		s.Confidence = d.confidence(f.val)
 	}
 	return s
 }

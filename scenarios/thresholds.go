@@ -11,7 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-var thresholdKeys = []string{"expr", "abort_on_fail", "delay", "window", "severity", "min_samples"}
+var thresholdKeys = []string{"expr", "abort_on_fail", "delay", "window", "severity", "min_samples", "confidence", "undecided"}
 
 // k6ThresholdKeys are k6's names for threshold options, accepted as they
 // are so that k6 files carry over (docs/thresholds.md, "From k6"): each
@@ -92,7 +92,50 @@ func (d *decoder) threshold(n *yaml.Node) (ThresholdSpec, bool) {
 	if f, has := fs["min_samples"]; has {
 		t.MinSamples, _ = d.integer(f.val, "min_samples", 0, 1<<62)
 	}
+	if f, has := fs["confidence"]; has {
+		t.confNode = f.key
+		if f.val.Kind == yaml.ScalarNode && f.val.Value == "off" {
+			t.confOff = true
+		} else {
+			t.Confidence, _ = d.ratio(f.val, "confidence")
+		}
+	}
+	if f, has := fs["undecided"]; has {
+		t.undecidedNode = f.key
+		t.Undecided = d.undecided(f.val)
+	}
 	return t, ok
+}
+
+// undecided decodes what an undecided threshold does to the run.
+func (d *decoder) undecided(n *yaml.Node) slo.Undecided {
+	s, _ := d.enum(n, "undecided", "inconclusive", "pass", "fail")
+	switch s {
+	case "pass":
+		return slo.UndecidedPasses
+	case "fail":
+		return slo.UndecidedFails
+	}
+	return slo.Inconclusive
+}
+
+// confidence decodes the top-level confidence: a level ("95%", 0.95), or
+// { level, undecided }.
+func (d *decoder) confidence(n *yaml.Node) *ConfidenceSpec {
+	c := &ConfidenceSpec{node: n}
+	if n.Kind == yaml.MappingNode {
+		fs := d.fields(n, "in confidence", []string{"level", "undecided"}, nil)
+		d.require(n, fs, "in confidence", "level")
+		if f, ok := fs["level"]; ok {
+			c.Level, _ = d.ratio(f.val, "confidence.level")
+		}
+		if f, ok := fs["undecided"]; ok {
+			c.Undecided = d.undecided(f.val)
+		}
+		return c
+	}
+	c.Level, _ = d.ratio(n, "confidence")
+	return c
 }
 
 // k6Aliases files the k6 spellings of fs under their loadgate keys; a
@@ -175,16 +218,20 @@ func quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"
 // StatusTrends when a trend is selected by status class. When the file
 // already has errors the plan may be partial, so the checks that depend on
 // it are skipped rather than reporting the same mistake twice.
-func (d *decoder) resolveThresholds(plan *engine.Plan, ts []ThresholdSpec, planOK bool) {
+func (d *decoder) resolveThresholds(plan *engine.Plan, ts []ThresholdSpec, conf *ConfidenceSpec, planOK bool) {
 	selOK := map[string]bool{}
-	for _, t := range ts {
+	for i := range ts {
+		t := &ts[i]
 		if t.Metric == slo.SLIMetric {
-			d.resolveSLI(t, selOK)
+			if t.confNode != nil && !t.confOff {
+				d.el.node(t.confNode, "threshold %s: confidence applies to a percentile of a trend or the rate of a rate, not to an SLI", quote(t.Expr))
+			}
+			d.resolveSLI(*t, selOK)
 			continue
 		}
 		ok, done := selOK[t.Selector]
 		if !done {
-			ok = d.resolveSelector(plan, t, planOK)
+			ok = d.resolveSelector(plan, *t, planOK)
 			selOK[t.Selector] = ok
 		}
 		if !ok {
@@ -200,6 +247,36 @@ func (d *decoder) resolveThresholds(plan *engine.Plan, ts []ThresholdSpec, planO
 				d.el.node(t.abortNode, "threshold %s: %v", quote(t.Expr), err)
 			}
 		}
+		d.resolveConfidence(t, m, conf)
+	}
+}
+
+// resolveConfidence gives t its confidence: its own (which must apply to
+// it), or the top-level one where it applies (docs/thresholds.md,
+// "Confidence"); undecided needs one.
+func (d *decoder) resolveConfidence(t *ThresholdSpec, m engine.Metric, conf *ConfidenceSpec) {
+	switch {
+	case t.confOff:
+		t.Confidence = 0
+	case t.confNode != nil:
+		if t.Confidence == 0 {
+			return // a bad level, reported by ratio
+		}
+		if err := slo.ConfidenceApplies(t.Threshold, t.expr, m); err != nil {
+			d.el.node(t.confNode, "threshold %s: %v", quote(t.Expr), err)
+		}
+	case conf != nil && conf.Level > 0:
+		th := t.Threshold
+		th.Confidence = conf.Level
+		if slo.ConfidenceApplies(th, t.expr, m) == nil {
+			t.Confidence = conf.Level
+			if t.undecidedNode == nil {
+				t.Undecided = conf.Undecided
+			}
+		}
+	}
+	if t.undecidedNode != nil && t.Confidence == 0 {
+		d.el.node(t.undecidedNode, "threshold %s: undecided needs a confidence (confidence: 95%%)", quote(t.Expr))
 	}
 }
 

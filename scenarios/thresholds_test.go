@@ -83,3 +83,56 @@ func TestK6ThresholdKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestConfidenceKeys (docs/thresholds.md, "Confidence"): a threshold's own
+// confidence must apply to it; the top-level one applies where it can and
+// gives its undecided; off exempts a threshold; undecided needs a
+// confidence.
+func TestConfidenceKeys(t *testing.T) {
+	const head = "name: t\nbase_url: http://127.0.0.1:1\nload: { rate: 1, duration: 1s }\nflows:\n  - name: f\n    steps: [ { name: s, get: / } ]\n"
+	type got struct {
+		conf float64
+		und  slo.Undecided
+	}
+	for _, tc := range []struct {
+		name, src string
+		want      []got
+		err       string
+	}{
+		{"per threshold", "thresholds:\n  http_req_duration: [ { expr: p(99) < 1s, confidence: 95% } ]\n", []got{{0.95, slo.Inconclusive}}, ""},
+		{"as a share, with undecided", "thresholds:\n  http_req_failed: [ { expr: rate < 1%, confidence: 0.99, undecided: fail } ]\n", []got{{0.99, slo.UndecidedFails}}, ""},
+		{"top level where it applies", "confidence: { level: 90%, undecided: pass }\nthresholds:\n  http_req_duration: [ p(95) < 1s, avg < 1s, { expr: med < 1s, confidence: off }, { expr: p(99) < 2s, window: 10s } ]\n  http_req_failed: [ rate < 1% ]\n",
+			[]got{{0.9, slo.UndecidedPasses}, {0, 0}, {0, 0}, {0, 0}, {0.9, slo.UndecidedPasses}}, ""},
+		{"top level scalar", "confidence: 95%\nthresholds:\n  http_req_duration: [ p(95) < 1s ]\n", []got{{0.95, slo.Inconclusive}}, ""},
+		{"on an average", "thresholds:\n  http_req_duration: [ { expr: avg < 1s, confidence: 95% } ]\n", nil,
+			`t.yaml:8:42: threshold "avg < 1s": confidence applies to a percentile of a trend or the rate of a rate, not to avg of http_req_duration`},
+		{"with a window", "thresholds:\n  http_req_duration: [ { expr: p(95) < 1s, window: 5s, confidence: 95% } ]\n", nil,
+			`t.yaml:8:56: threshold "p(95) < 1s": confidence applies to whole-run thresholds, not to a window`},
+		{"undecided alone", "thresholds:\n  http_req_duration: [ { expr: p(95) < 1s, undecided: pass } ]\n", nil,
+			`t.yaml:8:44: threshold "p(95) < 1s": undecided needs a confidence (confidence: 95%)`},
+		{"a bad level", "thresholds:\n  http_req_duration: [ { expr: p(95) < 1s, confidence: 30% } ]\n", nil,
+			`t.yaml:8:44: threshold "p(95) < 1s": confidence 30%: want a level from 50% to 99.99%`},
+		{"a level over 100%", "confidence: 120%\nthresholds:\n  http_req_duration: [ p(95) < 1s ]\n", nil,
+			`t.yaml:7:13: confidence must be a percent from 0% to 100%, got "120%"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc, err := Parse("t.yaml", []byte(head+tc.src), nil)
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("error\n  %v\nwant\n  %s", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var have []got
+			for _, th := range sc.Thresholds {
+				have = append(have, got{th.Confidence, th.Undecided})
+			}
+			if !reflect.DeepEqual(have, tc.want) {
+				t.Fatalf("confidences %+v, want %+v", have, tc.want)
+			}
+		})
+	}
+}

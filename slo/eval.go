@@ -149,11 +149,35 @@ func validOptions(th Threshold, expr Expr, m engine.Metric) error {
 			return err
 		}
 	}
+	if th.Confidence != 0 {
+		if err := ConfidenceApplies(th, expr, m); err != nil {
+			return err
+		}
+	}
 	switch {
 	case th.Window < 0 || th.Delay < 0 || th.MinSamples < 0:
 		return fmt.Errorf("window, delay and min_samples must not be negative")
 	case th.MinSamples > 0 && m.Type == engine.Counter:
 		return fmt.Errorf("min_samples does not apply to counter %s (a count is always data)", m.Name)
+	}
+	return nil
+}
+
+// ConfidenceApplies checks a threshold's confidence: a level between 50%
+// and 99.99%, on an aggregation that has an interval (a percentile or the
+// median of a trend, the rate of a rate), compared with <, <=, > or >=
+// (an interval has no side of == or !=), over the whole run (a window
+// would need an interval per window, each with few samples).
+func ConfidenceApplies(th Threshold, e Expr, m engine.Metric) error {
+	switch {
+	case th.Confidence < 0.5 || th.Confidence > 0.9999:
+		return fmt.Errorf("confidence %s%%: want a level from 50%% to 99.99%%", show(th.Confidence*100))
+	case !(m.Type == engine.Trend && (e.Agg == AggPercentile || e.Agg == AggMed)) && !(m.Type == engine.Rate && e.Agg == AggRate):
+		return fmt.Errorf("confidence applies to a percentile of a trend or the rate of a rate, not to %s of %s", e.Agg, m.Name)
+	case e.Op == Equal || e.Op == NotEqual:
+		return fmt.Errorf("confidence applies to <, <=, > and >=: an interval has no side of %s", e.Op)
+	case th.Window > 0:
+		return fmt.Errorf("confidence applies to whole-run thresholds, not to a window")
 	}
 	return nil
 }

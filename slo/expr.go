@@ -78,6 +78,29 @@ func (o Op) Holds(observed, limit float64) bool {
 // worse reports whether a is a worse observation than b for this operator:
 // higher for an upper limit, lower for a lower limit. Equality operators
 // have no direction; the first breach is kept.
+// side says where an interval lies against limit under o: 1 wholly on the
+// passing side, -1 wholly on the failing side, 0 across it (or an open
+// side reaching across). Only <, <=, > and >= have sides (validOptions).
+func (o Op) side(b Bounds, limit float64) int {
+	switch o {
+	case Less, LessEq:
+		switch {
+		case !b.NoHi && o.Holds(b.Hi, limit):
+			return 1
+		case !b.NoLo && !o.Holds(b.Lo, limit):
+			return -1
+		}
+	case Greater, GreaterEq:
+		switch {
+		case !b.NoLo && o.Holds(b.Lo, limit):
+			return 1
+		case !b.NoHi && !o.Holds(b.Hi, limit):
+			return -1
+		}
+	}
+	return 0
+}
+
 func (o Op) Worse(a, b float64) bool {
 	switch o {
 	case Less, LessEq:

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/loadgate/loadgate/engine"
+	"github.com/loadgate/loadgate/stats"
 )
 
 // Verdict is the decision of one evaluation.
@@ -17,6 +18,9 @@ const (
 	VerdictPending Verdict = iota // no decision yet (too few samples, or no data live)
 	VerdictPass
 	VerdictFail
+	// VerdictUndecided: at the end of a run, the confidence interval
+	// still straddles the limit (live, that is VerdictPending).
+	VerdictUndecided
 )
 
 // Why is the cause of a failure or a pending state, typed so that callers
@@ -35,7 +39,15 @@ const (
 	WhyBreach        // the observed value is past the limit
 	WhyQuery         // an SLI query failed (Result.Reason says how)
 	WhySkipped       // not judged (a baseline without the metric)
+	WhyUnsure        // the confidence interval straddles the limit
 )
+
+// Bounds is a confidence interval; an open side (NoLo, NoHi) is one the
+// samples cannot bound at the level asked.
+type Bounds struct {
+	Lo, Hi     float64
+	NoLo, NoHi bool
+}
 
 // Measurement is what a threshold is judged on.
 type Measurement struct {
@@ -45,6 +57,9 @@ type Measurement struct {
 	// AllFailed is set for a latency threshold (a trend of http_req_*)
 	// whose every request failed: fast failures must not make it pass.
 	AllFailed bool
+	// CI, when set, is the confidence interval of Value: Judge then
+	// decides on it rather than on Value.
+	CI *Bounds
 }
 
 // Outcome is one judgement of a threshold.
@@ -54,6 +69,7 @@ type Outcome struct {
 	Observed float64
 	Measured bool // Observed is a value of data (not a placeholder)
 	Samples  int64
+	CI       *Bounds // the measurement's interval, when it had one
 }
 
 // Judge is the one rule that decides a threshold, used live, at the end of
@@ -61,7 +77,7 @@ type Outcome struct {
 // false), too few samples or no data leave the decision pending; at the end
 // they fail. minSamples is the threshold's min_samples (0 for none).
 func Judge(e Expr, limit float64, minSamples int64, m Measurement, final bool) Outcome {
-	o := Outcome{Observed: m.Value, Measured: m.Has, Samples: m.Samples}
+	o := Outcome{Observed: m.Value, Measured: m.Has, Samples: m.Samples, CI: m.CI}
 	switch {
 	case !final && m.Samples < minSamples:
 		o.Why = WhyNotEnough
@@ -74,6 +90,18 @@ func Judge(e Expr, limit float64, minSamples int64, m Measurement, final bool) O
 		}
 	case m.Samples < minSamples:
 		o.Verdict, o.Why = VerdictFail, WhyNotEnough
+	case m.CI != nil:
+		switch e.Op.side(*m.CI, limit) {
+		case 1:
+			o.Verdict = VerdictPass
+		case -1:
+			o.Verdict, o.Why = VerdictFail, WhyBreach
+		default:
+			o.Why = WhyUnsure
+			if final {
+				o.Verdict = VerdictUndecided
+			}
+		}
 	case e.Op.Holds(m.Value, limit):
 		o.Verdict = VerdictPass
 	default:
@@ -130,8 +158,9 @@ type check struct {
 	sli     *sliState // nil unless an sli{name:X} threshold (then whole is nil)
 	res     Result    // Reason is filled by Results from why
 
-	why     Why
-	samples int64 // samples behind why (for "not enough data")
+	why      Why
+	samples  int64 // samples behind why (for "not enough data")
+	toDecide int64 // samples that would likely decide an undecided check
 
 	// Window state: decided once a window had enough samples; breached once
 	// one failed, at the window ending at breachEnd.
@@ -152,11 +181,64 @@ func (c *check) reading(tick int, s *engine.Snapshot) *reading {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// judge evaluates r with Judge.
+// judge evaluates r with Judge, on its confidence interval when the
+// threshold has a confidence.
 func (c *check) judge(r *reading, final bool) Outcome {
 	val, samples, ok := Measure(c.expr, r.v, r.span)
 	m := Measurement{Value: val, Samples: samples, Has: ok, AllFailed: c.latency && r.allFailed()}
-	return Judge(c.expr, c.limit, c.min, m, final)
+	conf := c.res.Threshold.Confidence
+	if conf > 0 && ok {
+		if b, has := Interval(c.expr, r.v, conf); has {
+			m.CI = &b
+		}
+	}
+	o := Judge(c.expr, c.limit, c.min, m, final)
+	if o.Verdict == VerdictUndecided {
+		c.toDecide = ToDecide(c.expr, r.v, c.limit, conf)
+	}
+	return o
+}
+
+// Interval is the conf confidence interval of e's aggregation on v, in the
+// report unit (package stats): of a percentile or the median of a trend
+// (order statistics of its histogram), or of the rate of a rate (Wilson).
+// ok is false for other aggregations and without data.
+func Interval(e Expr, v engine.Value, conf float64) (b Bounds, ok bool) {
+	switch {
+	case v.Type == engine.Trend && (e.Agg == AggPercentile || e.Agg == AggMed):
+		if v.Hist == nil || v.Hist.Count() == 0 {
+			return b, false
+		}
+		iv := stats.QuantileOf(v.Hist.Buckets(), e.Quantile(), conf)
+		// The measured value is its bucket's highest (Quantile): the
+		// interval holds it, as reports show them together.
+		point := v.Hist.Quantile(e.Quantile())
+		return Bounds{Lo: ms(min(iv.Lo, point)), Hi: ms(max(iv.Hi, point)), NoLo: iv.NoLo, NoHi: iv.NoHi}, true
+	case v.Type == engine.Rate && e.Agg == AggRate:
+		lo, hi, ok := stats.Rate(v.Hits, v.Total, conf)
+		return Bounds{Lo: lo, Hi: hi}, ok
+	}
+	return b, false
+}
+
+// ToDecide estimates how many samples in all e would likely need, on data
+// distributed as v, for its conf interval to leave limit's side; 0 when
+// no number would (the data sits on the limit).
+func ToDecide(e Expr, v engine.Value, limit, conf float64) int64 {
+	switch {
+	case v.Type == engine.Trend && v.Hist != nil && v.Hist.Count() > 0:
+		share, n := stats.ShareAtOrBelow(v.Hist.Buckets(), time.Duration(limit*float64(time.Millisecond)))
+		total, ok := stats.QuantileSamplesToDecide(n, share, e.Quantile(), conf)
+		if ok {
+			return total
+		}
+	case v.Type == engine.Rate && v.Total > 0:
+		total, ok := stats.RateSamplesToDecide(v.Total, float64(v.Hits)/float64(v.Total), limit, conf)
+		if ok {
+			return total
+		}
+	}
+	return 0
 }
 
 // recordWhole applies a whole-run evaluation: the latest one is the state.
@@ -167,6 +249,11 @@ func (c *check) recordWhole(o Outcome, at time.Duration) {
 	}
 	c.res.Passed = o.Verdict == VerdictPass
 	c.res.Pending = o.Verdict == VerdictPending
+	c.res.Undecided = o.Verdict == VerdictUndecided
+	c.res.CI, c.res.ToDecide = o.CI, 0
+	if c.res.Undecided && c.toDecide > 0 {
+		c.res.ToDecide = max(c.toDecide-o.Samples, 1)
+	}
 	c.res.NoData = o.Why == WhyNoData
 	c.why, c.samples = o.Why, o.Samples
 	if o.Verdict == VerdictFail && !c.res.Failed {
@@ -240,6 +327,8 @@ func (c *check) reason() string {
 		s = fmt.Sprintf("not enough data (%d of %d samples)", c.samples, c.min)
 	case WhyAllFailed:
 		s = "every request failed"
+	case WhyUnsure:
+		s = c.unsure()
 	case WhyBreach:
 		if c.breached {
 			return "breached in window ending at " + c.breachEnd.String()
@@ -252,6 +341,32 @@ func (c *check) reason() string {
 	}
 	if s == "" && c.res.Aborted && !c.res.Passed {
 		return "failed at " + c.res.FirstFailedAt.String() + " and aborted the run"
+	}
+	return s
+}
+
+// unsure words an undecided check: "observed 480ms, 95% interval
+// 452ms..561ms straddles the limit < 500ms: about 3000 more samples would
+// decide". Reports word it again from the typed fields.
+func (c *check) unsure() string {
+	r := &c.res
+	side := func(v float64, open bool) string {
+		if open {
+			return ""
+		}
+		return show(v) + r.Unit
+	}
+	iv := ""
+	if r.CI != nil {
+		iv = fmt.Sprintf(", %s%% interval %s..%s", show(r.Threshold.Confidence*100), side(r.CI.Lo, r.CI.NoLo), side(r.CI.Hi, r.CI.NoHi))
+	}
+	s := fmt.Sprintf("observed %s%s%s straddles the limit %s %s%s", show(r.Observed), r.Unit, iv, c.expr.Op, show(r.Limit), r.Unit)
+	switch {
+	case !r.Undecided: // live
+	case r.ToDecide > 0:
+		s += fmt.Sprintf(": about %d more samples would decide", r.ToDecide)
+	default:
+		s += ": no number of samples is likely to decide (the data sits on the limit)"
 	}
 	return s
 }

@@ -116,7 +116,7 @@ func (e *Evaluator) Failed() bool {
 	defer e.mu.Unlock()
 	for _, c := range e.checks {
 		r := &c.res
-		if r.Threshold.Severity == Fail && !r.Skipped && !r.Pending && !r.Passed {
+		if r.Threshold.Severity == Fail && !r.Skipped && !r.Pending && !r.Passed && !r.Undecided {
 			return true
 		}
 	}

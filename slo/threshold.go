@@ -35,6 +35,32 @@ type Threshold struct {
 	Window      time.Duration // 0: whole run; else sliding window
 	Severity    Severity
 	MinSamples  int64
+	// Confidence, when above 0, judges a percentile or a rate by its
+	// confidence interval at that level (0.95): it passes when the whole
+	// interval is on the passing side of the limit, fails when the whole
+	// interval is on the failing side, and is undecided otherwise
+	// (docs/thresholds.md, "Confidence"). Whole-run thresholds only.
+	Confidence float64
+	// Undecided is what an undecided threshold makes of the run.
+	Undecided Undecided
+}
+
+// Undecided is the consequence of a threshold that its confidence
+// interval leaves undecided at the end of a run.
+type Undecided uint8
+
+const (
+	// Inconclusive makes the run inconclusive (exit 4): the measurement
+	// cannot tell, so it cannot gate.
+	Inconclusive Undecided = iota
+	// UndecidedPasses counts it as passed.
+	UndecidedPasses
+	// UndecidedFails counts it as failed.
+	UndecidedFails
+)
+
+func (u Undecided) String() string {
+	return [...]string{"inconclusive", "pass", "fail"}[u]
 }
 
 // SyntaxError is an error at a byte offset of an expression or selector, so
@@ -84,4 +110,14 @@ type Result struct {
 	FirstFailedAt time.Duration
 	// Evaluations counts live evaluations (one per interval with data).
 	Evaluations int
+	// CI is the confidence interval of Observed when the threshold has a
+	// confidence (nil otherwise, or without data).
+	CI *Bounds
+	// Undecided is set on a final result whose interval straddled the
+	// limit: neither passed nor failed (Threshold.Undecided says what
+	// the run makes of it). ToDecide is then the estimated number of
+	// samples more that would likely decide it, were the data to go on as
+	// observed; 0 when none would (the observed value is on the limit).
+	Undecided bool
+	ToDecide  int64
 }

@@ -229,7 +229,18 @@ func (s *session) judge(res *engine.Result) *verdict {
 		}
 		code := exitFailed
 		what := "failed"
-		if r.Threshold.Severity == slo.Warn {
+		switch {
+		case r.Threshold.Severity == slo.Warn && r.Undecided:
+			code, what = exitPassed, "undecided (warning)"
+		case r.Undecided && r.Threshold.Undecided == slo.Inconclusive:
+			// Its interval straddles the limit: the measurement cannot
+			// tell (docs/thresholds.md, "Confidence").
+			code, what = exitInconclusive, "undecided"
+		case r.Undecided && r.Threshold.Undecided == slo.UndecidedPasses:
+			code, what = exitPassed, "undecided (counted as passed)"
+		case r.Undecided:
+			what = "undecided (counted as failed)"
+		case r.Threshold.Severity == slo.Warn:
 			code, what = exitPassed, "failed (warning)"
 		}
 		v.add(code, fmt.Sprintf("threshold %s %q %s: %s%s", r.Key, r.Threshold.Expr, what, thresholdDetail(r), s.noSlotNote(r, res.Final)))
