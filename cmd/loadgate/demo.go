@@ -56,11 +56,12 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 
 // targetCmd serves the built-in target until SIGINT or SIGTERM.
 func targetCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("target", "target [--listen ADDR] [--seed N] [--fail-rate R]", stdout, stderr)
+	fs := newFlagSet("target", "target [--listen ADDR] [--seed N] [--fail-rate R] [--latency-scale X]", stdout, stderr)
 	addr := fs.String("listen", demotarget.DefaultAddr, "address to serve on (loopback unless --allow-remote)")
 	remote := fs.Bool("allow-remote", false, "allow a non-loopback listen address")
 	seed := fs.Int64("seed", 1, "seed of the latency and failure draws")
 	failRate := fs.Float64("fail-rate", 0.01, "share of GET /flaky answered with 500")
+	scale := fs.Float64("latency-scale", 1, "multiply every drawn delay (1.2: 20% slower), for regression experiments")
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
@@ -78,5 +79,8 @@ func targetCmd(args []string, stdout, stderr io.Writer) error {
 		fr = -1 // the target's zero means its default; 0 here means never
 	}
 	fmt.Fprintf(stdout, "loadgate target: serving on http://%s (Ctrl-C to stop)\n", ln.Addr())
-	return demotarget.New(demotarget.Options{Seed: *seed, FailRate: fr}).Serve(ctx, ln)
+	if *scale <= 0 {
+		return usagef("--latency-scale must be above 0")
+	}
+	return demotarget.New(demotarget.Options{Seed: *seed, FailRate: fr, LatencyScale: *scale}).Serve(ctx, ln)
 }

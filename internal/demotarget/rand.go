@@ -22,7 +22,7 @@ func (s *Server) drawDelay(median time.Duration, sigma float64) time.Duration {
 	s.mu.Lock()
 	z := s.rng.NormFloat64()
 	s.mu.Unlock()
-	return logNormal(z, median, sigma, s.opt.MaxDelay)
+	return logNormal(z, time.Duration(float64(median)*s.opt.LatencyScale), sigma, s.opt.MaxDelay)
 }
 
 // fail reports true with probability p.

@@ -35,6 +35,9 @@ type Options struct {
 	SlowMedian time.Duration
 	// CheckoutMedian is the median delay of POST /checkout. Default 5ms.
 	CheckoutMedian time.Duration
+	// LatencyScale multiplies every drawn delay (1.2: every endpoint 20%
+	// slower), a knob for regression experiments. Default 1.
+	LatencyScale float64
 	// MaxDelay caps GET /delay/{duration} and every drawn delay. Default 10s.
 	MaxDelay time.Duration
 	// CatalogSize is the number of items, with ids 1..CatalogSize. Default 1000.
@@ -51,6 +54,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.FailRate < 0 {
 		o.FailRate = 0
+	}
+	if o.LatencyScale <= 0 {
+		o.LatencyScale = 1
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {

@@ -390,3 +390,15 @@ func FuzzParseDelay(f *testing.F) {
 		}
 	})
 }
+
+// TestLatencyScale: the latency knob multiplies every drawn delay, draw
+// for draw (same seed, same draws).
+func TestLatencyScale(t *testing.T) {
+	a, b := New(Options{Seed: 7}), New(Options{Seed: 7, LatencyScale: 1.2})
+	for range 100 {
+		da, db := a.drawDelay(20*time.Millisecond, 0.5), b.drawDelay(20*time.Millisecond, 0.5)
+		if want := time.Duration(float64(da) * 1.2); db < want-time.Microsecond || db > want+time.Microsecond {
+			t.Fatalf("scaled draw %v, want 1.2 × %v", db, da)
+		}
+	}
+}
