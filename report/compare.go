@@ -72,6 +72,12 @@ type Row struct {
 	// shifted that way; for a rate, the two-proportion test. Counters are
 	// always significant.
 	Significant bool `json:"significant"`
+	// Spread is the run-to-run noise of a percentile or a rate, in Unit: the
+	// change two runs of one build show within the comparison's
+	// confidence, from the half-widths of the two intervals combined
+	// (√(a²+b²)). Limits under it flag noise; absent without two closed
+	// intervals (docs/thresholds.md, "Limits that do not flake").
+	Spread *float64 `json:"spread,omitempty"`
 	// Noise is set on a change past its limit that is not significant: it
 	// is not a regression (docs/thresholds.md, "Limits that do not flake").
 	Noise bool `json:"noise,omitempty"`

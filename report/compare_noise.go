@@ -57,6 +57,9 @@ func (z *noise) judge(row *Row) {
 		// intervals happen by chance in about 0.6% of pairs.
 		bi, ni := stats.QuantileOf(z.bb, q, z.conf), stats.QuantileOf(z.nb, q, z.conf)
 		row.BaseCI, row.NewCI = ciOf(bi), ciOf(ni)
+		if !bi.NoLo && !bi.NoHi && !ni.NoLo && !ni.NoHi {
+			row.Spread = spread(ms(bi.Hi)-ms(bi.Lo), ms(ni.Hi)-ms(ni.Lo), 3)
+		}
 		row.Significant = (!ni.NoLo && !bi.NoHi && ni.Lo > bi.Hi) || (!ni.NoHi && !bi.NoLo && ni.Hi < bi.Lo)
 	}
 }
@@ -72,6 +75,7 @@ func (z *noise) judgeRate(row *Row) {
 	nl, nh, _ := stats.Rate(n.Hits, n.Total, z.conf)
 	row.BaseCI = []*float64{ptr(round(bl, 6)), ptr(round(bh, 6))}
 	row.NewCI = []*float64{ptr(round(nl, 6)), ptr(round(nh, 6))}
+	row.Spread = spread(bh-bl, nh-nl, 6)
 	p1, p2 := float64(b.Hits)/float64(b.Total), float64(n.Hits)/float64(n.Total)
 	pool := float64(b.Hits+n.Hits) / float64(b.Total+n.Total)
 	se := math.Sqrt(pool * (1 - pool) * (1/float64(b.Total) + 1/float64(n.Total)))
@@ -81,6 +85,11 @@ func (z *noise) judgeRate(row *Row) {
 	}
 	row.PValue = ptr(round(pv, 6))
 	row.Significant = pv < 1-z.conf
+}
+
+// spread combines two intervals' widths into the noise of a difference.
+func spread(baseWidth, newWidth float64, digits int) *float64 {
+	return ptr(round(math.Sqrt(baseWidth*baseWidth+newWidth*newWidth)/2, digits))
 }
 
 // ciOf is an interval in ms, null on an open side.

@@ -332,10 +332,10 @@ func TestWriteCompare(t *testing.T) {
 	}
 	out := b.String()
 	for _, want := range []string{
-		"METRIC                          STAT   BASE                        NEW                         DELTA     CHANGE   P        LIMIT\n",
-		"http_req_duration               p95    19.5ms [19.37ms..19.64ms]   39.52ms [39.37ms..39.64ms]  +20.02ms  +102.6%           +10%   REGRESSION\n",
+		"METRIC                          STAT   BASE                        NEW                         DELTA     CHANGE   NOISE    P        LIMIT\n",
+		"http_req_duration               p95    19.5ms [19.37ms..19.64ms]   39.52ms [39.37ms..39.64ms]  +20.02ms  +102.6%  ±194µs            +10%   REGRESSION\n",
 		"http_req_duration{step:search}  p99    39.81ms [39.6ms..]          79.81ms [79.58ms..]", // p99 of 200: no upper bound
-		"http_req_failed                 rate   0.50% [0.21%..1.17%]        0.50% [0.21%..1.17%]        0         0%       1        +1pp   ok\n",
+		"http_req_failed                 rate   0.50% [0.21%..1.17%]        0.50% [0.21%..1.17%]        0         0%       ±0.67pp  1        +1pp   ok\n",
 		"[low..high]: 95% intervals.",
 		"RESULT: REGRESSION: 3 regression(s)",
 		"- http_req_duration p95: 39.52ms, base 19.5ms (+20.02ms): more than the 21.45ms allowed (+10%)",
@@ -499,5 +499,52 @@ func TestCompareNoise(t *testing.T) {
 			}
 			return
 		}
+	}
+}
+
+// TestPool: several base runs pool exactly: trends are the merge of their
+// histograms, rates the pooled hits over the pooled total, counters the
+// mean of one run; and the pooled base is less noisy than one run.
+func TestPool(t *testing.T) {
+	a, b, c := sampledRun(500, 10*time.Millisecond, 1, 1), sampledRun(500, 10*time.Millisecond, 1, 2), sampledRun(500, 10*time.Millisecond, 1, 3)
+	a.Metrics["http_reqs"], b.Metrics["http_reqs"], c.Metrics["http_reqs"] = counterOf(500), counterOf(500), counterOf(500)
+	p, err := Pool([]*Summary{a, b, c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := histogram.New()
+	for _, s := range []*Summary{a, b, c} {
+		m := s.Metrics["http_req_duration"]
+		h, _ := m.Histogram()
+		want.Merge(h)
+	}
+	pm := p.Metrics["http_req_duration"]
+	got, _ := pm.Histogram()
+	if !got.Equal(want) || p.Metrics["http_req_duration"].Count != 1500 {
+		t.Fatalf("pooled trend: %d samples, equal to the merge: %v", got.Count(), got.Equal(want))
+	}
+	if m := p.Metrics["http_req_failed"]; m.Total != 1500 || m.Hits != 0 {
+		t.Fatalf("pooled rate %+v", m)
+	}
+	if m := p.Metrics["http_reqs"]; m.Count != 500 {
+		t.Fatalf("pooled counter %+v, want the mean 500", m)
+	}
+	next := sampledRun(500, 10*time.Millisecond, 1, 4)
+	one, _ := Compare(a, next, CompareOptions{})
+	three, _ := Compare(p, next, CompareOptions{})
+	spreadOf := func(c *Comparison) float64 {
+		for _, r := range c.Rows {
+			if r.Metric == "http_req_duration" && r.Stat == "p95" && r.Spread != nil {
+				return *r.Spread
+			}
+		}
+		t.Fatal("no p95 spread")
+		return 0
+	}
+	if s1, s3 := spreadOf(one), spreadOf(three); s3 >= s1 {
+		t.Fatalf("noise with 3 base runs %v, with one %v: pooling did not help", s3, s1)
+	}
+	if _, err := Pool(nil); err == nil {
+		t.Fatal("pooled nothing")
 	}
 }

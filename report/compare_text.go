@@ -52,7 +52,7 @@ func WriteCompareText(w io.Writer, c *Comparison, color bool) error {
 	bw.WriteString("\n")
 	head := []string{"METRIC", "STAT", "BASE", "NEW", "DELTA", "CHANGE", "LIMIT", ""}
 	if c.Confidence > 0 {
-		head = []string{"METRIC", "STAT", "BASE", "NEW", "DELTA", "CHANGE", "P", "LIMIT", ""}
+		head = []string{"METRIC", "STAT", "BASE", "NEW", "DELTA", "CHANGE", "NOISE", "P", "LIMIT", ""}
 	}
 	cells := [][]string{head}
 	noise := 0
@@ -68,11 +68,14 @@ func WriteCompareText(w io.Writer, c *Comparison, color bool) error {
 		}
 		row := []string{r.Metric, r.Stat, base, next, delta, change}
 		if c.Confidence > 0 {
-			p := ""
+			noise, p := "", ""
+			if r.Spread != nil {
+				noise = "±" + strings.TrimPrefix(fmtDelta(*r.Spread, r.Unit), "+")
+			}
 			if r.PValue != nil {
 				p = fmtP(*r.PValue)
 			}
-			row = append(row, p)
+			row = append(row, noise, p)
 		}
 		if r.Noise {
 			noise++
@@ -85,7 +88,7 @@ func WriteCompareText(w io.Writer, c *Comparison, color bool) error {
 		fmt.Fprintf(bw, "  note: %s\n", n)
 	}
 	if c.Confidence > 0 {
-		fmt.Fprintf(bw, "  [low..high]: %s%% intervals. P: the chance of a difference this large between two runs of one build.\n  A change past its limit is noise, not a regression, when its intervals overlap (percentiles) or P >= %s.\n",
+		fmt.Fprintf(bw, "  [low..high]: %s%% intervals. NOISE: the change two runs of one build show at that confidence; limits under it flag noise.\n  P: the chance of a difference this large between two runs of one build.\n  A change past its limit is noise, not a regression, when its intervals overlap (percentiles) or P >= %s.\n",
 			trimFloat(c.Confidence*100, 2), trimFloat(1-c.Confidence, 3))
 	}
 	if c.Passed {

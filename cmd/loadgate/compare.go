@@ -11,9 +11,11 @@ import (
 )
 
 // compareCmd checks NEW.json against BASE.json: exit 1 on a regression, 0
-// otherwise, 2 on bad input. The comparison itself is report.Compare.
+// otherwise, 2 on bad input. Several base runs (every argument but the
+// last) are pooled into one (report.Pool). The comparison itself is
+// report.Compare.
 func compareCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("compare", "compare BASE.json NEW.json [--max [METRIC:]STAT=LIMIT]... [--json]", stdout, stderr)
+	fs := newFlagSet("compare", "compare BASE.json [BASE2.json ...] NEW.json [--max [METRIC:]STAT=LIMIT]... [--json]", stdout, stderr)
 	maxes := fs.StringArray("max", nil, "a regression rule overriding the defaults (p95=+10%, p99=+15%, error_rate=+1pp),\n"+
 		"e.g. p95=+5%, p99=+20ms, error_rate=+0.5pp, http_req_duration{step:search}:p95=+5%,\n"+
 		"checks:rate=-1pp (a drop), p99=off; p95=+10%,+2ms must exceed both (a floor);\n"+
@@ -27,8 +29,8 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
-	if fs.NArg() != 2 {
-		return usagef("want two reports: loadgate compare BASE.json NEW.json")
+	if fs.NArg() < 2 {
+		return usagef("want two reports or more: loadgate compare BASE.json [BASE2.json ...] NEW.json")
 	}
 	var rules []report.Rule
 	for _, m := range *maxes {
@@ -38,11 +40,20 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 		}
 		rules = append(rules, r)
 	}
-	base, err := report.ReadJSON(fs.Arg(0))
+	paths := fs.Args()
+	var bases []*report.Summary
+	for _, p := range paths[:len(paths)-1] {
+		b, err := report.ReadJSON(p)
+		if err != nil {
+			return usagef(err.Error())
+		}
+		bases = append(bases, b)
+	}
+	base, err := report.Pool(bases)
 	if err != nil {
 		return usagef(err.Error())
 	}
-	next, err := report.ReadJSON(fs.Arg(1))
+	next, err := report.ReadJSON(paths[len(paths)-1])
 	if err != nil {
 		return usagef(err.Error())
 	}
@@ -54,7 +65,11 @@ func compareCmd(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usagef(err.Error())
 	}
-	c.Base.Path, c.New.Path = fs.Arg(0), fs.Arg(1)
+	c.Base.Path, c.New.Path = paths[0], paths[len(paths)-1]
+	if len(bases) > 1 {
+		c.Base.Path = strings.Join(paths[:len(paths)-1], " + ")
+		c.Notes = append(c.Notes, fmt.Sprintf("the base is %d runs pooled: their histograms merged, rates pooled, counters averaged", len(bases)))
+	}
 	if *asJSON {
 		err = report.WriteCompareJSON(stdout, c)
 	} else {

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -60,5 +63,42 @@ func TestConfidenceThresholds(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestComparePooledBases (docs/thresholds.md, "Limits that do not flake"):
+// compare takes several base runs, pooled into one, and says so; the
+// pooled base holds every base request.
+func TestComparePooledBases(t *testing.T) {
+	tg := newTarget(t, nil)
+	dir := t.TempDir()
+	var files []string
+	for i := range 4 {
+		f := filepath.Join(dir, fmt.Sprintf("run%d.json", i))
+		run(t, "run", scenario(t, tg.URL, "  rate: 50\n  duration: 1s\n", ""), "--quiet", "-o", "json="+f).expect(t, exitPassed)
+		files = append(files, f)
+	}
+	r := run(t, append([]string{"compare"}, files...)...)
+	r.expect(t, exitPassed)
+	if !strings.Contains(r.stdout, "3 runs pooled") || !strings.Contains(r.stdout, "NOISE") {
+		t.Fatalf("stdout:\n%s", r.stdout)
+	}
+	r = run(t, append([]string{"compare", "--json"}, files...)...)
+	var doc struct {
+		Rows []struct {
+			Metric, Stat string
+			Base         float64
+		} `json:"rows"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range doc.Rows {
+		if row.Metric == "http_reqs" && row.Stat == "count" && row.Base != 50 {
+			t.Fatalf("pooled http_reqs count %v, want the mean of the bases, 50", row.Base)
+		}
+	}
+	if r := run(t, "compare", files[0]); r.code != exitInvalid {
+		t.Fatalf("one report: exit %d", r.code)
 	}
 }
