@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/loadgate/loadgate/internal/loopback"
 	"io"
 	"net"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/loadgate/loadgate/internal/loopback"
 
 	"github.com/loadgate/loadgate/engine"
 )

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"github.com/loadgate/loadgate/internal/loopback"
 	"io"
 	"net"
 	"os"
@@ -15,8 +14,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/loadgate/loadgate/cluster"
+	"github.com/loadgate/loadgate/internal/loopback"
+
 	"github.com/spf13/pflag"
+
+	"github.com/loadgate/loadgate/cluster"
 )
 
 func init() {

@@ -3,13 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/loadgate/loadgate/internal/loopback"
 	"io"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/loadgate/loadgate/internal/loopback"
 
 	"github.com/loadgate/loadgate/internal/pki"
 )

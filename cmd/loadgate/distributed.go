@@ -4,17 +4,19 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"github.com/loadgate/loadgate/internal/loopback"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/loadgate/loadgate/internal/loopback"
+
+	"github.com/spf13/pflag"
+
 	"github.com/loadgate/loadgate/cluster"
 	"github.com/loadgate/loadgate/engine"
 	"github.com/loadgate/loadgate/report"
 	"github.com/loadgate/loadgate/scenarios"
-	"github.com/spf13/pflag"
 )
 
 // agentTokenEnv holds the control-channel token when no --token-file is

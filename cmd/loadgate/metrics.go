@@ -4,16 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/loadgate/loadgate/internal/loopback"
 	"net"
 	"sync"
 	"time"
+
+	"github.com/loadgate/loadgate/internal/loopback"
+
+	"github.com/spf13/pflag"
 
 	"github.com/loadgate/loadgate/engine"
 	"github.com/loadgate/loadgate/report/promexport"
 	"github.com/loadgate/loadgate/sli"
 	"github.com/loadgate/loadgate/slo"
-	"github.com/spf13/pflag"
 )
 
 // metricsFlags are the live-observability flags of run and demo (DESIGN §7).

@@ -18,6 +18,10 @@
 //	GET  /status/{code}    answers with that status (200..599)
 //	GET  /delay/{duration} waits that long ("250ms", or a bare number of ms), capped at Options.MaxDelay
 //	GET  /health           {"status":"ok"}
+//	GET  /queue/{workers}/{service}  a service of that many workers taking that long per request
+//	                       (?dist=exp: exponential service times), first come first served: its
+//	                       capacity is workers/service (8/10ms: 800/s), past which the latency grows
+//	                       without bound; for capacity searches
 //	GET  /metrics          the target's own Prometheus metrics (requests by route and code, durations, process CPU); not counted
 //
 // Randomness (delays, failures, tokens) comes from one generator seeded with

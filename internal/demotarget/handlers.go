@@ -24,6 +24,7 @@ const (
 	routeStatus
 	routeDelay
 	routeHealth
+	routeQueue
 	routeOther
 	numRoutes
 )
@@ -39,6 +40,7 @@ var routeNames = [numRoutes]string{
 	routeStatus:   "/status/{code}",
 	routeDelay:    "/delay/{duration}",
 	routeHealth:   "/health",
+	routeQueue:    "/queue/{workers}/{service}",
 	routeOther:    "other",
 }
 
@@ -65,6 +67,7 @@ func (s *Server) routes() http.Handler {
 	handle("GET", routeStatus, s.handleStatus)
 	handle("GET", routeDelay, s.handleDelay)
 	handle("GET", routeHealth, s.handleHealth)
+	handle("GET", routeQueue, s.handleQueue)
 	// Everything else (unknown paths, wrong methods) still counts, as "other".
 	mux.Handle("/", s.count(routeOther, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found"})
@@ -243,6 +246,62 @@ func (s *Server) handleDelay(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"delay_ms": float64(d) / 1e6})
+}
+
+// maxWorkers bounds the workers of a /queue service.
+const maxWorkers = 10000
+
+// handleQueue behaves like a service with a known capacity, for capacity
+// searches and their tests (docs/capacity.md): GET /queue/8/10ms is served
+// by 8 workers that each take 10 ms per request (?dist=exp: an exponential
+// service time of that mean), first come first served. Past 8 / 10 ms =
+// 800 requests/s the queue, and the latency, grow without bound: an
+// M/D/c (or M/M/c) queue whose capacity is workers/service. Each
+// workers/service pair is one queue, kept for the server's life.
+func (s *Server) handleQueue(w http.ResponseWriter, r *http.Request) {
+	c, err := strconv.Atoi(r.PathValue("workers"))
+	svc, err2 := parseDelay(r.PathValue("service"), s.opt.MaxDelay)
+	exp := r.URL.Query().Get("dist") == "exp"
+	if err != nil || err2 != nil || c < 1 || c > maxWorkers || svc <= 0 || (r.URL.Query().Has("dist") && !exp && r.URL.Query().Get("dist") != "fixed") {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("want /queue/WORKERS/SERVICE with 1 to %d workers and a service time like 10ms, ?dist=fixed or exp", maxWorkers)})
+		return
+	}
+	q := s.queue(c, svc)
+	select {
+	case q <- struct{}{}:
+	case <-r.Context().Done():
+		return
+	}
+	d := svc
+	if exp {
+		s.mu.Lock()
+		d = time.Duration(s.rng.ExpFloat64() * float64(svc))
+		s.mu.Unlock()
+	}
+	err = s.sleep(r.Context(), min(d, s.opt.MaxDelay))
+	<-q
+	if err != nil {
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"service_ms": float64(d) / 1e6})
+}
+
+// queue returns the semaphore of the service with c workers of svc each.
+func (s *Server) queue(c int, svc time.Duration) chan struct{} {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	k := queueKey{c, svc}
+	q, ok := s.queues[k]
+	if !ok {
+		q = make(chan struct{}, c)
+		s.queues[k] = q
+	}
+	return q
+}
+
+type queueKey struct {
+	workers int
+	service time.Duration
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/loadgate/loadgate/internal/loopback"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/loadgate/loadgate/internal/loopback"
 )
 
 // DefaultAddr is where `loadgate target` listens unless told otherwise.
@@ -95,6 +96,10 @@ type Server struct {
 	// avoid wall-clock waits).
 	sleep func(ctx context.Context, d time.Duration) error
 
+	// qmu guards queues, the /queue services by workers and service time.
+	qmu    sync.Mutex
+	queues map[queueKey]chan struct{}
+
 	total   atomic.Int64
 	counts  [numRoutes]atomic.Int64
 	metrics *metrics // served on GET /metrics
@@ -111,6 +116,7 @@ func New(opt Options) *Server {
 		rng:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		sleep:   sleepCtx,
 		metrics: newMetrics(),
+		queues:  map[queueKey]chan struct{}{},
 	}
 	s.handler = s.routes()
 	return s

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/loadgate/loadgate/internal/loopback"
 	"io"
 	"math"
 	"net/http"
@@ -13,8 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/loadgate/loadgate/internal/loopback"
 )
 
 // newTestServer returns a Server whose delays are recorded instead of slept, and an
@@ -399,6 +401,68 @@ func TestLatencyScale(t *testing.T) {
 		da, db := a.drawDelay(20*time.Millisecond, 0.5), b.drawDelay(20*time.Millisecond, 0.5)
 		if want := time.Duration(float64(da) * 1.2); db < want-time.Microsecond || db > want+time.Microsecond {
 			t.Fatalf("scaled draw %v, want 1.2 × %v", db, da)
+		}
+	}
+}
+
+// TestQueue: /queue/2/50ms serves two requests at once and queues the
+// third until a worker is free (docs/capacity.md); bad shapes are 400.
+func TestQueue(t *testing.T) {
+	s := New(Options{Seed: 1})
+	var busy atomic.Int64
+	release := make(chan struct{})
+	s.sleep = func(ctx context.Context, d time.Duration) error {
+		busy.Add(1)
+		defer busy.Add(-1)
+		select {
+		case <-release:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	done := make(chan int, 3)
+	for range 3 {
+		go func() {
+			resp, err := http.Get(srv.URL + "/queue/2/50ms")
+			if err != nil {
+				done <- 0
+				return
+			}
+			resp.Body.Close()
+			done <- resp.StatusCode
+		}()
+	}
+	waitFor := func(want int64) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); busy.Load() != want; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d requests in service, want %d", busy.Load(), want)
+			}
+		}
+	}
+	waitFor(2) // the third waits for a worker
+	release <- struct{}{}
+	if code := <-done; code != 200 {
+		t.Fatalf("status %d", code)
+	}
+	waitFor(2) // the third took the freed worker
+	close(release)
+	for range 2 {
+		if code := <-done; code != 200 {
+			t.Fatalf("status %d", code)
+		}
+	}
+	for _, bad := range []string{"/queue/0/10ms", "/queue/2/0ms", "/queue/x/10ms", "/queue/2/10ms?dist=weird", "/queue/20000/1ms"} {
+		resp, err := http.Get(srv.URL + bad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("%s: status %d, want 400", bad, resp.StatusCode)
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"crypto/tls"
 	"fmt"
-	"github.com/loadgate/loadgate/internal/loopback"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/loadgate/loadgate/internal/loopback"
 )
 
 // Paths of the fault target. Durations are Go durations, sizes are bytes.
