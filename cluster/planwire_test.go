@@ -1,0 +1,230 @@
+package cluster
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/loadgate/loadgate/engine"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in cluster/testdata")
+
+// wirePlans are representative plans as the coordinator ships them, one
+// of each model. Between them every field of every plan type is set
+// (TestWirePlansCoverEveryField), so that a field the wire format forgets
+// fails the round trip.
+func wirePlans() map[string]planMsg {
+	open := &engine.Plan{
+		Name: "checkout-smoke",
+		Load: engine.Load{
+			Model: engine.Open, StartRate: 5,
+			Stages:   []engine.Stage{{Duration: 30 * time.Second, Target: 50}, {Duration: 2 * time.Minute, Target: 50}, {Duration: 15 * time.Second, Target: 0}},
+			Arrivals: engine.Poisson, Seed: 7, MaxInFlight: 400, Overload: engine.Drop, Slack: 750 * time.Microsecond,
+		},
+		Flows: []engine.Flow{
+			{Name: "browse", Weight: 3, Steps: []engine.Step{
+				{
+					Name: "home", Method: "GET", URL: "https://shop.example.test/",
+					Headers: []engine.Header{{Key: "Accept", Value: "text/html"}},
+					Timeout: 5 * time.Second, Accept: []int{200, 304},
+					Think: time.Second, ThinkMax: 3 * time.Second,
+					Checks: []engine.Check{
+						{Kind: engine.CheckStatus, Statuses: []int{200, 304}},
+						{Kind: engine.CheckBodyContains, Value: "Welcome"},
+						{Kind: engine.CheckMaxDuration, MaxDuration: 800 * time.Millisecond},
+					},
+					MaxBody: 64 << 10, MaxRedirects: 10,
+				},
+				{
+					Name: "search", Method: "GET", URL: "https://shop.example.test/search?q={{ users.query }}&page={{ randInt 1 5 }}",
+					Headers:  []engine.Header{{Key: "X-Request-Id", Value: "{{ uuid }}-{{ iteration }}-{{ vu }}"}},
+					Captures: []engine.Capture{{Name: "item", From: engine.CaptureJSON, Expr: "$.items[0].id"}},
+					Checks:   []engine.Check{{Kind: engine.CheckJSONExists, Path: "$.items[0].id"}},
+				},
+				{
+					Name: "item", Method: "GET", URL: "https://shop.example.test/items/{{ item }}?at={{ now }}",
+				},
+			}},
+			{Name: "checkout", Weight: 1, Steps: []engine.Step{
+				{
+					Name: "login", Method: "POST", URL: "https://shop.example.test/login",
+					Headers:    []engine.Header{{Key: "Content-Type", Value: "application/json"}},
+					Body:       []byte(`{"user":"{{ users.name }}","password":"{{ users.password }}"}`),
+					BodyEscape: engine.EscapeJSON,
+					Captures: []engine.Capture{
+						{Name: "token", From: engine.CaptureHeader, Expr: "X-Auth-Token"},
+						{Name: "session", From: engine.CaptureRegex, Expr: `sid=(\w+)`},
+					},
+					Checks: []engine.Check{
+						{Kind: engine.CheckHeaderEquals, Path: "Content-Type", Value: "application/json"},
+						{Kind: engine.CheckJSONEquals, Path: "$.ok", Value: "true"},
+					},
+					MaxRedirects: 3,
+				},
+				{
+					Name: "buy", Method: "POST", URL: "https://shop.example.test/checkout",
+					Headers:    []engine.Header{{Key: "Authorization", Value: "Bearer {{ token }}"}, {Key: "Content-Type", Value: "application/x-www-form-urlencoded"}},
+					Body:       []byte("session={{ session }}&coupon={{ coupons.code }}&note=a b"),
+					BodyEscape: engine.EscapeForm,
+				},
+				{
+					Name: "upload", Method: "PUT", URL: "https://shop.example.test/upload",
+					Body: []byte("raw {{ not a template }}\n"), BodyVerbatim: true,
+				},
+			}},
+		},
+		Interval:     2 * time.Second,
+		Segment:      engine.Segment{Index: 1, Count: 3},
+		StatusTrends: true,
+		Grace:        20 * time.Second,
+		Data: []engine.Feeder{
+			{Name: "users", Order: engine.Random, Columns: []string{"name", "password", "query"},
+				Rows: [][]string{{"ann", "s3cret", "red shoes"}, {"bob", "pa$$", "é ü"}}},
+			{Name: "coupons", Order: engine.Unique, Columns: []string{"code"}, Rows: [][]string{{"A1"}, {"B2"}, {"C3"}}},
+		},
+		HTTPVersion: engine.HTTP2,
+	}
+	closed := &engine.Plan{
+		Name: "users-soak",
+		Load: engine.Load{
+			Model: engine.Closed, StartRate: 2,
+			Stages:  []engine.Stage{{Duration: time.Minute, Target: 20}},
+			MaxRate: 100, Think: 500 * time.Millisecond,
+		},
+		Flows: []engine.Flow{{Name: "ping", Weight: 1, Steps: []engine.Step{
+			{Name: "echo", Method: "POST", URL: "http://api.example.test:8080/echo", Body: []byte("id={{ ids.id }}"), BodyEscape: engine.EscapeNone},
+		}}},
+		Data:        []engine.Feeder{{Name: "ids", Order: engine.Sequential, Columns: []string{"id"}, Rows: [][]string{{"1"}, {"2"}}}},
+		NoCookies:   true,
+		HTTPVersion: engine.H2C,
+	}
+	return map[string]planMsg{
+		"open": wireMsg(open, &TLSOptions{
+			CAPEM:      []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"),
+			CertPEM:    []byte("-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n"),
+			KeyPEM:     []byte("-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"),
+			ServerName: "shop.example.test", InsecureSkipVerify: true, MinVersion: tls.VersionTLS12,
+		}),
+		"closed": wireMsg(closed, nil),
+	}
+}
+
+// TestPlanWireGolden pins protocol 1's plan message: the bytes the
+// coordinator sends for each representative plan are those of
+// testdata/plan_NAME.json (indented there for reading: json.Marshal puts
+// no space outside strings, so the indented form is one-to-one with the
+// bytes sent). Renaming a field of an engine plan type, or reordering an
+// enum's constants, must not change them; a change that must is a new
+// protocol version.
+func TestPlanWireGolden(t *testing.T) {
+	for name, msg := range wirePlans() {
+		t.Run(name, func(t *testing.T) {
+			b, err := json.Marshal(msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got bytes.Buffer
+			if err := json.Indent(&got, b, "", "  "); err != nil {
+				t.Fatal(err)
+			}
+			got.WriteByte('\n')
+			path := filepath.Join("testdata", "plan_"+name+".json")
+			if *update {
+				if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (go test ./cluster -run TestPlanWireGolden -update writes it)", err)
+			}
+			if !bytes.Equal(got.Bytes(), want) {
+				t.Errorf("the plan message of protocol %d changed; a change of the wire format needs a new protocol version\n(go test ./cluster -run TestPlanWireGolden -update rewrites %s)\ngot:\n%s\nwant:\n%s", Protocol, path, got.Bytes(), want)
+			}
+		})
+	}
+}
+
+// TestPlanWireRoundTrip: the plan an agent decodes is the plan the
+// coordinator sent, field for field, and a valid one.
+func TestPlanWireRoundTrip(t *testing.T) {
+	for name, msg := range wirePlans() {
+		t.Run(name, func(t *testing.T) {
+			want := unwire(t, msg)
+			if err := want.Validate(); err != nil {
+				t.Fatalf("the fixture is not a valid plan: %v", err)
+			}
+			b, err := json.Marshal(msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var pm planMsg
+			if err := decode(msgPlan, b, &pm); err != nil {
+				t.Fatal(err)
+			}
+			if got := unwire(t, pm); !reflect.DeepEqual(got, want) {
+				t.Errorf("decoded plan differs from the one sent:\ngot  %+v\nwant %+v", got, want)
+			}
+			if !reflect.DeepEqual(pm.TLS, msg.TLS) {
+				t.Errorf("TLS options: got %+v, want %+v", pm.TLS, msg.TLS)
+			}
+		})
+	}
+}
+
+// TestWirePlansCoverEveryField: every field of every struct reachable from
+// engine.Plan (and of TLSOptions) is set in at least one of wirePlans, so
+// that the golden and the round trip see it. A field added to the plan
+// fails here until the fixture sets it.
+func TestWirePlansCoverEveryField(t *testing.T) {
+	set := map[string]bool{}    // Type.Field → non-zero somewhere
+	fields := map[string]bool{} // every Type.Field met
+	var walk func(v reflect.Value)
+	walk = func(v reflect.Value) {
+		switch v.Kind() {
+		case reflect.Pointer:
+			if !v.IsNil() {
+				walk(v.Elem())
+			}
+		case reflect.Slice:
+			for i := range v.Len() {
+				walk(v.Index(i))
+			}
+		case reflect.Struct:
+			for i := range v.NumField() {
+				k := v.Type().Name() + "." + v.Type().Field(i).Name
+				fields[k] = true
+				if !v.Field(i).IsZero() {
+					set[k] = true
+				}
+				walk(v.Field(i))
+			}
+		}
+	}
+	for _, msg := range wirePlans() {
+		walk(reflect.ValueOf(unwire(t, msg)))
+		walk(reflect.ValueOf(msg.TLS))
+	}
+	for k := range fields {
+		if !set[k] {
+			t.Errorf("%s is zero in every plan of wirePlans: set it in one, so that the wire format is tested with it", k)
+		}
+	}
+}
+
+// wireMsg is the plan message the coordinator sends for p.
+func wireMsg(p *engine.Plan, o *TLSOptions) planMsg { return planMsg{Plan: p, TLS: o} }
+
+// unwire is the plan an agent takes from pm.
+func unwire(t *testing.T, pm planMsg) *engine.Plan {
+	t.Helper()
+	return pm.Plan
+}
