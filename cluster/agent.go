@@ -324,9 +324,12 @@ func (s *session) negotiate(ctx context.Context) (*engine.Plan, *engine.Engine, 
 		}
 		break
 	}
-	p := pm.Plan
-	if p == nil {
+	if pm.Plan == nil {
 		return nil, nil, s.refuse(RefusePlan, "the plan message holds no plan")
+	}
+	p, err := pm.Plan.plan()
+	if err != nil {
+		return nil, nil, s.refuse(RefusePlan, err.Error())
 	}
 	if err := checkPlan(p); err != nil {
 		return nil, nil, s.refuse(RefusePlan, strings.TrimPrefix(err.Error(), "engine: "))

@@ -141,7 +141,11 @@ func (c *coord) open(run string, p *engine.Plan) error {
 }
 
 func (c *coord) plan(p *engine.Plan) error {
-	if err := c.fc.send(msgPlan, planMsg{Plan: p}); err != nil {
+	wp, err := encodePlan(p)
+	if err != nil {
+		return err
+	}
+	if err := c.fc.send(msgPlan, planMsg{Plan: wp}); err != nil {
 		return err
 	}
 	return c.fc.expect(15*time.Second, msgReady, &struct{}{})

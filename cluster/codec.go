@@ -32,17 +32,26 @@ type wirePeriod struct {
 }
 
 type wireStep struct {
-	Duration      string              `json:"duration,omitempty"`
-	ServiceTime   string              `json:"service_time,omitempty"`
-	ByClass       []string            `json:"by_class,omitempty"`
-	Requests      int64               `json:"requests"`
-	Failed        int64               `json:"failed"`
-	Status        []int64             `json:"status,omitempty"`
-	FailedByClass []int64             `json:"failed_by_class,omitempty"`
-	Errors        []int64             `json:"errors,omitempty"`
-	ChecksPassed  int64               `json:"checks_passed,omitempty"`
-	ChecksTotal   int64               `json:"checks_total,omitempty"`
-	Checks        []engine.CheckCount `json:"checks,omitempty"`
+	Duration      string   `json:"duration,omitempty"`
+	ServiceTime   string   `json:"service_time,omitempty"`
+	ByClass       []string `json:"by_class,omitempty"`
+	Requests      int64    `json:"requests"`
+	Failed        int64    `json:"failed"`
+	Status        []int64  `json:"status,omitempty"`
+	FailedByClass []int64  `json:"failed_by_class,omitempty"`
+	// Errors counts requests by outcome, indexed by engine.Kind: the
+	// kinds' numbering is part of the protocol (wireKinds).
+	Errors       []int64          `json:"errors,omitempty"`
+	ChecksPassed int64            `json:"checks_passed,omitempty"`
+	ChecksTotal  int64            `json:"checks_total,omitempty"`
+	Checks       []wireCheckCount `json:"checks,omitempty"`
+}
+
+// wireCheckCount is an engine.CheckCount on the wire, its keys those the
+// untagged type had in protocol 1.
+type wireCheckCount struct {
+	Passed int64 `json:"Passed"`
+	Total  int64 `json:"Total"`
 }
 
 type wireFlow struct {
@@ -74,7 +83,10 @@ func encodePeriod(p *engine.Period) (*wirePeriod, error) {
 				Duration: enc(s.Duration), ServiceTime: enc(s.ServiceTime),
 				Requests: s.Requests, Failed: s.Failed,
 				Status: s.Status[:], FailedByClass: s.FailedByClass[:], Errors: s.Errors[:],
-				ChecksPassed: s.ChecksPassed, ChecksTotal: s.ChecksTotal, Checks: s.Checks,
+				ChecksPassed: s.ChecksPassed, ChecksTotal: s.ChecksTotal,
+				Checks: convert(s.Checks, func(c *engine.CheckCount) wireCheckCount {
+					return wireCheckCount{Passed: c.Passed, Total: c.Total}
+				}),
 			}
 			if hasByClass(s) && !byClassIsDuration(s) {
 				ws.ByClass = make([]string, len(s.ByClass))
@@ -147,7 +159,9 @@ func decodePeriod(w *wirePeriod, p *engine.Plan) (*engine.Period, error) {
 			s := engine.StepStats{
 				Duration: dec("duration", ws.Duration), ServiceTime: dec("service time", ws.ServiceTime),
 				Requests: ws.Requests, Failed: ws.Failed, ChecksPassed: ws.ChecksPassed, ChecksTotal: ws.ChecksTotal,
-				Checks: ws.Checks,
+				Checks: convert(ws.Checks, func(c *wireCheckCount) engine.CheckCount {
+					return engine.CheckCount{Passed: c.Passed, Total: c.Total}
+				}),
 			}
 			if len(ws.ByClass) > len(s.ByClass) {
 				return nil, violation("%d status classes, want at most %d", len(ws.ByClass), len(s.ByClass))

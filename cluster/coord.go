@@ -302,7 +302,11 @@ func (c *Coordinator) open(ctx context.Context, a *remote, p *engine.Plan, runID
 			a.rtt = rtt
 		}
 	}
-	if err := a.fc.send(msgPlan, planMsg{Plan: p, TLS: c.Target}); err != nil {
+	wp, err := encodePlan(p)
+	if err != nil {
+		return fail("plan", err)
+	}
+	if err := a.fc.send(msgPlan, planMsg{Plan: wp, TLS: c.Target}); err != nil {
 		return fail("plan", err)
 	}
 	// The agent checks its targets with a preflight of its own: allow it

@@ -88,14 +88,18 @@ func (f *fakeAgent) serve() {
 		}
 		break
 	}
-	f.plan <- pm.Plan
+	p, err := pm.Plan.plan()
+	if err != nil {
+		return
+	}
+	f.plan <- p
 	fc.send(msgReady, struct{}{})
 	var st start
 	if fc.expect(2*time.Second, msgStart, &st) != nil {
 		return
 	}
 	time.Sleep(st.Delay)
-	f.script(fc, pm.Plan)
+	f.script(fc, p)
 }
 
 // period builds an interval of p in which every step saw n requests of

@@ -221,10 +221,92 @@ func TestWirePlansCoverEveryField(t *testing.T) {
 }
 
 // wireMsg is the plan message the coordinator sends for p.
-func wireMsg(p *engine.Plan, o *TLSOptions) planMsg { return planMsg{Plan: p, TLS: o} }
+func wireMsg(p *engine.Plan, o *TLSOptions) planMsg {
+	w, err := encodePlan(p)
+	if err != nil {
+		panic(err)
+	}
+	return planMsg{Plan: w, TLS: o}
+}
 
 // unwire is the plan an agent takes from pm.
 func unwire(t *testing.T, pm planMsg) *engine.Plan {
 	t.Helper()
-	return pm.Plan
+	p, err := pm.Plan.plan()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestPlanWireEnums: every enum number of protocol 1 decodes to a distinct
+// engine value that encodes back to it, and a number past the table is
+// refused, naming where it was.
+func TestPlanWireEnums(t *testing.T) {
+	check := func(name string, n int, round func(uint8) (uint8, error)) {
+		seen := map[uint8]bool{}
+		for i := range n {
+			got, err := round(uint8(i))
+			if err != nil || got != uint8(i) || seen[got] {
+				t.Errorf("%s %d: back as %d, %v", name, i, got, err)
+			}
+			seen[got] = true
+		}
+		if _, err := round(uint8(n)); err == nil {
+			t.Errorf("%s %d: decoded, want an error", name, n)
+		}
+	}
+	for name, e := range map[string]struct {
+		n     int
+		round func(uint8) (uint8, error)
+	}{
+		"model":     {len(models.vals), roundTrip(models)},
+		"arrivals":  {len(arrivalKinds.vals), roundTrip(arrivalKinds)},
+		"overload":  {len(overloads.vals), roundTrip(overloads)},
+		"http":      {len(httpVersions.vals), roundTrip(httpVersions)},
+		"order":     {len(orders.vals), roundTrip(orders)},
+		"capture":   {len(captureSources.vals), roundTrip(captureSources)},
+		"escape":    {len(escapes.vals), roundTrip(escapes)},
+		"checkKind": {len(checkKinds.vals), roundTrip(checkKinds)},
+	} {
+		check(name, e.n, e.round)
+	}
+
+	w := wirePlans()["open"].Plan
+	w.Flows[1].Steps[0].Checks[1].Kind = 9
+	if _, err := w.plan(); err == nil || err.Error() != `flow "checkout" step "login": check kind 9 is not one of protocol 1` {
+		t.Errorf("check kind 9: %v", err)
+	}
+	if _, err := encodePlan(&engine.Plan{Load: engine.Load{Model: 7}}); err == nil || err.Error() != "load model 7 has no number in protocol 1" {
+		t.Errorf("model 7: %v", err)
+	}
+}
+
+func roundTrip[T ~uint8](e wireEnum[T]) func(uint8) (uint8, error) {
+	return func(n uint8) (uint8, error) {
+		v, err := e.decode(n)
+		if err != nil {
+			return 0, err
+		}
+		return e.encode(v)
+	}
+}
+
+// TestAgentRefusesUnknownEnum: a plan with a number protocol 1 does not
+// define is refused as a bad plan, not run as the zero value.
+func TestAgentRefusesUnknownEnum(t *testing.T) {
+	a := startAgent(t, &Agent{})
+	c := dialAgent(t, a.addr)
+	if _, err := c.hello(Protocol, testToken, "enum"); err != nil {
+		t.Fatal(err)
+	}
+	w, err := encodePlan(smallPlan("http://127.0.0.1:1/", 10, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Load.Model = 7
+	if err := c.fc.send(msgPlan, planMsg{Plan: w}); err != nil {
+		t.Fatal(err)
+	}
+	c.wantRefused(c.fc.expect(5*time.Second, msgReady, &struct{}{}), RefusePlan, "load model 7 is not one of protocol 1")
 }

@@ -1,4 +1,4 @@
-// Package dist runs a plan on several hosts: agents (agent.go) run their
+// Package cluster runs a plan on several hosts: agents (agent.go) run their
 // segment of the arrivals with the local engine and stream interval
 // snapshots back; a coordinator (coord.go) dials them, ships the plan,
 // starts them together, merges their intervals exactly and publishes the
@@ -8,7 +8,10 @@
 // coordinator, carrying frames: a 4-byte big-endian payload length, a
 // 1-byte message type and a JSON payload. Only declarative data travels
 // towards the agent (the plan, never code); only aggregates travel back
-// (histograms, counters, error classes, short messages).
+// (histograms, counters, error classes, short messages). Every payload is
+// a wire type of this package whose keys are spelled by tags, never an
+// engine type: the messages here, the plan (planwire.go) and the
+// intervals (codec.go). testdata/plan_*.json pins the plan's bytes.
 package cluster
 
 import (
@@ -22,8 +25,6 @@ import (
 	"net"
 	"sync"
 	"time"
-
-	"github.com/loadgate/loadgate/engine"
 )
 
 // Protocol is the version of the control protocol. The handshake refuses a
@@ -120,10 +121,11 @@ type ping struct {
 	T int64 `json:"t"` // coordinator's monotonic clock, ns
 }
 
-// planMsg ships the plan with the agent's segment already set.
+// planMsg ships the plan with the agent's segment already set, in its
+// wire form (planwire.go).
 type planMsg struct {
-	Plan *engine.Plan `json:"plan"`
-	TLS  *TLSOptions  `json:"tls,omitempty"`
+	Plan *wirePlan   `json:"plan"`
+	TLS  *TLSOptions `json:"tls,omitempty"`
 }
 
 // TLSOptions is the scenario's TLS section as data, for agents that cannot
