@@ -17,9 +17,10 @@ import (
 // on an otherwise idle process ends up to 1 ms late; a timerfd is an event
 // on the netpoller instead and rings within the kernel's timer slack. It is
 // set to absolute CLOCK_MONOTONIC instants, so that waits due at the same
-// offset ring together. Its system calls are raw, for the reason rawIO
-// gives: they never block, and the scheduler's syscall hook would wake the
-// runtime's monitor thread at every ring.
+// offset ring together. Its system calls are raw, for the reason the
+// client's raw reads give (engine/internal/httpc/rawio_linux.go): they
+// never block, and the scheduler's syscall hook would wake the runtime's
+// monitor thread at every ring.
 type timerfdAlarm struct {
 	fd     int
 	f      *os.File

@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/valyala/fasthttp"
 )
 
 // protoServer is a loopback server that counts the requests it saw per
@@ -233,36 +231,5 @@ func TestHTTP2SchemeMismatch(t *testing.T) {
 	p.HTTPVersion = H2C
 	if _, err := (&Engine{}).Run(context.Background(), p); err == nil || !strings.Contains(err.Error(), "needs http://") {
 		t.Fatalf("err = %v", err)
-	}
-}
-
-// TestHTTP2DoBody: the HTTP/2 client keeps the start of the body for
-// checks and captures, as the HTTP/1.1 one does, and counts the rest.
-func TestHTTP2DoBody(t *testing.T) {
-	ps := newProtoServer(t, "h2")
-	d, err := newH2Client(ps.URL, HTTP2, clientConfig{maxConns: 4, tls: rootsOf(ps.Server), conns: &conns{set: map[*trackedConn]struct{}{}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bd := d.(interface {
-		DoBody(*fasthttp.Request, *fasthttp.Response, time.Duration, []byte, int) ([]byte, bool, error)
-	})
-	req, resp := &fasthttp.Request{}, &fasthttp.Response{}
-	req.SetRequestURI(ps.URL + "/")
-	req.Header.Set("X-Test", "yes")
-	for _, tc := range []struct {
-		max  int
-		want string
-		cut  bool
-	}{
-		{0, "", false},       // nothing kept, all discarded
-		{3, "hel", true},     // cut
-		{5, "hello", false},  // exactly the body
-		{64, "hello", false}, // room to spare
-	} {
-		body, cut, err := bd.DoBody(req, resp, time.Second, make([]byte, 0, 2), tc.max)
-		if err != nil || string(body) != tc.want || cut != tc.cut || resp.StatusCode() != 200 {
-			t.Fatalf("max %d: body %q cut %v err %v status %d", tc.max, body, cut, err, resp.StatusCode())
-		}
 	}
 }

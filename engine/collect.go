@@ -48,7 +48,7 @@ func (r *run) collect(obs []Observer, done <-chan struct{}) *Snapshot {
 			} else {
 				per.Planned = per.Started
 			}
-			sent, recv := r.conns.bytes()
+			sent, recv := r.conns.Bytes()
 			per.BytesSent, per.BytesReceived = sent-sentBefore, recv-recvBefore
 			sentBefore, recvBefore = sent, recv
 		})

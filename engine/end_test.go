@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"github.com/loadgate/loadgate/engine/internal/httpc"
+
 	"context"
 	"strings"
 	"sync"
@@ -56,7 +58,7 @@ func TestProfileEndIsAHardBound(t *testing.T) {
 				p := constPlan("http://127.0.0.1:1/", 100_000, time.Second)
 				p.Load.MaxInFlight, p.Load.Overload, p.Load.Arrivals = 10, tc.overload, tc.arrivals
 				var waiting int64
-				res, err := (&Engine{NewDoer: func(string) (Doer, error) { return d, nil }, GoTimersOnly: true}).Run(context.Background(), p,
+				res, err := (&Engine{newDoer: func(string) (httpc.Doer, error) { return d, nil }, goTimersOnly: true}).Run(context.Background(), p,
 					ObserverFunc(func(s *Snapshot) { waiting = max(waiting, s.Waiting) }))
 				if err != nil {
 					t.Fatal(err)

@@ -15,82 +15,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/loadgate/loadgate/engine/internal/httpc"
 	"github.com/tidwall/gjson"
 	"github.com/valyala/fasthttp"
 )
-
-// CaptureFrom is where a capture looks.
-type CaptureFrom uint8
-
-const (
-	// CaptureJSON evaluates a JSONPath ($.items[0].id) on the body.
-	CaptureJSON CaptureFrom = iota
-	// CaptureRegex takes the first group (or the whole match) of a regular
-	// expression on the body.
-	CaptureRegex
-	// CaptureHeader takes a response header.
-	CaptureHeader
-)
-
-// Capture takes a value from a response into the variable Name.
-type Capture struct {
-	Name string
-	From CaptureFrom
-	Expr string // JSONPath, regular expression or header name, as written
-}
-
-// CheckKind is what a check judges.
-type CheckKind uint8
-
-// Check kinds.
-const (
-	CheckStatus       CheckKind = iota // the status is one of Statuses
-	CheckBodyContains                  // the body contains Value
-	CheckJSONEquals                    // the JSONPath Path holds the JSON value Value
-	CheckJSONExists                    // the JSONPath Path exists
-	CheckHeaderEquals                  // the header Path equals Value
-	CheckMaxDuration                   // the response took at most MaxDuration (service time)
-)
-
-// checkKindNames are the check tag values of each kind.
-var checkKindNames = [...]string{
-	CheckStatus: "status", CheckBodyContains: "body_contains", CheckJSONEquals: "json",
-	CheckJSONExists: "json", CheckHeaderEquals: "header", CheckMaxDuration: "max_duration",
-}
-
-// MaxChecks bounds the checks of one step (their results travel as a bit
-// set on the hot path).
-const MaxChecks = 64
-
-// CheckNames names a step's checks for the check tag of the checks metric:
-// the kind ("status", "body_contains", "json", "header", "max_duration"),
-// and for a kind that repeats in the step, its ordinal ("json#2").
-func (s *Step) CheckNames() []string {
-	names := make([]string, len(s.Checks))
-	seen := map[string]int{}
-	for i, c := range s.Checks {
-		n := "check"
-		if int(c.Kind) < len(checkKindNames) {
-			n = checkKindNames[c.Kind]
-		}
-		seen[n]++
-		if k := seen[n]; k > 1 {
-			n = fmt.Sprintf("%s#%d", n, k)
-		}
-		names[i] = n
-	}
-	return names
-}
-
-// Check is one assertion on a response. Each counts once per request in
-// the checks metric of its step.
-type Check struct {
-	Kind        CheckKind
-	Path        string // JSONPath or header name
-	Value       string // text, JSON text (CheckJSONEquals) or header value
-	Statuses    []int
-	MaxDuration time.Duration
-}
 
 // JSONPathToGJSON converts the JSONPath subset users know — $, .name,
 // [index], ['name'] — to a gjson path: $.items[0].id is items.0.id.
@@ -447,12 +375,12 @@ type journeys struct {
 	maxSlots int
 	// doers by target (scheme://host); redirects may add to it.
 	doersMu sync.Mutex
-	doers   map[string]Doer
-	mkDoer  func(target string) (Doer, error)
+	doers   map[string]httpc.Doer
+	mkDoer  func(target string) (httpc.Doer, error)
 }
 
 // prepareJourneys compiles every flow once for the run.
-func (r *run) prepareJourneys(doers map[string]Doer, mk func(string) (Doer, error)) error {
+func (r *run) prepareJourneys(doers map[string]httpc.Doer, mk func(string) (httpc.Doer, error)) error {
 	if err := r.plan.validateData(); err != nil {
 		return err
 	}
@@ -475,7 +403,7 @@ func (r *run) prepareJourneys(doers map[string]Doer, mk func(string) (Doer, erro
 
 // doerFor returns the client of target, creating it on first use (a
 // redirect to a host the plan does not name).
-func (r *run) doerFor(target string) (Doer, error) {
+func (r *run) doerFor(target string) (httpc.Doer, error) {
 	if u, err := url.Parse(target); err == nil && u.Host != "" {
 		target = targetKey(u)
 	}

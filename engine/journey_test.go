@@ -1,7 +1,8 @@
 package engine
 
 import (
-	"compress/gzip"
+	"github.com/loadgate/loadgate/engine/internal/httpc"
+
 	"fmt"
 	"net"
 	"net/http"
@@ -176,38 +177,6 @@ func TestChecksAndCaptures(t *testing.T) {
 	}
 }
 
-func TestJar(t *testing.T) {
-	var j jar
-	resp := &fasthttp.Response{}
-	resp.Header.Set("Set-Cookie", "sid=1; Path=/")
-	resp.Header.Add("Set-Cookie", "wide=w; Domain=.example.com")
-	j.store([]byte("api.example.com:8080"), resp)
-	req := &fasthttp.Request{}
-	if !j.apply([]byte("api.example.com"), req) || string(req.Header.Cookie("sid")) != "1" || string(req.Header.Cookie("wide")) != "w" {
-		t.Fatalf("same host: %s", req.Header.Peek("Cookie"))
-	}
-	req.Reset()
-	if !j.apply([]byte("cdn.example.com"), req) || req.Header.Cookie("sid") != nil || string(req.Header.Cookie("wide")) != "w" {
-		t.Fatalf("other subdomain: %q", req.Header.Peek("Cookie"))
-	}
-	req.Reset()
-	if j.apply([]byte("evil.com"), req) {
-		t.Fatal("cookies sent to another site")
-	}
-	resp.Reset()
-	resp.Header.Set("Set-Cookie", "sid=; Max-Age=-1")
-	j.store([]byte("api.example.com"), resp)
-	req.Reset()
-	j.apply([]byte("api.example.com"), req)
-	if req.Header.Cookie("sid") != nil {
-		t.Fatal("an expired cookie is still sent")
-	}
-	j.reset()
-	if j.apply([]byte("api.example.com"), req) && j.n != 0 {
-		t.Fatal("reset jar still has cookies")
-	}
-}
-
 // TestRedirects: followed up to MaxRedirects (303 turns a POST into a GET),
 // a loop ends with redirect_limit, and MaxRedirects 0 keeps the 3xx.
 func TestRedirects(t *testing.T) {
@@ -260,14 +229,14 @@ func journeyRun(tb testing.TB, p *Plan) (*run, func()) {
 // goroutines.
 func preparedRun(tb testing.TB, p *Plan, e *Engine) (*run, func()) {
 	plan := p.withDefaults()
-	r := &run{plan: &plan, curve: newCurve(&plan.Load), conns: &conns{set: map[*trackedConn]struct{}{}}, stop: make(chan struct{})}
+	r := &run{plan: &plan, curve: newCurve(&plan.Load), conns: httpc.NewConns(), stop: make(chan struct{})}
 	if err := r.prepare(e); err != nil {
 		tb.Fatal(err)
 	}
 	r.rec = newRecorder(r.plan, 1)
 	r.start = time.Now()
 	r.clock = newClock(r.since, r.plan.Load.Slack, nil)
-	return r, func() { r.conns.closeAll(); r.clock.stop() }
+	return r, func() { r.conns.CloseAll(); r.clock.stop() }
 }
 
 // templatedPlan's one step has a templated path, query and header: what a
@@ -389,24 +358,5 @@ func readAll(r *http.Request) string {
 		if err != nil {
 			return b.String()
 		}
-	}
-}
-
-// TestDecodeBodyCapped: a gzip body read for a check is inflated up to the
-// cap only (a bomb costs max_body, not its ratio).
-func TestDecodeBodyCapped(t *testing.T) {
-	var zb strings.Builder
-	zw := gzip.NewWriter(&zb)
-	zw.Write([]byte("ok " + strings.Repeat("0", 1<<20)))
-	zw.Close()
-	resp := &fasthttp.Response{}
-	resp.Header.Set("Content-Encoding", "gzip")
-	body, _ := decodeBody(resp, []byte(zb.String()), nil, 4096)
-	if len(body) != 4096 || !strings.HasPrefix(string(body), "ok 000") {
-		t.Fatalf("inflated %d bytes: %.10q", len(body), body)
-	}
-	resp.Header.Del("Content-Encoding")
-	if body, _ := decodeBody(resp, []byte("plain"), nil, 4096); string(body) != "plain" {
-		t.Fatalf("identity body %q", body)
 	}
 }

@@ -45,8 +45,8 @@ func (r *run) openWorker(id int) {
 	defer r.recoverPanic("worker")
 	w := r.newWorker(id)
 	if r.plan.Load.Slack > 0 {
-		w.x.pace = w.deferRead
-		w.x.paceMin = 10 * r.plan.Load.Slack
+		w.x.Pace = w.deferRead
+		w.x.PaceMin = 10 * r.plan.Load.Slack
 	}
 	// freed is when this worker's last iteration ended (its last
 	// response's completion): when its slot came free. Never before its

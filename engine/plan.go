@@ -1,13 +1,104 @@
 package engine
 
+// The plan: everything the engine needs to run a load, as declarative data
+// only, so that it can be checked before anything is sent (validate.go)
+// and shipped to agents (cluster's wire format). Every type of a plan is
+// in this file; the scenarios package compiles YAML into one.
+
 import (
 	"fmt"
-	"math"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 )
+
+// Plan is everything the engine needs to run a load: declarative data only,
+// so that it can be shipped to agents.
+type Plan struct {
+	Name  string
+	Load  Load
+	Flows []Flow
+	// Interval is how often snapshots are published (default 1 s).
+	Interval time.Duration
+	Segment  Segment
+	// StatusTrends records duration histograms per status class as well, for
+	// thresholds such as http_req_duration{status:5xx}.
+	StatusTrends bool
+	// Grace is how long requests in flight may finish after the load
+	// stops, at the end of the profile or early (interrupt, abort); then
+	// they are cut off (load.graceful_stop). Zero is the default,
+	// StopGrace.
+	Grace time.Duration
+	// Data are the feeders that templates read ({{ name.column }}).
+	Data []Feeder
+	// NoCookies turns off the per-iteration cookie jar.
+	NoCookies bool
+	// HTTPVersion is the protocol spoken to every target: HTTP/1.1 (the
+	// zero value), HTTP/2 over TLS, or h2c.
+	HTTPVersion HTTPVersion
+}
+
+// Defaults for zero fields of a Plan.
+const (
+	DefaultInterval    = time.Second
+	DefaultMaxInFlight = 1000
+	// DefaultSlack is the clock's coalescing window for scenarios that do
+	// not set load.slack (see clock). Plans built in code default to 0.
+	DefaultSlack   = 750 * time.Microsecond
+	DefaultTimeout = 10 * time.Second
+	// DefaultGrace is the margin a distributed run allows an agent beyond
+	// its plan's grace period (dist). The grace period itself defaults to
+	// the longest request timeout (StopGrace).
+	DefaultGrace = 5 * time.Second
+	// DefaultMaxBody is the body kept for checks and captures.
+	DefaultMaxBody = 1 << 20
+	// DefaultMaxRedirects is what scenarios follow unless told otherwise.
+	DefaultMaxRedirects = 10
+)
+
+// Stage is one piece of the piecewise-linear load profile: the rate (open
+// model, iterations per second) or the number of users (closed model) moves
+// linearly from the previous target to Target over Duration.
+type Stage struct {
+	Duration time.Duration
+	Target   float64
+}
+
+// Load is the load profile and the limits of the generator.
+type Load struct {
+	Model     Model
+	StartRate float64 // rate (open) or users (closed) at t=0
+	Stages    []Stage
+	Arrivals  Arrivals
+	Seed      uint64 // for Poisson arrivals
+	// MaxInFlight bounds the iterations running at once (open model).
+	MaxInFlight int
+	Overload    Overload
+	// Slack is how late the run's clock may end a wait to serve it with
+	// others in one wake-up (see clock); 0 wakes for every due time.
+	Slack time.Duration
+	// MaxRate caps iterations per second in the closed model; 0 is no cap.
+	MaxRate float64
+	// Think is the pause between iterations of one user (closed model).
+	Think time.Duration
+}
+
+// Duration is the total length of the profile.
+func (l *Load) Duration() time.Duration {
+	var d time.Duration
+	for _, s := range l.Stages {
+		d += s.Duration
+	}
+	return d
+}
+
+// PeakRate is the profile's highest rate (open model) or number of users
+// (closed model).
+func (l *Load) PeakRate() float64 {
+	peak := l.StartRate
+	for _, s := range l.Stages {
+		peak = max(peak, s.Target)
+	}
+	return peak
+}
 
 // Model says how arrivals are generated.
 type Model uint8
@@ -67,165 +158,17 @@ func (o Overload) String() string {
 	return "wait"
 }
 
-// Stage is one piece of the piecewise-linear load profile: the rate (open
-// model, iterations per second) or the number of users (closed model) moves
-// linearly from the previous target to Target over Duration.
-type Stage struct {
-	Duration time.Duration
-	Target   float64
+// Segment selects share Index of Count of the arrivals: arrival n belongs to
+// segment n mod Count. The zero value is the whole schedule.
+type Segment struct {
+	Index, Count int
 }
 
-// Load is the load profile and the limits of the generator.
-type Load struct {
-	Model     Model
-	StartRate float64 // rate (open) or users (closed) at t=0
-	Stages    []Stage
-	Arrivals  Arrivals
-	Seed      uint64 // for Poisson arrivals
-	// MaxInFlight bounds the iterations running at once (open model).
-	MaxInFlight int
-	Overload    Overload
-	// Slack is how late the run's clock may end a wait to serve it with
-	// others in one wake-up (see clock); 0 wakes for every due time.
-	Slack time.Duration
-	// MaxRate caps iterations per second in the closed model; 0 is no cap.
-	MaxRate float64
-	// Think is the pause between iterations of one user (closed model).
-	Think time.Duration
-}
+// Whole reports whether s covers every arrival.
+func (s Segment) Whole() bool { return s.Count <= 1 }
 
-// Duration is the total length of the profile.
-func (l *Load) Duration() time.Duration {
-	var d time.Duration
-	for _, s := range l.Stages {
-		d += s.Duration
-	}
-	return d
-}
-
-// PeakRate is the profile's highest rate (open model) or number of users
-// (closed model).
-func (l *Load) PeakRate() float64 {
-	peak := l.StartRate
-	for _, s := range l.Stages {
-		peak = max(peak, s.Target)
-	}
-	return peak
-}
-
-// MaxHostRate is the highest open-model rate, in arrivals per second, that
-// one host is asked to start: ten times what the fastest generators reach
-// on one host. Above it a plan is invalid (docs/scenario-reference.md,
-// "Impossible loads"), not merely overloaded.
-const MaxHostRate = 10_000_000
-
-// LoadProblem says why a load profile cannot run at all.
-type LoadProblem struct {
-	// Stage is the index in Load.Stages of the stage at fault, or -1 for
-	// the profile as a whole or its start rate.
-	Stage int
-	Msg   string
-}
-
-func (e *LoadProblem) Error() string { return e.Msg }
-
-// CheckLoad returns why p's load profile cannot run at all, or nil. It
-// tells the impossible from the merely overloaded (docs/scenario-reference.md,
-// "Impossible loads"):
-//   - a profile whose rate (or number of users) is 0 throughout sends
-//     nothing;
-//   - one host cannot start more than MaxHostRate arrivals a second (a
-//     segment's share of the rate is what its host starts);
-//   - an iteration occupies its slot for at least its think times (those
-//     it cannot skip: a step with captures may end it early), so a stage
-//     whose lowest rate, held for that long, needs more iterations at once
-//     than max_in_flight can never start its arrivals on time, however
-//     fast the target answers.
-//
-// A rate above max_in_flight / timeout is not impossible: it only means
-// that arrivals find no free slot when the target stops answering
-// (KindNoFreeSlot).
-func (p *Plan) CheckLoad() *LoadProblem {
-	l := &p.Load
-	if l.PeakRate() <= 0 {
-		if l.Model == Closed {
-			return &LoadProblem{Stage: -1, Msg: "the profile has no user: users are 0 throughout, so nothing would be sent"}
-		}
-		return &LoadProblem{Stage: -1, Msg: "the profile plans no arrival: the rate is 0 throughout, so nothing would be sent"}
-	}
-	if l.Model != Open {
-		return nil
-	}
-	share := 1.0
-	if !p.Segment.Whole() {
-		share = float64(p.Segment.Count)
-	}
-	for i := -1; i < len(l.Stages); i++ {
-		rate := l.StartRate
-		if i >= 0 {
-			rate = l.Stages[i].Target
-		}
-		if rate/share > MaxHostRate {
-			return &LoadProblem{Stage: i, Msg: fmt.Sprintf("rate %s/s is more than one host can start (at most %s/s, ten times what the fastest generators reach on one host)",
-				fmtRate(rate), fmtRate(MaxHostRate))}
-		}
-	}
-	slots := l.MaxInFlight
-	if slots <= 0 {
-		slots = DefaultMaxInFlight
-	}
-	busy := time.Duration(math.MaxInt64)
-	for fi := range p.Flows {
-		busy = min(busy, p.Flows[fi].minBusy())
-	}
-	if busy <= 0 || busy == time.Duration(math.MaxInt64) {
-		return nil
-	}
-	from := l.StartRate
-	for i, s := range l.Stages {
-		low := min(from, s.Target) / share
-		from = s.Target
-		need := low * busy.Seconds()
-		if s.Duration < busy || need < float64(slots)+1 {
-			continue
-		}
-		return &LoadProblem{Stage: i, Msg: fmt.Sprintf("rate %s/s needs %.0f iterations at once, since each holds its slot for at least %v of think time, but max_in_flight is %d: raise max_in_flight to %.0f or lower the rate to %s/s",
-			fmtRate(low*share), math.Ceil(need), busy, slots, math.Ceil(need), fmtRate(float64(slots)/busy.Seconds()*share))}
-	}
-	return nil
-}
-
-// minBusy is the shortest time an iteration of f holds its slot whatever
-// the target answers: the think times it cannot skip. A step with
-// captures ends the iteration when they find nothing, before its think.
-func (f *Flow) minBusy() time.Duration {
-	var d time.Duration
-	for i := range f.Steps {
-		st := &f.Steps[i]
-		if len(st.Captures) > 0 || i == len(f.Steps)-1 {
-			break
-		}
-		d += st.Think
-	}
-	return d
-}
-
-// fmtRate writes a rate as a plain number with thousands separators, never
-// in scientific notation.
-func fmtRate(r float64) string {
-	if r != math.Trunc(r) || r < 1000 {
-		return strconv.FormatFloat(r, 'f', -1, 64)
-	}
-	s := strconv.FormatFloat(r, 'f', 0, 64)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+// String formats s as I/N.
+func (s Segment) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
 
 // Header is one request header.
 type Header struct {
@@ -288,160 +231,154 @@ type Flow struct {
 	Steps  []Step
 }
 
-// Segment selects share Index of Count of the arrivals: arrival n belongs to
-// segment n mod Count. The zero value is the whole schedule.
-type Segment struct {
-	Index, Count int
-}
+// CaptureFrom is where a capture looks.
+type CaptureFrom uint8
 
-// Whole reports whether s covers every arrival.
-func (s Segment) Whole() bool { return s.Count <= 1 }
-
-// String formats s as I/N.
-func (s Segment) String() string { return fmt.Sprintf("%d/%d", s.Index, s.Count) }
-
-// Plan is everything the engine needs to run a load: declarative data only,
-// so that it can be shipped to agents.
-type Plan struct {
-	Name  string
-	Load  Load
-	Flows []Flow
-	// Interval is how often snapshots are published (default 1 s).
-	Interval time.Duration
-	Segment  Segment
-	// StatusTrends records duration histograms per status class as well, for
-	// thresholds such as http_req_duration{status:5xx}.
-	StatusTrends bool
-	// Grace is how long requests in flight may finish after the load
-	// stops, at the end of the profile or early (interrupt, abort); then
-	// they are cut off (load.graceful_stop). Zero is the default,
-	// StopGrace.
-	Grace time.Duration
-	// Data are the feeders that templates read ({{ name.column }}).
-	Data []Feeder
-	// NoCookies turns off the per-iteration cookie jar.
-	NoCookies bool
-	// HTTPVersion is the protocol spoken to every target: HTTP/1.1 (the
-	// zero value), HTTP/2 over TLS, or h2c.
-	HTTPVersion HTTPVersion
-}
-
-// Defaults for zero fields of a Plan.
 const (
-	DefaultInterval    = time.Second
-	DefaultMaxInFlight = 1000
-	// DefaultSlack is the clock's coalescing window for scenarios that do
-	// not set load.slack (see clock). Plans built in code default to 0.
-	DefaultSlack   = 750 * time.Microsecond
-	DefaultTimeout = 10 * time.Second
-	// DefaultGrace is the margin a distributed run allows an agent beyond
-	// its plan's grace period (dist). The grace period itself defaults to
-	// the longest request timeout (StopGrace).
-	DefaultGrace = 5 * time.Second
-	// DefaultMaxBody is the body kept for checks and captures.
-	DefaultMaxBody = 1 << 20
-	// DefaultMaxRedirects is what scenarios follow unless told otherwise.
-	DefaultMaxRedirects = 10
+	// CaptureJSON evaluates a JSONPath ($.items[0].id) on the body.
+	CaptureJSON CaptureFrom = iota
+	// CaptureRegex takes the first group (or the whole match) of a regular
+	// expression on the body.
+	CaptureRegex
+	// CaptureHeader takes a response header.
+	CaptureHeader
 )
 
-// withDefaults returns a copy of p with zero fields defaulted. Flows and
-// steps are copied too: the engine fills step defaults, and the caller's
-// plan stays untouched (a plan may run twice, or concurrently).
-func (p Plan) withDefaults() Plan {
-	p.Flows = slices.Clone(p.Flows)
-	for i := range p.Flows {
-		p.Flows[i].Steps = slices.Clone(p.Flows[i].Steps)
-	}
-	if p.Interval <= 0 {
-		p.Interval = DefaultInterval
-	}
-	if p.Load.MaxInFlight <= 0 {
-		p.Load.MaxInFlight = DefaultMaxInFlight
-	}
-	p.Grace = p.StopGrace()
-	return p
+// Capture takes a value from a response into the variable Name.
+type Capture struct {
+	Name string
+	From CaptureFrom
+	Expr string // JSONPath, regular expression or header name, as written
 }
 
-// StopGrace is how long requests in flight may finish once the load
-// stops: Grace, or by default the longest request timeout of the plan's
-// steps (DefaultTimeout where a step has none) plus stopGraceMargin and 1%,
-// so that a request in flight at the end completes or times out by its own
-// deadline (which fires up to 1% late, docs/scenario-reference.md
-// "defaults"), and is measured either way (docs/scenario-reference.md,
-// "The end of a run").
-func (p *Plan) StopGrace() time.Duration {
-	if p.Grace > 0 {
-		return p.Grace
-	}
-	var g time.Duration
-	for _, f := range p.Flows {
-		for _, st := range f.Steps {
-			t := st.Timeout
-			if t <= 0 {
-				t = DefaultTimeout
-			}
-			g = max(g, t)
-		}
-	}
-	if g <= 0 {
-		g = DefaultTimeout
-	}
-	return g + g/100 + stopGraceMargin
+// CheckKind is what a check judges.
+type CheckKind uint8
+
+// Check kinds.
+const (
+	CheckStatus       CheckKind = iota // the status is one of Statuses
+	CheckBodyContains                  // the body contains Value
+	CheckJSONEquals                    // the JSONPath Path holds the JSON value Value
+	CheckJSONExists                    // the JSONPath Path exists
+	CheckHeaderEquals                  // the header Path equals Value
+	CheckMaxDuration                   // the response took at most MaxDuration (service time)
+)
+
+// checkKindNames are the check tag values of each kind.
+var checkKindNames = [...]string{
+	CheckStatus: "status", CheckBodyContains: "body_contains", CheckJSONEquals: "json",
+	CheckJSONExists: "json", CheckHeaderEquals: "header", CheckMaxDuration: "max_duration",
 }
 
-// stopGraceMargin is what the default grace period allows beyond a
-// request's timeout: the timeout firing on a busy machine.
-const stopGraceMargin = time.Second
+// MaxChecks bounds the checks of one step (their results travel as a bit
+// set on the hot path).
+const MaxChecks = 64
 
-// Validate checks the invariants the engine relies on. The scenarios package
-// reports user errors with positions before this; Validate guards programmatic
-// callers and plans received from a coordinator.
-func (p *Plan) Validate() error {
-	if len(p.Flows) == 0 {
-		return fmt.Errorf("engine: plan has no flows")
-	}
-	if len(p.Load.Stages) == 0 {
-		return fmt.Errorf("engine: plan has no stages")
-	}
-	for i, s := range p.Load.Stages {
-		if s.Duration <= 0 || s.Target < 0 {
-			return fmt.Errorf("engine: stage %d: duration must be > 0 and target >= 0", i+1)
+// CheckNames names a step's checks for the check tag of the checks metric:
+// the kind ("status", "body_contains", "json", "header", "max_duration"),
+// and for a kind that repeats in the step, its ordinal ("json#2").
+func (s *Step) CheckNames() []string {
+	names := make([]string, len(s.Checks))
+	seen := map[string]int{}
+	for i, c := range s.Checks {
+		n := "check"
+		if int(c.Kind) < len(checkKindNames) {
+			n = checkKindNames[c.Kind]
 		}
-	}
-	if p.Load.StartRate < 0 {
-		return fmt.Errorf("engine: start rate must be >= 0")
-	}
-	if e := p.CheckLoad(); e != nil {
-		return fmt.Errorf("engine: %s", e.Msg)
-	}
-	total := 0
-	for _, f := range p.Flows {
-		if f.Weight <= 0 {
-			return fmt.Errorf("engine: flow %q: weight must be > 0", f.Name)
+		seen[n]++
+		if k := seen[n]; k > 1 {
+			n = fmt.Sprintf("%s#%d", n, k)
 		}
-		if len(f.Steps) == 0 {
-			return fmt.Errorf("engine: flow %q has no steps", f.Name)
-		}
-		for _, st := range f.Steps {
-			if len(st.Checks) > MaxChecks {
-				return fmt.Errorf("engine: flow %q step %q: %d checks, limit %d", f.Name, st.Name, len(st.Checks), MaxChecks)
-			}
-		}
-		total += f.Weight
+		names[i] = n
 	}
-	if total > 1_000_000 {
-		return fmt.Errorf("engine: flow weights add up to %d, limit 1000000", total)
+	return names
+}
+
+// Check is one assertion on a response. Each counts once per request in
+// the checks metric of its step.
+type Check struct {
+	Kind        CheckKind
+	Path        string // JSONPath or header name
+	Value       string // text, JSON text (CheckJSONEquals) or header value
+	Statuses    []int
+	MaxDuration time.Duration
+}
+
+// Order is how iterations take rows from a feeder.
+type Order uint8
+
+const (
+	// Sequential takes rows in file order through one shared cursor and
+	// wraps around at the end.
+	Sequential Order = iota
+	// Random takes a row at random for each iteration.
+	Random
+	// Unique gives each row to one iteration only; when none is left the
+	// run ends early with a DataExhaustedError.
+	Unique
+)
+
+func (o Order) String() string {
+	switch o {
+	case Random:
+		return "random"
+	case Unique:
+		return "unique"
 	}
-	if p.Segment.Count > 1 && (p.Segment.Index < 0 || p.Segment.Index >= p.Segment.Count) {
-		return fmt.Errorf("engine: segment %s out of range", p.Segment)
+	return "sequential"
+}
+
+// Feeder is a table of test data read by templates as {{ name.column }}.
+// Each iteration of a flow that reads a feeder takes one row of it, so the
+// columns of one row stay together. Loaded once (by the scenarios package)
+// and shared read-only by every worker.
+type Feeder struct {
+	Name    string
+	Order   Order
+	Columns []string
+	Rows    [][]string // each as long as Columns
+}
+
+// Escape says how a rendered value is made safe for where it lands. Literal
+// text is never escaped: it is what the user wrote.
+type Escape uint8
+
+const (
+	// EscapeNone inserts values as they are (raw bodies).
+	EscapeNone Escape = iota
+	// EscapeURL percent-encodes every byte but A-Z a-z 0-9 - . _ ~, so that
+	// a value stays one path segment or one query value.
+	EscapeURL
+	// EscapeHeader drops control characters (a value cannot end the header).
+	EscapeHeader
+	// EscapeJSON escapes a value for the inside of a JSON string (json:
+	// bodies, whose templates are always inside strings).
+	EscapeJSON
+	// EscapeForm is EscapeURL with spaces as + (form: bodies).
+	EscapeForm
+)
+
+// HTTPVersion is the protocol the engine speaks to targets.
+type HTTPVersion uint8
+
+const (
+	// HTTP1 is HTTP/1.1 over fasthttp: the default, and the cheapest.
+	HTTP1 HTTPVersion = iota
+	// HTTP2 is HTTP/2 over TLS, negotiated with ALPN h2; a server that does
+	// not offer h2 fails the request (class protocol) rather than being
+	// measured over HTTP/1.1 unnoticed.
+	HTTP2
+	// H2C is HTTP/2 over cleartext with prior knowledge (RFC 9113 §3.3).
+	H2C
+)
+
+// String names v as in the scenario's http.version.
+func (v HTTPVersion) String() string {
+	switch v {
+	case HTTP2:
+		return "2"
+	case H2C:
+		return "h2c"
 	}
-	if err := p.validateData(); err != nil {
-		return err
-	}
-	for fi := range p.Flows {
-		if _, err := compileFlow(&p.Flows[fi], p.Data); err != nil {
-			return err
-		}
-	}
-	return nil
+	return "1.1"
 }

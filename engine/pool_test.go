@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"github.com/loadgate/loadgate/engine/internal/httpc"
+
 	"context"
 	"errors"
 	"sync/atomic"
@@ -25,7 +27,7 @@ func (s *sleepDoer) Do(req *fasthttp.Request, resp *fasthttp.Response, timeout t
 }
 
 func fakeEngine(d *sleepDoer) *Engine {
-	return &Engine{NewDoer: func(string) (Doer, error) { return d, nil }, GoTimersOnly: true}
+	return &Engine{newDoer: func(string) (httpc.Doer, error) { return d, nil }, goTimersOnly: true}
 }
 
 // TestPoolVirtualTime runs the open-model pool against a fake client in

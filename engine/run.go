@@ -11,27 +11,28 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/loadgate/loadgate/engine/internal/httpc"
 	"github.com/valyala/fasthttp"
 )
 
 // Engine runs plans on this host. The zero value sends real HTTP requests
-// with fasthttp; the fields are seams for tests and TLS settings.
+// (the clients of engine/internal/httpc); the fields set how it connects.
 type Engine struct {
-	// Dial replaces the TCP dialer of the fasthttp clients.
+	// Dial replaces the TCP dialer of the HTTP clients.
 	Dial DialFunc
 	// TLS is the client TLS configuration; nil verifies with system roots.
 	TLS *tls.Config
 	// UserAgent is sent with every request that does not set one.
 	UserAgent string
-	// NewDoer replaces the HTTP client for a target (scheme://host).
-	NewDoer func(target string) (Doer, error)
-	// GoTimersOnly makes the run's clock wait on a Go timer, never on a
-	// kernel timer: for tests under testing/synctest, whose virtual clock
-	// kernel timers do not follow. It costs precision (see goAlarm).
-	GoTimersOnly bool
 
-	// started, for tests, is called once the run's load has started.
-	started func(*run)
+	// For tests: newDoer replaces the HTTP client of a target
+	// (scheme://host); goTimersOnly makes the run's clock wait on a Go
+	// timer, never on a kernel timer, for tests under testing/synctest,
+	// whose virtual clock kernel timers do not follow (it costs precision,
+	// see goAlarm); started is called once the run's load has started.
+	newDoer      func(target string) (httpc.Doer, error)
+	goTimersOnly bool
+	started      func(*run)
 }
 
 // Result is the outcome of Run.
@@ -75,7 +76,7 @@ type run struct {
 	clock     *clock
 	// clockKind and clockFallback describe the clock for the snapshots.
 	clockKind, clockFallback string
-	conns                    *conns
+	conns                    *httpc.Conns
 	// stop is closed when no new iteration or step may start.
 	stop      chan struct{}
 	stopOnce  sync.Once
@@ -168,7 +169,7 @@ func (e *Engine) Run(ctx context.Context, p *Plan, obs ...Observer) (*Result, er
 	r := &run{
 		plan:   &plan,
 		curve:  newCurve(&plan.Load),
-		conns:  &conns{set: map[*trackedConn]struct{}{}},
+		conns:  httpc.NewConns(),
 		stop:   make(chan struct{}),
 		endCut: plan.Load.Duration(),
 	}
@@ -192,7 +193,7 @@ func (e *Engine) Run(ctx context.Context, p *Plan, obs ...Observer) (*Result, er
 	r.start = time.Now()
 	var a alarm
 	r.clockKind = ClockGo
-	if !e.GoTimersOnly {
+	if !e.goTimersOnly {
 		var err error
 		if a, err = newKernelAlarm(r.since); err != nil {
 			r.clockFallback = err.Error()
@@ -215,7 +216,7 @@ func (e *Engine) Run(ctx context.Context, p *Plan, obs ...Observer) (*Result, er
 	<-clockDone
 	close(workDone)
 	final := <-collectorDone
-	r.conns.closeAll()
+	r.conns.CloseAll()
 	res := &Result{Start: r.start, Elapsed: final.Total.End, Final: final, Stopped: stopped, StoppedAt: final.StoppedAt}
 	if e := r.exhausted.Load(); e != nil {
 		res.Exhausted = e
@@ -247,7 +248,7 @@ func (r *run) supervise(ctx context.Context) error {
 	case <-done:
 	case <-grace.C:
 		r.hard.Store(true)
-		r.conns.closeAll()
+		r.conns.CloseAll()
 		<-done
 	}
 	if cause == nil && ctx.Err() != nil {
@@ -258,19 +259,19 @@ func (r *run) supervise(ctx context.Context) error {
 
 // prepare builds one client per target and one request template per step.
 func (r *run) prepare(e *Engine) error {
-	doers := map[string]Doer{}
-	cfg := clientConfig{maxConns: peakInFlight(r.plan), dial: e.Dial, tls: e.TLS, name: e.UserAgent, conns: r.conns}
+	doers := map[string]httpc.Doer{}
+	cfg := httpc.Config{MaxConns: peakInFlight(r.plan), Dial: e.Dial, TLS: e.TLS, UserAgent: e.UserAgent, Conns: r.conns}
 	// mk is the one place a target gets its client, for the plan's steps
 	// and for hosts a redirect leads to, so both speak the plan's HTTP
 	// version.
-	mk := func(target string) (Doer, error) {
+	mk := func(target string) (httpc.Doer, error) {
 		switch {
-		case e.NewDoer != nil:
-			return e.NewDoer(target)
+		case e.newDoer != nil:
+			return e.newDoer(target)
 		case r.plan.HTTPVersion != HTTP1:
-			return newH2Client(target, r.plan.HTTPVersion, cfg)
+			return httpc.NewH2(target, r.plan.HTTPVersion == H2C, cfg)
 		}
-		return newHostClient(target, cfg)
+		return httpc.NewHostClient(target, cfg)
 	}
 	r.steps = make([][]stepExec, len(r.plan.Flows))
 	for fi := range r.plan.Flows {
@@ -304,7 +305,7 @@ func targetKey(u *url.URL) string {
 	return u.Scheme + "://" + fasthttp.AddMissingPort(strings.ToLower(u.Host), u.Scheme == "https")
 }
 
-func newStepExec(st *Step, d Doer, userAgent string) stepExec {
+func newStepExec(st *Step, d httpc.Doer, userAgent string) stepExec {
 	req := &fasthttp.Request{}
 	req.SetRequestURI(st.URL)
 	req.URI().DisablePathNormalizing = true
@@ -420,14 +421,14 @@ func (r *run) predial() (wait func()) {
 		}
 		release = append(release, give)
 	}
-	seen := map[Doer]bool{}
+	seen := map[*httpc.HostClient]bool{}
 	for fi := range r.steps {
-		hc, ok := r.steps[fi][0].doer.(hostClient)
+		hc, ok := r.steps[fi][0].doer.(*httpc.HostClient)
 		if !ok || seen[hc] {
 			continue
 		}
 		seen[hc] = true
-		dialConns(n, &wg, &dialed, keep, hc.hc.AcquireConn, hc.hc.ReleaseConn)
+		dialConns(n, &wg, &dialed, keep, hc.Open)
 	}
 	done := make(chan struct{})
 	go func() { dialed.Wait(); close(done) }()
@@ -446,18 +447,18 @@ func (r *run) predial() (wait func()) {
 	return func() { wg.Wait(); <-done }
 }
 
-// dialConns dials n connections of one pool at once and hands each to
-// keep. (C is fasthttp's unexported connection type.)
-func dialConns[C any](n int, wg, dialed *sync.WaitGroup, keep func(give func()), acquire func(time.Duration, bool) (C, error), release func(C)) {
+// dialConns dials n connections of one pool at once (open) and hands
+// each one's release to keep.
+func dialConns(n int, wg, dialed *sync.WaitGroup, keep func(give func()), open func(time.Duration) (func(), error)) {
 	for range n {
 		wg.Add(1)
 		dialed.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := acquire(predialBudget, false)
+			release, err := open(predialBudget)
 			dialed.Done()
 			if err == nil {
-				keep(func() { release(c) })
+				keep(release)
 			}
 		}()
 	}

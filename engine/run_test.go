@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"github.com/loadgate/loadgate/engine/internal/httpc"
+
 	"context"
 	"errors"
 	"net"
@@ -103,59 +105,6 @@ func TestObserverPanicStopsRun(t *testing.T) {
 	}
 }
 
-// deadlineConn counts the deadlines set on it.
-type deadlineConn struct {
-	net.Conn
-	sets int
-	last time.Time
-}
-
-func (c *deadlineConn) SetDeadline(t time.Time) error {
-	c.sets++
-	c.last = t
-	return nil
-}
-
-func (c *deadlineConn) SetReadDeadline(time.Time) error { return nil }
-
-// TestSetDeadlineReuses: a connection keeps its armed deadline while the
-// new one is at most timeout/128 earlier, and re-arms otherwise.
-func TestSetDeadlineReuses(t *testing.T) {
-	base := time.Unix(1700000000, 0)
-	timeout := 128 * time.Millisecond // slop: 1 ms
-	dc := &deadlineConn{}
-	tc := &trackedConn{Conn: dc}
-	for _, step := range []struct {
-		name string
-		at   time.Duration // the request's deadline, from base
-		arms bool
-	}{
-		{"first request arms at deadline + slop", 0, true},
-		{"0.5 ms later: the armed one is 0.5 ms late, kept", 500 * time.Microsecond, false},
-		{"1 ms later: exactly the slop, kept", time.Millisecond, false},
-		{"1.1 ms later: it would end too early, re-armed", 1100 * time.Microsecond, true},
-		{"a shorter timeout: the armed one is too late, re-armed", -10 * time.Millisecond, true},
-	} {
-		before := dc.sets
-		d := base.Add(step.at)
-		if err := setDeadline(tc, tc, d, timeout); err != nil {
-			t.Fatal(err)
-		}
-		if armed := dc.sets > before; armed != step.arms {
-			t.Errorf("%s: armed %v", step.name, armed)
-		}
-		if step.arms && !dc.last.Equal(d.Add(time.Millisecond)) {
-			t.Errorf("%s: armed %v, want the deadline + 1ms", step.name, dc.last.Sub(base))
-		}
-	}
-	tc.SetReadDeadline(time.Time{}) // someone else set a deadline
-	before := dc.sets
-	setDeadline(tc, tc, base.Add(-10*time.Millisecond), timeout)
-	if dc.sets == before {
-		t.Error("a deadline set by someone else was taken for the armed one")
-	}
-}
-
 // countingListener counts the connections it accepts and the bytes they
 // carry, and answers nothing.
 type countingListener struct {
@@ -224,9 +173,9 @@ func TestPredial(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	wait := r.predial() // Run waits for stragglers at its end
 	// The first arrivals take the connections without a dial of their own.
-	hc := r.steps[0][0].doer.(hostClient).hc
+	hc := r.steps[0][0].doer.(*httpc.HostClient)
 	for i := range 10 {
-		if _, err := hc.AcquireConn(time.Second, false); err != nil {
+		if _, err := hc.Open(time.Second); err != nil {
 			t.Fatalf("connection %d: %v", i, err)
 		}
 	}
@@ -266,4 +215,30 @@ func TestPredialBudget(t *testing.T) {
 	}
 	close(release)
 	wait()
+}
+
+// TestCompletion: a response completes when the kernel stamped its last
+// byte, if that stamp lies between the send and now; otherwise (no stamp,
+// or the wall clock stepped) when it was read.
+func TestCompletion(t *testing.T) {
+	r := &run{start: time.Now().Add(-time.Second)}
+	sent := 500 * time.Millisecond
+	for _, tc := range []struct {
+		name  string
+		stamp time.Time
+		near  time.Duration // want the completion within 20 ms of this offset
+	}{
+		{"no stamp: now", time.Time{}, time.Second},
+		{"stamped 100 ms after the send", r.start.Add(600 * time.Millisecond), 600 * time.Millisecond},
+		{"stamped before the send: ignored", r.start.Add(400 * time.Millisecond), time.Second},
+		{"stamped in the future: ignored", time.Now().Add(time.Hour), time.Second},
+	} {
+		var ns int64
+		if !tc.stamp.IsZero() {
+			ns = tc.stamp.UnixNano()
+		}
+		if got := r.completion(sent, ns); got < tc.near || got > tc.near+20*time.Millisecond {
+			t.Errorf("%s: completion at %v, want %v", tc.name, got, tc.near)
+		}
+	}
 }

@@ -21,8 +21,8 @@ func TestSlackBatchesWithoutBiasNoRace(t *testing.T) {
 	if raceEnabled {
 		t.Skip("timing test: make test runs it without -race")
 	}
-	keepStamping(t)
 	addr := startTCPStub(t)
+	keepStamping(t, addr)
 	p := constPlan("http://"+addr+"/", 200, time.Second)
 	p.Load.Slack = 20 * time.Millisecond
 	res, err := (&Engine{}).Run(context.Background(), p)

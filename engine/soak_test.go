@@ -54,9 +54,7 @@ func measure(at time.Duration, r *run) usage {
 		}
 	}
 	u.workers = int(r.workers.Load())
-	r.conns.mu.Lock()
-	u.conns = len(r.conns.set)
-	r.conns.mu.Unlock()
+	u.conns = r.conns.Len()
 	return u
 }
 

@@ -13,25 +13,6 @@ import (
 	"time"
 )
 
-// Escape says how a rendered value is made safe for where it lands. Literal
-// text is never escaped: it is what the user wrote.
-type Escape uint8
-
-const (
-	// EscapeNone inserts values as they are (raw bodies).
-	EscapeNone Escape = iota
-	// EscapeURL percent-encodes every byte but A-Z a-z 0-9 - . _ ~, so that
-	// a value stays one path segment or one query value.
-	EscapeURL
-	// EscapeHeader drops control characters (a value cannot end the header).
-	EscapeHeader
-	// EscapeJSON escapes a value for the inside of a JSON string (json:
-	// bodies, whose templates are always inside strings).
-	EscapeJSON
-	// EscapeForm is EscapeURL with spaces as + (form: bodies).
-	EscapeForm
-)
-
 // Builtin template names; anything else is a capture or feeder.column.
 const (
 	BuiltinUUID      = "uuid"

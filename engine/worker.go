@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loadgate/loadgate/engine/internal/httpc"
 	"github.com/valyala/fasthttp"
 )
 
@@ -11,7 +12,7 @@ import (
 // once. Shared read-only by all workers.
 type stepExec struct {
 	step *Step
-	doer Doer
+	doer httpc.Doer
 	tmpl *fasthttp.Request
 }
 
@@ -30,19 +31,18 @@ type worker struct {
 	resp    *fasthttp.Response
 	// wt is the worker's place in the run's clock, for all its waits.
 	wt *waiter
-	// x carries an exchange's extras (exchange in discard.go); keep is
-	// its body keeper.
-	x    xfer
-	keep keeper
+	// x carries an exchange's extras (httpc.HostClient.Exchange); keep
+	// is its body keeper.
+	x    httpc.Xfer
+	keep httpc.Keeper
 
 	v     vars
-	jar   jar
+	jar   httpc.Jar
 	rng   rng
 	buf   []byte // rendering scratch
 	body  []byte // kept body of the last response
 	gz    []byte // inflated body
-	redir *fasthttp.Request
-	uri   fasthttp.URI
+	redir httpc.Redirector
 }
 
 func (r *run) newWorker(id int) *worker {
@@ -77,7 +77,7 @@ func (w *worker) until(at time.Duration) bool {
 	return w.r.clock.wait(w.wt, at) && !w.r.stopping()
 }
 
-// deferRead is an open-model worker's xfer.pace: its reads wait for the
+// deferRead is an open-model worker's Xfer.Pace: its reads wait for the
 // clock's next wake-up. Not when the pool is full: then a deferred read
 // could keep an arrival waiting for this worker.
 func (w *worker) deferRead() {
@@ -131,7 +131,7 @@ func (w *worker) iterate(n int64, fi int, intended time.Duration) (end time.Dura
 func (w *worker) begin(n int64, fi int) bool {
 	r := w.r
 	w.v.iter = n
-	w.jar.reset()
+	w.jar.Reset()
 	for _, di := range r.flows[fi].feeders {
 		f := &r.plan.Data[di]
 		row, ok := r.cursors.pick(f, di, &w.rng)
@@ -188,7 +188,7 @@ func (w *worker) request(fi, si int, ex *stepExec, sp *stepPlan) *fasthttp.Reque
 		w.buf = sp.body.render(w.buf[:0], &w.v)
 		req.SetBody(w.buf)
 	}
-	if !w.r.plan.NoCookies && w.jar.apply(sp.hostB, req) {
+	if !w.r.plan.NoCookies && w.jar.Apply(sp.hostB, req) {
 		w.cookied[fi][si] = true
 	}
 	return req
@@ -207,12 +207,12 @@ func (w *worker) send(fi, si int, due time.Duration) (time.Duration, bool) {
 	body, cut, err := w.do(ex.doer, req, now, ex.step.Timeout, sp, maxBody(ex.step))
 	kind := KindNone
 	if err == nil && !r.plan.NoCookies {
-		w.jar.store(sp.hostB, w.resp)
+		w.jar.Store(sp.hostB, w.resp)
 	}
-	if err == nil && ex.step.MaxRedirects > 0 && isRedirect(w.resp.StatusCode()) {
+	if err == nil && ex.step.MaxRedirects > 0 && httpc.IsRedirect(w.resp.StatusCode()) {
 		body, cut, kind, err = w.follow(ex, sp, req, sent)
 	}
-	end := r.completion(sent, w.x.stamp)
+	end := r.completion(sent, w.x.Stamp)
 	if r.hardStopped() {
 		// Cut off by our own hard stop: not the target's doing, and its
 		// outcome unknown; counted apart (Period.Cancelled).
@@ -236,7 +236,7 @@ func (w *worker) send(fi, si int, due time.Duration) (time.Duration, bool) {
 	more := true
 	if len(sp.checks) > 0 || len(sp.captures) > 0 {
 		if sp.needBody && err == nil {
-			body, w.gz = decodeBody(w.resp, body, w.gz, maxBody(ex.step))
+			body, w.gz = httpc.DecodeBody(w.resp, body, w.gz, maxBody(ex.step))
 		}
 		s.checks = len(sp.checks)
 		s.checksHeld = sp.judge(w.resp, body, end-sent, err == nil)
@@ -278,29 +278,29 @@ func maxBody(st *Step) int {
 
 // do sends req through d, keeping the body when the step's checks or
 // captures read it. Through the HTTP/1.1 client it also gets the
-// response's receive timestamp (w.x.stamp) and may defer the read (w.x.pace).
+// response's receive timestamp (w.x.Stamp) and may defer the read (w.x.Pace).
 // now is when the caller read the clock for the send, so that the deadline
 // counts from the same reading; the zero Time has the exchange read it.
-func (w *worker) do(d Doer, req *fasthttp.Request, now time.Time, timeout time.Duration, sp *stepPlan, limit int) ([]byte, bool, error) {
-	w.x.stamp = 0
-	if hc, ok := d.(hostClient); ok {
-		w.x.now = now
-		w.x.k = nil
+func (w *worker) do(d httpc.Doer, req *fasthttp.Request, now time.Time, timeout time.Duration, sp *stepPlan, limit int) ([]byte, bool, error) {
+	w.x.Stamp = 0
+	if hc, ok := d.(*httpc.HostClient); ok {
+		w.x.Now = now
+		w.x.Keep = nil
 		if sp.needBody {
-			w.keep = keeper{buf: w.body[:0], max: limit}
-			w.x.k = &w.keep
+			w.keep = httpc.Keeper{Buf: w.body[:0], Max: limit}
+			w.x.Keep = &w.keep
 		}
-		err := exchange(hc.hc, req, w.resp, timeout, &w.x)
+		err := hc.Exchange(req, w.resp, timeout, &w.x)
 		if !sp.needBody {
 			return nil, false, err
 		}
-		w.body = w.keep.buf
-		return w.body, w.keep.cut, err
+		w.body = w.keep.Buf
+		return w.body, w.keep.Cut, err
 	}
 	if !sp.needBody {
 		return nil, false, d.Do(req, w.resp, timeout)
 	}
-	if bd, ok := d.(BodyDoer); ok {
+	if bd, ok := d.(httpc.BodyDoer); ok {
 		var cut bool
 		var err error
 		w.body, cut, err = bd.DoBody(req, w.resp, timeout, w.body[:0], limit)

@@ -1,4 +1,4 @@
-package engine
+package httpc
 
 import (
 	"bytes"
@@ -7,13 +7,13 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// jar is one worker's cookie jar, emptied at the start of every iteration:
+// Jar is one worker's cookie jar, emptied at the start of every iteration:
 // Set-Cookie from a response is sent with the later requests of the same
 // iteration to the same host (or the cookie's Domain and its subdomains).
 // Paths are not matched: a journey talks to one application. The jar's
 // buffers are reused, so a journey that sets the same cookies every
 // iteration does not allocate for them.
-type jar struct {
+type Jar struct {
 	cs  []jarCookie
 	n   int
 	tmp fasthttp.Cookie
@@ -25,10 +25,11 @@ type jarCookie struct {
 	name, value []byte
 }
 
-func (j *jar) reset() { j.n = 0 }
+// Reset empties the jar.
+func (j *Jar) Reset() { j.n = 0 }
 
-// store takes the Set-Cookie headers of resp, received from host.
-func (j *jar) store(host []byte, resp *fasthttp.Response) {
+// Store takes the Set-Cookie headers of resp, received from host.
+func (j *Jar) Store(host []byte, resp *fasthttp.Response) {
 	for _, v := range resp.Header.Cookies() {
 		if deletes(v) {
 			// fasthttp's parser rejects a negative Max-Age: remove by name
@@ -49,7 +50,7 @@ func (j *jar) store(host []byte, resp *fasthttp.Response) {
 	}
 }
 
-func (j *jar) set(domain []byte, sub bool, name, value []byte, expired bool) {
+func (j *Jar) set(domain []byte, sub bool, name, value []byte, expired bool) {
 	for i := 0; i < j.n; i++ {
 		c := &j.cs[i]
 		if bytes.Equal(c.name, name) && bytes.Equal(c.domain, domain) {
@@ -77,8 +78,8 @@ func (j *jar) set(domain []byte, sub bool, name, value []byte, expired bool) {
 	c.sub = sub
 }
 
-// apply adds the cookies for host to req and reports whether it added any.
-func (j *jar) apply(host []byte, req *fasthttp.Request) bool {
+// Apply adds the cookies for host to req and reports whether it added any.
+func (j *Jar) Apply(host []byte, req *fasthttp.Request) bool {
 	if j.n == 0 {
 		return false
 	}
@@ -123,7 +124,7 @@ func deletes(v []byte) bool {
 }
 
 // remove drops every cookie called name.
-func (j *jar) remove(name []byte) {
+func (j *Jar) remove(name []byte) {
 	for i := 0; i < j.n; {
 		if bytes.Equal(j.cs[i].name, name) {
 			j.n--

@@ -1,47 +1,64 @@
-package engine
+package httpc
 
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
-	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
 )
 
-// Doer sends one request and fills resp. It is the seam between the engine
-// and an HTTP library: fasthttp for HTTP/1.1 here; a net/http transport can
-// serve h2 targets behind the same method.
+// Doer sends one request and fills resp. It is the seam between the
+// engine and an HTTP library: fasthttp for HTTP/1.1 (HostClient), a
+// net/http transport for HTTP/2 (NewH2), fakes in the engine's tests.
 type Doer interface {
 	Do(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) error
 }
 
-// DialFunc opens a connection to addr (host:port). Tests inject in-memory
-// listeners through it.
-type DialFunc func(addr string) (net.Conn, error)
-
-// hostClient adapts fasthttp.HostClient to Doer.
-type hostClient struct{ hc *fasthttp.HostClient }
-
-// Do sends req and reads the response head into resp; the body is counted
-// on the connection and discarded (see roundTrip).
-func (c hostClient) Do(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) error {
-	return roundTrip(c.hc, req, resp, timeout)
+// BodyDoer is a Doer that can also keep the start of the response body,
+// for the checks and captures that read it. Doers without it are used
+// through Do, and whatever body they leave in resp is read.
+type BodyDoer interface {
+	// DoBody is Do keeping at most max bytes of the body in buf[:0] (the
+	// rest is counted and discarded); it returns the extended buf and
+	// whether the body was longer than max.
+	DoBody(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration, buf []byte, max int) ([]byte, bool, error)
 }
 
-// conns tracks every connection the clients opened, so that a hard stop can
-// close them and end requests whose servers never answer, and counts the
-// bytes they carried (data_sent, data_received).
-type conns struct {
+// Config is what every client of a run shares.
+type Config struct {
+	// MaxConns bounds the connections to one target.
+	MaxConns int
+	// Dial opens a connection to addr (host:port); nil dials TCP.
+	Dial func(addr string) (net.Conn, error)
+	// TLS is the client TLS configuration; nil verifies with system roots.
+	TLS *tls.Config
+	// UserAgent is sent with every request that does not set one.
+	UserAgent string
+	// Conns tracks every connection the clients open (NewConns).
+	Conns *Conns
+}
+
+// dialer returns cfg.Dial, or a TCP dialer.
+func (cfg *Config) dialer() func(string) (net.Conn, error) {
+	if cfg.Dial != nil {
+		return cfg.Dial
+	}
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return func(addr string) (net.Conn, error) { return d.DialContext(context.Background(), "tcp", addr) }
+}
+
+// Conns tracks every connection the clients of a run opened, so that a
+// hard stop can close them and end requests whose servers never answer,
+// and counts the bytes they carried (data_sent, data_received). It is safe
+// for concurrent use.
+type Conns struct {
 	mu sync.Mutex
 	// guarded by mu
 	set    map[*trackedConn]struct{}
@@ -50,11 +67,14 @@ type conns struct {
 	sentClosed, recvClosed int64
 }
 
+// NewConns returns an empty Conns.
+func NewConns() *Conns { return &Conns{set: map[*trackedConn]struct{}{}} }
+
 // trackedConn counts its bytes. One request uses a connection at a time, so
 // its atomic counters are not contended.
 type trackedConn struct {
 	net.Conn
-	owner      *conns
+	owner      *Conns
 	once       sync.Once
 	sent, recv atomic.Int64
 	// raw does the reads and writes of a TCP connection of the HTTP/1.1
@@ -153,8 +173,8 @@ func (c *trackedConn) Close() error {
 	return c.Conn.Close()
 }
 
-// bytes returns the bytes sent and received on all connections so far.
-func (cs *conns) bytes() (sent, recv int64) {
+// Bytes returns the bytes sent and received on all connections so far.
+func (cs *Conns) Bytes() (sent, recv int64) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	sent, recv = cs.sentClosed, cs.recvClosed
@@ -165,14 +185,21 @@ func (cs *conns) bytes() (sent, recv int64) {
 	return sent, recv
 }
 
+// Len is the number of connections open now.
+func (cs *Conns) Len() int {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	return len(cs.set)
+}
+
 // track registers c; raw asks for raw I/O with receive timestamps where c
 // supports it (see rawIO).
-func (cs *conns) track(c net.Conn, raw bool) (net.Conn, error) {
+func (cs *Conns) track(c net.Conn, raw bool) (net.Conn, error) {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	if cs.closed {
 		c.Close()
-		return nil, errStopped
+		return nil, ErrStopped
 	}
 	tc := &trackedConn{Conn: c, owner: cs}
 	if raw {
@@ -182,8 +209,8 @@ func (cs *conns) track(c net.Conn, raw bool) (net.Conn, error) {
 	return tc, nil
 }
 
-// closeAll closes every open connection and refuses new ones.
-func (cs *conns) closeAll() {
+// CloseAll closes every open connection and refuses new ones.
+func (cs *Conns) CloseAll() {
 	cs.mu.Lock()
 	cs.closed = true
 	set := make([]*trackedConn, 0, len(cs.set))
@@ -196,26 +223,19 @@ func (cs *conns) closeAll() {
 	}
 }
 
-// errStopped is returned by dials after a hard stop.
-var errStopped = errors.New("engine: run stopped")
+// ErrStopped is returned by dials after CloseAll (the run's hard stop).
+var ErrStopped = errors.New("engine: run stopped")
 
-// ErrDenied is wrapped by a DialFunc that refuses an address (an agent's
-// target allow-list); such requests are counted as KindDenied.
-var ErrDenied = errors.New("target not allowed")
+// HostClient is the HTTP/1.1 client of one target (scheme://host): a
+// fasthttp.HostClient for what it is good at — the connection pool,
+// dialing, TLS, idle cleanup — and this package's own exchange of each
+// request (discard.go). It is safe for concurrent use.
+type HostClient struct{ hc *fasthttp.HostClient }
 
-// clientConfig is what every host client shares.
-type clientConfig struct {
-	maxConns int
-	dial     DialFunc
-	tls      *tls.Config
-	name     string
-	conns    *conns
-}
-
-// newHostClient returns a client for the scheme and host of rawURL.
+// NewHostClient returns a client for the scheme and host of rawURL.
 // Retries are off: a load generator must not hide failures by repeating
 // requests (fasthttp retries idempotent requests five times by default).
-func newHostClient(rawURL string, cfg clientConfig) (Doer, error) {
+func NewHostClient(rawURL string, cfg Config) (*HostClient, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("engine: bad url %q: %w", rawURL, err)
@@ -224,30 +244,27 @@ func newHostClient(rawURL string, cfg clientConfig) (Doer, error) {
 		return nil, fmt.Errorf("engine: url %q: scheme must be http or https", rawURL)
 	}
 	isTLS := u.Scheme == "https"
-	dial := cfg.dial
-	if dial == nil {
-		d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-		dial = func(addr string) (net.Conn, error) { return d.DialContext(context.Background(), "tcp", addr) }
-	}
+	dial := cfg.dialer()
+	conns := cfg.Conns
 	hc := &fasthttp.HostClient{
 		Addr:  fasthttp.AddMissingPort(u.Host, isTLS),
-		Name:  cfg.name,
+		Name:  cfg.UserAgent,
 		IsTLS: isTLS,
 		Dial: func(addr string) (net.Conn, error) {
 			c, err := dial(addr)
 			if err != nil {
 				return nil, err
 			}
-			return cfg.conns.track(c, true)
+			return conns.track(c, true)
 		},
-		TLSConfig:                 cfg.tls,
-		MaxConns:                  cfg.maxConns,
+		TLSConfig:                 cfg.TLS,
+		MaxConns:                  cfg.MaxConns,
 		MaxConnWaitTimeout:        time.Second,
 		MaxIdemponentCallAttempts: 1,
 		RetryIfErr:                func(*fasthttp.Request, int, error) (bool, bool) { return false, false },
 		// Per connection: the read buffer must hold the response head (a
 		// larger one fails the request), the write buffer only batches.
-		// Bodies never reach a buffer (roundTrip discards them); this cap
+		// Bodies never reach a buffer (Exchange discards them); this cap
 		// only guards a caller of hc.Do.
 		ReadBufferSize:         8 << 10,
 		WriteBufferSize:        4 << 10,
@@ -255,70 +272,21 @@ func newHostClient(rawURL string, cfg clientConfig) (Doer, error) {
 		DisablePathNormalizing: true,
 		MaxIdleConnDuration:    30 * time.Second,
 	}
-	return hostClient{hc}, nil
+	return &HostClient{hc}, nil
 }
 
-// classify maps a transport error to a Kind without building strings.
-func classify(err error) Kind {
-	var (
-		dnsErr    *net.DNSError
-		certErr   *tls.CertificateVerificationError
-		unknownCA x509.UnknownAuthorityError
-		hostErr   x509.HostnameError
-		invalid   x509.CertificateInvalidError
-		recErr    tls.RecordHeaderError
-		alertErr  tls.AlertError
-		small     *fasthttp.ErrSmallBuffer
-	)
-	switch {
-	case err == nil:
-		return KindNone
-	case errors.Is(err, errNoH2):
-		return KindProtocol
-	case errors.Is(err, ErrDenied):
-		return KindDenied
-	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout),
-		errors.Is(err, fasthttp.ErrTLSHandshakeTimeout), errors.Is(err, errHandshakeTimeout),
-		errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
-		return KindTimeout
-	case errors.Is(err, fasthttp.ErrNoFreeConns):
-		return KindNoFreeConn
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return KindRefused
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
-		return KindReset
-	case errors.Is(err, errTruncated):
-		return KindTruncated
-	case errors.Is(err, errBadChunk), errors.Is(err, errTrailers), errors.Is(err, errInterim):
-		return KindProtocol
-	case errors.Is(err, syscall.EADDRNOTAVAIL):
-		return KindLocalPort
-	case errors.Is(err, syscall.EMFILE), errors.Is(err, syscall.ENFILE):
-		return KindFD
-	case errors.As(err, &small):
-		return KindHeaderTooLarge
-	case errors.As(err, &dnsErr):
-		return KindDNS
-	case errors.As(err, &certErr), errors.As(err, &unknownCA), errors.As(err, &hostErr),
-		errors.As(err, &invalid), errors.As(err, &recErr), errors.As(err, &alertErr), isRemoteTLSAlert(err):
-		return KindTLS
-	case errors.Is(err, fasthttp.ErrConnectionClosed), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return KindClosed
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return KindTimeout
-	}
-	return KindOther
+// Do sends req and reads the response head into resp; the body is counted
+// on the connection and discarded (see Exchange).
+func (c *HostClient) Do(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) error {
+	return c.Exchange(req, resp, timeout, nil)
 }
 
-// statusKind is the failure kind of a status the step does not accept.
-func statusKind(status int) Kind {
-	switch {
-	case status >= 400 && status < 500:
-		return KindStatus4xx
-	case status >= 500 && status < 600:
-		return KindStatus5xx
+// Open dials one connection of the pool within timeout, ahead of the
+// requests that will use it; release puts it in the pool, idle.
+func (c *HostClient) Open(timeout time.Duration) (release func(), err error) {
+	cc, err := c.hc.AcquireConn(timeout, false)
+	if err != nil {
+		return nil, err
 	}
-	return KindStatus
+	return func() { c.hc.ReleaseConn(cc) }, nil
 }

@@ -1,6 +1,6 @@
 //go:build linux
 
-package engine
+package httpc
 
 import (
 	"encoding/binary"
@@ -20,8 +20,8 @@ import (
 // recvmsg) also says when its last segment reached this host's kernel.
 // That instant, not the moment our goroutine got round to reading, is the
 // response's completion time: a request's latency does not include the
-// generator's own wake-up, and the clock may defer a read (clock.nextWake)
-// without changing what is measured.
+// generator's own wake-up, and the engine's clock may defer a read
+// (Xfer.Pace) without changing what is measured.
 //
 // No scheduler hooks: the calls are raw system calls (syscall.RawSyscall),
 // which do not tell the Go scheduler that a syscall began. The socket is

@@ -1,4 +1,4 @@
-package engine
+package httpc
 
 // The client's own round trip. fasthttp's HostClient.Do reads every
 // response body into the response's buffer (up to MaxResponseBodySize per
@@ -6,8 +6,8 @@ package engine
 // grows the generator's memory by the body size times the workers; its
 // streaming mode allocates a stream object per request. A load generator
 // needs neither the bytes nor the allocation: it counts the body (on the
-// connection, for data_received) and drops it. So hostClient.Do uses the
-// HostClient for what it is good at — the connection pool, dialing, TLS,
+// connection, for data_received) and drops it. So HostClient uses
+// fasthttp's HostClient for what it is good at — the connection pool, dialing, TLS,
 // idle cleanup — and does the exchange itself: write the request, read the
 // head, discard the body through the pooled bufio.Reader. Memory per
 // request is the pooled read buffer, whatever the body size; no response
@@ -27,14 +27,14 @@ import (
 // Errors of the response framing. They are sentinels so that the hot path
 // builds no string when a response is cut short.
 var (
-	// errTruncated: the connection ended before the body its head announced.
-	errTruncated = errors.New("engine: response body truncated")
-	// errBadChunk: a chunked body that does not follow RFC 9112 §7.1.
-	errBadChunk = errors.New("engine: malformed chunked body")
-	// errTrailers: more trailer lines than maxTrailerLines.
-	errTrailers = errors.New("engine: too many trailer lines")
-	// errInterim: more 1xx responses than maxInterim before the final one.
-	errInterim = errors.New("engine: too many 1xx responses")
+	// ErrTruncated: the connection ended before the body its head announced.
+	ErrTruncated = errors.New("engine: response body truncated")
+	// ErrBadChunk: a chunked body that does not follow RFC 9112 §7.1.
+	ErrBadChunk = errors.New("engine: malformed chunked body")
+	// ErrTrailers: more trailer lines than maxTrailerLines.
+	ErrTrailers = errors.New("engine: too many trailer lines")
+	// ErrInterim: more 1xx responses than maxInterim before the final one.
+	ErrInterim = errors.New("engine: too many 1xx responses")
 )
 
 // maxInterim bounds the 1xx responses read before the final one.
@@ -44,40 +44,37 @@ const maxInterim = 5
 // must also fit the read buffer.
 const maxTrailerLines = 64
 
-// roundTrip sends req over a pooled connection of hc and reads the
-// response head into resp, discarding the body. The connection's deadlines
-// are the request's: nothing here waits past timeout.
-func roundTrip(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration) error {
-	return exchange(hc, req, resp, timeout, nil)
-}
-
-// xfer is what a worker's exchange takes besides the request, and what it
+// Xfer is what a worker's exchange takes besides the request, and what it
 // gives back besides the response.
-type xfer struct {
-	// k keeps the start of the body (nil keeps nothing; see body.go).
-	k *keeper
-	// pace, when set, is called between writing the request and reading
-	// its response on a connection with receive timestamps: the worker
-	// defers the read to its clock's next wake-up (clock.nextWake).
-	pace func()
-	// paceMin is the shortest timeout of a paced exchange: a deferred
+type Xfer struct {
+	// Keep keeps the start of the body (nil keeps nothing; see body.go).
+	Keep *Keeper
+	// Pace, when set, is called between writing the request and reading
+	// its response on a connection with receive timestamps: the engine's
+	// open-model worker defers the read to its clock's next wake-up.
+	Pace func()
+	// PaceMin is the shortest timeout of a paced exchange: a deferred
 	// read must not eat much of a request's time.
-	paceMin time.Duration
-	// stamp is set to when the response's last byte reached the kernel,
+	PaceMin time.Duration
+	// Stamp is set to when the response's last byte reached the kernel,
 	// in wall-clock ns; 0 when the connection cannot tell.
-	stamp int64
-	// now is when the caller sent the request, if it read the clock for
-	// that already; the zero Time makes exchange read it. Set per call.
-	now time.Time
+	Stamp int64
+	// Now is when the caller sent the request, if it read the clock for
+	// that already; the zero Time makes Exchange read it. Set per call.
+	Now time.Time
 }
 
-// exchange is roundTrip with the extras of x (nil: none).
-func exchange(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration, x *xfer) error {
-	var k *keeper
+// Exchange sends req over a pooled connection and reads the response head
+// into resp, discarding the body but for what x.Keep keeps, with the
+// extras of x (nil: none). The connection's deadlines are the request's:
+// nothing here waits past timeout.
+func (c *HostClient) Exchange(req *fasthttp.Request, resp *fasthttp.Response, timeout time.Duration, x *Xfer) error {
+	hc := c.hc
+	var k *Keeper
 	var now time.Time
 	if x != nil {
-		k, now = x.k, x.now
-		x.stamp = 0
+		k, now = x.Keep, x.Now
+		x.Stamp = 0
 	}
 	if now.IsZero() {
 		now = time.Now()
@@ -99,7 +96,7 @@ func exchange(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Res
 		hc.CloseConn(cc)
 		return err
 	}
-	pace := x != nil && x.pace != nil && timeout >= x.paceMin && raw != nil && raw.stamped
+	pace := x != nil && x.Pace != nil && timeout >= x.PaceMin && raw != nil && raw.stamped
 	if pace {
 		raw.hush() // the response must not wake the process (see rawIO)
 	}
@@ -117,7 +114,7 @@ func exchange(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Res
 		// The read waits for the clock's next wake-up instead of waking
 		// the process when the response arrives; the receive timestamp
 		// keeps the completion time exact.
-		x.pace()
+		x.Pace()
 	} else {
 		// Let the other workers write their requests before this one
 		// reads: the response has usually arrived by then, so the read
@@ -132,7 +129,7 @@ func exchange(hc *fasthttp.HostClient, req *fasthttp.Request, resp *fasthttp.Res
 	if x != nil && raw != nil && err == nil {
 		// Complete: it ended when its last byte arrived. A failed exchange
 		// ends when it failed (a timeout at its deadline), which is now.
-		x.stamp = raw.takeStamp()
+		x.Stamp = raw.takeStamp()
 	}
 	if err != nil || !keep || req.ConnectionClose() {
 		hc.CloseConn(cc)
@@ -149,7 +146,7 @@ func readResponse(br *bufio.Reader, resp *fasthttp.Response, head bool) (keep bo
 }
 
 // readResponseKeep is readResponse keeping the start of the body in k.
-func readResponseKeep(br *bufio.Reader, resp *fasthttp.Response, head bool, k *keeper) (keep bool, err error) {
+func readResponseKeep(br *bufio.Reader, resp *fasthttp.Response, head bool, k *Keeper) (keep bool, err error) {
 	h := &resp.Header
 	if err := h.Read(br); err != nil {
 		if err == io.EOF {
@@ -160,7 +157,7 @@ func readResponseKeep(br *bufio.Reader, resp *fasthttp.Response, head bool, k *k
 	}
 	for n := 0; isInterim(h.StatusCode()); n++ {
 		if n >= maxInterim {
-			return false, errInterim
+			return false, ErrInterim
 		}
 		if err := h.Read(br); err != nil {
 			return false, unexpectedEOF(err)
@@ -191,10 +188,10 @@ func noBody(status int) bool {
 	return status < 200 || status == 204 || status == 304
 }
 
-// unexpectedEOF turns an end of stream inside a response into errTruncated.
+// unexpectedEOF turns an end of stream inside a response into ErrTruncated.
 func unexpectedEOF(err error) error {
 	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
-		return errTruncated
+		return ErrTruncated
 	}
 	return err
 }
@@ -214,7 +211,7 @@ func discardN(br *bufio.Reader, n int64) error {
 
 // discardChunked drops a chunked body (but for what k keeps) and its
 // trailer section.
-func discardChunked(br *bufio.Reader, k *keeper) error {
+func discardChunked(br *bufio.Reader, k *Keeper) error {
 	for {
 		line, err := readLine(br)
 		if err != nil {
@@ -222,7 +219,7 @@ func discardChunked(br *bufio.Reader, k *keeper) error {
 		}
 		size, ok := chunkSize(line)
 		if !ok {
-			return errBadChunk
+			return ErrBadChunk
 		}
 		if size == 0 {
 			break
@@ -235,12 +232,12 @@ func discardChunked(br *bufio.Reader, k *keeper) error {
 			return err
 		}
 		if len(crlf) != 0 {
-			return errBadChunk
+			return ErrBadChunk
 		}
 	}
 	for i := 0; ; i++ {
 		if i >= maxTrailerLines {
-			return errTrailers
+			return ErrTrailers
 		}
 		line, err := readLine(br)
 		if err != nil {
@@ -259,7 +256,7 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	line, err := br.ReadSlice('\n')
 	switch {
 	case err == bufio.ErrBufferFull:
-		return nil, errBadChunk
+		return nil, ErrBadChunk
 	case err != nil:
 		return nil, unexpectedEOF(err)
 	}

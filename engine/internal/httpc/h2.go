@@ -1,15 +1,16 @@
-package engine
+package httpc
 
 // HTTP/2 behind the Doer seam. fasthttp speaks HTTP/1.1 only, so a plan
-// whose HTTPVersion asks for HTTP/2 gets a net/http Transport restricted to
-// that one protocol: h2 over TLS (ALPN) or h2c with prior knowledge over
+// whose http.version asks for HTTP/2 gets a net/http Transport restricted
+// to that one protocol: h2 over TLS (ALPN) or h2c with prior knowledge over
 // cleartext (Go's own Transport.Protocols, no x/net). Every request is
 // converted from the worker's fasthttp.Request to an http.Request; that
 // costs a few allocations per request, which this path accepts, since
 // HTTP/2 targets are rarely the ones pushed to tens of thousands of
 // requests per second from one host. Connections go through the same
-// dialer and byte counters as the HTTP/1.1 client, and errors through the
-// same classify, so metrics and error classes do not depend on the version.
+// dialer and byte counters as the HTTP/1.1 client, and errors are the
+// same (the engine classifies both alike), so metrics and error classes
+// do not depend on the version.
 
 import (
 	"bytes"
@@ -28,40 +29,15 @@ import (
 	"github.com/valyala/fasthttp"
 )
 
-// HTTPVersion is the protocol the engine speaks to targets.
-type HTTPVersion uint8
-
-const (
-	// HTTP1 is HTTP/1.1 over fasthttp: the default, and the cheapest.
-	HTTP1 HTTPVersion = iota
-	// HTTP2 is HTTP/2 over TLS, negotiated with ALPN h2; a server that does
-	// not offer h2 fails the request (class protocol) rather than being
-	// measured over HTTP/1.1 unnoticed.
-	HTTP2
-	// H2C is HTTP/2 over cleartext with prior knowledge (RFC 9113 §3.3).
-	H2C
-)
-
-// String names v as in the scenario's http.version.
-func (v HTTPVersion) String() string {
-	switch v {
-	case HTTP2:
-		return "2"
-	case H2C:
-		return "h2c"
-	}
-	return "1.1"
-}
-
 // Errors of the HTTP/2 client, sentinels so that the hot path builds no
 // string when they happen.
 var (
-	// errNoH2: the TLS server did not select h2 by ALPN.
-	errNoH2 = errors.New("engine: server did not negotiate HTTP/2 (ALPN h2); set http.version to 1.1 for this target")
-	// errHandshakeTimeout: the TLS handshake did not finish within the
+	// ErrNoH2: the TLS server did not select h2 by ALPN.
+	ErrNoH2 = errors.New("engine: server did not negotiate HTTP/2 (ALPN h2); set http.version to 1.1 for this target")
+	// ErrHandshakeTimeout: the TLS handshake did not finish within the
 	// request's deadline. Class timeout, like every deadline; the message
 	// names the handshake.
-	errHandshakeTimeout = errors.New("engine: tls handshake timed out")
+	ErrHandshakeTimeout = errors.New("engine: tls handshake timed out")
 )
 
 // h2Client is a Doer over a net/http Transport speaking HTTP/2 only. It is
@@ -74,47 +50,45 @@ type h2Client struct {
 // discardBufs holds the buffers response bodies are discarded through.
 var discardBufs = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
 
-// newH2Client returns an HTTP/2 client for the scheme and host of rawURL:
-// https needs v == HTTP2, http needs v == H2C.
-func newH2Client(rawURL string, v HTTPVersion, cfg clientConfig) (Doer, error) {
+// NewH2 returns an HTTP/2 client for the scheme and host of rawURL: h2
+// over TLS for https, or h2c (cleartext, prior knowledge) for http; the
+// scheme must be the one cleartext asks for. The Doer is a BodyDoer too.
+func NewH2(rawURL string, cleartext bool, cfg Config) (Doer, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("engine: bad url %q: %w", rawURL, err)
 	}
 	switch {
-	case v == HTTP2 && u.Scheme != "https":
+	case !cleartext && u.Scheme != "https":
 		return nil, fmt.Errorf("engine: url %q: http version 2 needs https (use h2c for cleartext HTTP/2)", rawURL)
-	case v == H2C && u.Scheme != "http":
+	case cleartext && u.Scheme != "http":
 		return nil, fmt.Errorf("engine: url %q: http version h2c needs http:// (use 2 for HTTP/2 over TLS)", rawURL)
 	}
-	dial := cfg.dial
-	if dial == nil {
-		d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-		dial = func(addr string) (net.Conn, error) { return d.DialContext(context.Background(), "tcp", addr) }
-	}
+	dial := cfg.dialer()
+	conns := cfg.Conns
 	rawDial := func(ctx context.Context, _, addr string) (net.Conn, error) {
 		c, err := dial(addr)
 		if err != nil {
 			return nil, err
 		}
-		return cfg.conns.track(c, false)
+		return conns.track(c, false)
 	}
 	var protos http.Protocols
 	tr := &http.Transport{
 		Proxy:               nil, // loopback and staging targets: never an environment proxy
 		DialContext:         rawDial,
-		MaxConnsPerHost:     cfg.maxConns,
-		MaxIdleConnsPerHost: cfg.maxConns,
+		MaxConnsPerHost:     cfg.MaxConns,
+		MaxIdleConnsPerHost: cfg.MaxConns,
 		IdleConnTimeout:     30 * time.Second,
 		DisableCompression:  true, // bodies are counted on the wire, never decoded
 		Protocols:           &protos,
 	}
-	if v == H2C {
+	if cleartext {
 		protos.SetUnencryptedHTTP2(true)
 	} else {
 		protos.SetHTTP2(true)
 		tr.DialTLSContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return dialH2TLS(ctx, rawDial, network, addr, cfg.tls)
+			return dialH2TLS(ctx, rawDial, network, addr, cfg.TLS)
 		}
 	}
 	return &h2Client{tr: tr, scheme: u.Scheme}, nil
@@ -122,7 +96,7 @@ func newH2Client(rawURL string, v HTTPVersion, cfg clientConfig) (Doer, error) {
 
 // dialH2TLS opens a TLS connection offering h2 and fails unless the
 // server selects it. The handshake is bounded by ctx (the request's
-// deadline); running out of it is errHandshakeTimeout, class tls.
+// deadline); running out of it is ErrHandshakeTimeout, class timeout.
 func dialH2TLS(ctx context.Context, rawDial func(context.Context, string, string) (net.Conn, error), network, addr string, base *tls.Config) (net.Conn, error) {
 	c, err := rawDial(ctx, network, addr)
 	if err != nil {
@@ -147,13 +121,13 @@ func dialH2TLS(ctx context.Context, rawDial func(context.Context, string, string
 	if err := tc.HandshakeContext(ctx); err != nil {
 		c.Close()
 		if ctx.Err() != nil {
-			return nil, errHandshakeTimeout
+			return nil, ErrHandshakeTimeout
 		}
 		return nil, err
 	}
 	if tc.ConnectionState().NegotiatedProtocol != "h2" {
 		tc.Close()
-		return nil, errNoH2
+		return nil, ErrNoH2
 	}
 	return tc, nil
 }
@@ -250,20 +224,20 @@ type bodyError struct{ err error }
 
 func (e bodyError) Error() string { return "engine: reading response body: " + e.err.Error() }
 
-// Unwrap exposes the cause, and errTruncated unless the cause is a
+// Unwrap exposes the cause, and ErrTruncated unless the cause is a
 // timeout (a body still arriving at the deadline is a timeout).
 func (e bodyError) Unwrap() []error {
 	var ne net.Error
 	if errors.Is(e.err, context.DeadlineExceeded) || errors.As(e.err, &ne) && ne.Timeout() {
 		return []error{e.err}
 	}
-	return []error{errTruncated, e.err}
+	return []error{ErrTruncated, e.err}
 }
 
-// isRemoteTLSAlert reports whether err is an alert the TLS peer sent
+// IsRemoteTLSAlert reports whether err is an alert the TLS peer sent
 // ("remote error: tls: certificate required"): crypto/tls wraps its
 // unexported alert type in a net.OpError with this Op.
-func isRemoteTLSAlert(err error) bool {
+func IsRemoteTLSAlert(err error) bool {
 	var oe *net.OpError
 	return errors.As(err, &oe) && oe.Op == "remote error"
 }
