@@ -156,7 +156,7 @@ func TestClassify(t *testing.T) {
 			t.Errorf("classify(%v) = %s, want %s", tc.err, got, tc.want)
 		}
 	}
-	if !KindFD.Local() || !KindLocalPort.Local() || KindRefused.Local() {
+	if !KindFD.local() || !KindLocalPort.local() || KindRefused.local() {
 		t.Fatal("Local() wrong")
 	}
 }

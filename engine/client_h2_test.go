@@ -147,7 +147,7 @@ func TestHTTP2NotNegotiated(t *testing.T) {
 	p := constPlan(ps.URL, 20, 250*time.Millisecond)
 	p.HTTPVersion = HTTP2
 	err := e.Preflight(context.Background(), p, time.Second)
-	var pe *PreflightError
+	var pe *preflightError
 	if !errors.As(err, &pe) || pe.Failures[0].Kind != KindProtocol || !strings.Contains(err.Error(), "ALPN") {
 		t.Fatalf("preflight: %v, want class protocol naming ALPN", err)
 	}

@@ -31,7 +31,7 @@ func (d *lastCallDoer) Do(req *fasthttp.Request, resp *fasthttp.Response, timeou
 
 // TestProfileEndIsAHardBound: however many arrivals are due and waiting —
 // an absurd rate against 10 slots of 100 ms — no request starts after the
-// end of the profile (plus its slack and EndTolerance), Run returns once
+// end of the profile (plus its slack and endTolerance), Run returns once
 // the requests in flight are done, and every planned arrival is accounted
 // for: started, or found no free slot (dropped, and a failed request of
 // kind no_free_slot). In virtual time, where every number is exact.
@@ -48,9 +48,9 @@ func TestProfileEndIsAHardBound(t *testing.T) {
 		// stopped and elapsed are when the load stopped and Run returned.
 		stopped, elapsed time.Duration
 	}{
-		{"wait", Wait, Uniform, 110, time.Second + EndTolerance, 1100 * time.Millisecond},
+		{"wait", Wait, Uniform, 110, time.Second + endTolerance, 1100 * time.Millisecond},
 		{"drop", Drop, Uniform, 100, time.Second, time.Second},
-		{"wait, poisson arrivals", Wait, Poisson, 110, time.Second + EndTolerance, 1100 * time.Millisecond},
+		{"wait, poisson arrivals", Wait, Poisson, 110, time.Second + endTolerance, 1100 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
@@ -63,7 +63,7 @@ func TestProfileEndIsAHardBound(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				end := time.Second + EndTolerance
+				end := time.Second + endTolerance
 				if d.last > end {
 					t.Errorf("a request started at %v, after the profile's end and its tolerance (%v)", d.last, end)
 				}

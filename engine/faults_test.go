@@ -274,7 +274,7 @@ func TestTLSVariants(t *testing.T) {
 			}
 			// Preflight names the same cause before anything is sent.
 			err = e.Preflight(context.Background(), constPlan(srv.URL+"/ok", 1, time.Second), 300*time.Millisecond)
-			if pe, ok := err.(*PreflightError); !ok || pe.Failures[0].Kind != tc.want {
+			if pe, ok := err.(*preflightError); !ok || pe.Failures[0].Kind != tc.want {
 				t.Fatalf("preflight: %v, want class %s", err, tc.want)
 			}
 		})

@@ -40,15 +40,16 @@ func fdShortfall(p *Plan, hard uint64) error {
 }
 
 // CheckFDLimit compares the process's hard open-files limit with what p
-// needs at its peak. It fails as a PreflightError of kind fd, so that a run
-// that would die of EMFILE halfway stops before sending anything.
+// needs at its peak. It fails as Preflight does, with kind fd ("local: fd:
+// ..."), so that a run that would die of EMFILE halfway stops before
+// sending anything.
 func CheckFDLimit(p *Plan) error {
 	hard, ok := hardFDLimit()
 	if !ok {
 		return nil
 	}
 	if err := fdShortfall(p, hard); err != nil {
-		return &PreflightError{Failures: []TargetFailure{{Target: "local", Kind: KindFD, Err: err}}}
+		return &preflightError{Failures: []targetFailure{{Target: "local", Kind: KindFD, Err: err}}}
 	}
 	return nil
 }

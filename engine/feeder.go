@@ -5,15 +5,15 @@ import (
 	"sync/atomic"
 )
 
-// DataExhaustedError ends a run whose unique feeder has no row left: the
+// dataExhaustedError ends a run whose unique feeder has no row left: the
 // plan ran out of data before its profile ended. It is not a failure of the
 // target; the verdict comes from the thresholds.
-type DataExhaustedError struct {
+type dataExhaustedError struct {
 	Feeder string
 	Rows   int
 }
 
-func (e *DataExhaustedError) Error() string {
+func (e *dataExhaustedError) Error() string {
 	return fmt.Sprintf("data exhausted: every one of the %d rows of unique data %q was used", e.Rows, e.Feeder)
 }
 

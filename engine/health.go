@@ -56,16 +56,6 @@ func (t Tolerances) Problems(m Model, total *Period) []HealthProblem {
 	return t.local(total, out)
 }
 
-// Achieved is the share of the planned arrivals that had a free slot
-// which the generator started, and false when no arrival had one.
-func Achieved(p *Period) (float64, bool) {
-	due := p.Planned - p.Dropped
-	if due <= 0 {
-		return 0, false
-	}
-	return float64(p.Started) / float64(due), true
-}
-
 // liveMinSamples is how many lag samples a live verdict needs: the first
 // few arrivals of a run say little about its p99.
 const liveMinSamples = 50
@@ -131,7 +121,7 @@ func (t Tolerances) local(p *Period, out []HealthProblem) []HealthProblem {
 		}
 	}
 	for k := Kind(0); k < NumKinds; k++ {
-		if k.Local() && n[k] > 0 {
+		if k.local() && n[k] > 0 {
 			out = append(out, HealthProblem{k.String(), fmt.Sprintf("local resource exhaustion: %d requests failed with %s%s", n[k], k, localHint(k))})
 		}
 	}

@@ -370,7 +370,7 @@ func captureError(step string, ce *captureExec, status int, bodyLen int, truncat
 type journeys struct {
 	flows     []*flowPlan
 	cursors   cursors
-	exhausted atomic.Pointer[DataExhaustedError]
+	exhausted atomic.Pointer[dataExhaustedError]
 	// maxSlots is the most capture slots of any flow.
 	maxSlots int
 	// doers by target (scheme://host); redirects may add to it.
@@ -422,6 +422,6 @@ func (r *run) doerFor(target string) (httpc.Doer, error) {
 
 // exhaust ends the run's scheduling because a unique feeder ran out.
 func (r *run) exhaust(f *Feeder) {
-	r.exhausted.CompareAndSwap(nil, &DataExhaustedError{Feeder: f.Name, Rows: len(f.Rows)})
+	r.exhausted.CompareAndSwap(nil, &dataExhaustedError{Feeder: f.Name, Rows: len(f.Rows)})
 	r.halt()
 }

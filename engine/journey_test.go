@@ -40,7 +40,7 @@ func TestParseTemplate(t *testing.T) {
 				if e.Column != "" {
 					s += "." + e.Column
 				}
-				if e.Name == BuiltinRandInt {
+				if e.Name == builtinRandInt {
 					s += fmt.Sprintf(" %d..%d", e.A, e.B)
 				}
 				got = append(got, s)

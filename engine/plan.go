@@ -92,7 +92,7 @@ func (l *Load) Duration() time.Duration {
 
 // PeakRate is the profile's highest rate (open model) or number of users
 // (closed model).
-func (l *Load) PeakRate() float64 {
+func (l *Load) peakRate() float64 {
 	peak := l.StartRate
 	for _, s := range l.Stages {
 		peak = max(peak, s.Target)
@@ -211,7 +211,7 @@ type Step struct {
 }
 
 // Accepts reports whether status counts as a success for this step.
-func (s *Step) Accepts(status int) bool {
+func (s *Step) accepts(status int) bool {
 	if len(s.Accept) == 0 {
 		return status > 0 && status < 400
 	}
@@ -270,9 +270,9 @@ var checkKindNames = [...]string{
 	CheckJSONExists: "json", CheckHeaderEquals: "header", CheckMaxDuration: "max_duration",
 }
 
-// MaxChecks bounds the checks of one step (their results travel as a bit
+// maxChecks bounds the checks of one step (their results travel as a bit
 // set on the hot path).
-const MaxChecks = 64
+const maxChecks = 64
 
 // CheckNames names a step's checks for the check tag of the checks metric:
 // the kind ("status", "body_contains", "json", "header", "max_duration"),
@@ -314,7 +314,7 @@ const (
 	// Random takes a row at random for each iteration.
 	Random
 	// Unique gives each row to one iteration only; when none is left the
-	// run ends early with a DataExhaustedError.
+	// run ends early (Result.Exhausted).
 	Unique
 )
 

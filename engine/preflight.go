@@ -11,20 +11,20 @@ import (
 	"github.com/loadgate/loadgate/engine/internal/httpc"
 )
 
-// PreflightError lists the targets that could not be reached before any
+// preflightError lists the targets that could not be reached before any
 // request was sent, each with its cause.
-type PreflightError struct {
-	Failures []TargetFailure
+type preflightError struct {
+	Failures []targetFailure
 }
 
-// TargetFailure is one unreachable target.
-type TargetFailure struct {
+// targetFailure is one unreachable target.
+type targetFailure struct {
 	Target string // scheme://host:port
 	Kind   Kind   // dns, refused, timeout, tls, ...
 	Err    error
 }
 
-func (e *PreflightError) Error() string {
+func (e *preflightError) Error() string {
 	var b strings.Builder
 	for i, f := range e.Failures {
 		if i > 0 {
@@ -58,11 +58,11 @@ func (e *Engine) Preflight(ctx context.Context, p *Plan, timeout time.Duration) 
 	for t, u := range targets {
 		go func() { ch <- result{t, httpc.Probe(ctx, u, e.Dial, e.TLS, p.HTTPVersion == HTTP2, timeout)} }()
 	}
-	pe := &PreflightError{}
+	pe := &preflightError{}
 	for range targets {
 		r := <-ch
 		if r.err != nil {
-			pe.Failures = append(pe.Failures, TargetFailure{Target: r.target, Kind: classify(r.err), Err: r.err})
+			pe.Failures = append(pe.Failures, targetFailure{Target: r.target, Kind: classify(r.err), Err: r.err})
 		}
 	}
 	if len(pe.Failures) == 0 {

@@ -104,7 +104,7 @@ func (sh *shard) record(s *sample) {
 	d := s.end - s.intended
 	st.Duration.Record(d)
 	st.ServiceTime.Record(s.end - s.sent)
-	class := StatusClass(s.status)
+	class := statusClass(s.status)
 	if h := st.ByClass[class]; h != nil {
 		h.Record(d)
 	}

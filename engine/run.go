@@ -44,17 +44,17 @@ type Result struct {
 	// context's cancellation. Nil when the profile completed.
 	Stopped error
 	// Exhausted is set when the plan ran out of data before its profile
-	// ended (a *DataExhaustedError): the run stopped scheduling but is
-	// complete, not partial.
+	// ended (a unique feeder had no row left; the message names it): the
+	// run stopped scheduling but is complete, not partial.
 	Exhausted error
 	// StoppedAt is the offset at which the load stopped starting requests:
-	// the profile's end (plus Load.Slack and EndTolerance in the open
-	// model), or an earlier stop. Elapsed - StoppedAt is how long requests in flight
-	// took to drain (at most the plan's Grace).
+	// the profile's end (plus Load.Slack and a 50 ms tolerance in the
+	// open model), or an earlier stop. Elapsed - StoppedAt is how long
+	// requests in flight took to drain (at most the plan's Grace).
 	StoppedAt time.Duration
 }
 
-// EndTolerance is how late, after the end of the open model's profile and
+// endTolerance is how late, after the end of the open model's profile and
 // the clock's slack (Load.Slack), an arrival due before the end may still
 // start: as late as the generator's default lag tolerance
 // (DefaultTolerances' MaxLagP99), by which an arrival that late is still
@@ -62,7 +62,7 @@ type Result struct {
 // of a healthy run. Later, it never starts and counts as planned but not
 // started. The profile's end is a hard bound on the load
 // (docs/scenario-reference.md, "The end of a run").
-const EndTolerance = 50 * time.Millisecond
+const endTolerance = 50 * time.Millisecond
 
 // run is the state of one Run call.
 type run struct {
@@ -83,7 +83,7 @@ type run struct {
 	stoppedAt atomic.Int64 // offset at which halt was called; 0 before
 	hard      atomic.Bool  // set when in-flight requests were cut off
 	// endCut is the offset after which no arrival starts: the profile's
-	// end, plus Load.Slack and EndTolerance in the open model.
+	// end, plus Load.Slack and endTolerance in the open model.
 	endCut time.Duration
 	// slotBound is set while the open model's arrivals wait for a free
 	// slot: the last arrival claimed was due before any worker was free
@@ -156,11 +156,11 @@ func (r *run) plannedUntil(now time.Duration) time.Duration {
 // Run executes p until its profile ends or ctx is cancelled, publishing a
 // snapshot to every observer once per interval and a final one at the end.
 // It returns only after every goroutine it started has exited. At the end
-// of the profile (plus Load.Slack and EndTolerance in the open model), or
-// on cancellation, it stops starting work, however many arrivals are still
-// due, lets requests in flight finish for up to the grace period
-// (StopGrace), then closes their connections. So a run lasts at most its
-// profile, Slack, EndTolerance and the grace period.
+// of the profile (plus Load.Slack and a tolerance of 50 ms in the open
+// model, endTolerance), or on cancellation, it stops starting work,
+// however many arrivals are still due, lets requests in flight finish for
+// up to the grace period (StopGrace), then closes their connections. So a
+// run lasts at most its profile, Slack, the tolerance and the grace period.
 func (e *Engine) Run(ctx context.Context, p *Plan, obs ...Observer) (*Result, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -174,7 +174,7 @@ func (e *Engine) Run(ctx context.Context, p *Plan, obs ...Observer) (*Result, er
 		endCut: plan.Load.Duration(),
 	}
 	if plan.Load.Model == Open {
-		r.endCut += plan.Load.Slack + EndTolerance
+		r.endCut += plan.Load.Slack + endTolerance
 	}
 	if err := r.prepare(e); err != nil {
 		return nil, err
@@ -377,7 +377,7 @@ func (r *run) startLoad() {
 	// lag while the pool grows; never more than the pool holds (at 10^12
 	// arrivals a second, a loop of rate/100 calls took 98 s before the run
 	// could even be stopped).
-	peak := r.plan.Load.PeakRate()
+	peak := r.plan.Load.peakRate()
 	if !r.plan.Segment.Whole() {
 		peak /= float64(r.plan.Segment.Count)
 	}

@@ -56,14 +56,14 @@ func (k Kind) String() string {
 
 // Local reports whether the kind is a failure of the generator's own host,
 // which makes the measurement untrustworthy rather than the target slow.
-func (k Kind) Local() bool { return k == KindLocalPort || k == KindFD }
+func (k Kind) local() bool { return k == KindLocalPort || k == KindFD }
 
 // NumStatusClasses is the size of status-class arrays: index 0 counts
 // requests without a response, 1..5 count 1xx..5xx.
 const NumStatusClasses = 6
 
-// StatusClass maps an HTTP status to its class index (0 = no response).
-func StatusClass(status int) int {
+// statusClass maps an HTTP status to its class index (0 = no response).
+func statusClass(status int) int {
 	if status < 100 || status > 599 {
 		return 0
 	}

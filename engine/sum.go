@@ -73,15 +73,15 @@ func (p *Plan) CheckShape(per *Period) error {
 }
 
 func errShape(what string, got, want int) error {
-	return &ShapeError{What: what, Got: got, Want: want}
+	return &shapeError{What: what, Got: got, Want: want}
 }
 
-// ShapeError says a Period does not fit its plan.
-type ShapeError struct {
+// shapeError says a Period does not fit its plan.
+type shapeError struct {
 	What      string
 	Got, Want int
 }
 
-func (e *ShapeError) Error() string {
+func (e *shapeError) Error() string {
 	return fmt.Sprintf("engine: period has %d %s, the plan %d", e.Got, e.What, e.Want)
 }

@@ -15,15 +15,15 @@ import (
 
 // Builtin template names; anything else is a capture or feeder.column.
 const (
-	BuiltinUUID      = "uuid"
-	BuiltinIteration = "iteration"
-	BuiltinNow       = "now"
-	BuiltinVU        = "vu"
-	BuiltinRandInt   = "randInt"
+	builtinUUID      = "uuid"
+	builtinIteration = "iteration"
+	builtinNow       = "now"
+	builtinVU        = "vu"
+	builtinRandInt   = "randInt"
 )
 
 // Builtins lists the built-in template names (for suggestions).
-var Builtins = []string{BuiltinUUID, BuiltinIteration, BuiltinNow, BuiltinVU, BuiltinRandInt}
+var Builtins = []string{builtinUUID, builtinIteration, builtinNow, builtinVU, builtinRandInt}
 
 // TemplateError is a syntax error in a template at byte Offset of its text.
 type TemplateError struct {
@@ -77,7 +77,7 @@ func parseExpr(body string) (TemplateExpr, error) {
 	switch {
 	case len(f) == 0:
 		return TemplateExpr{}, fmt.Errorf("empty template {{ }}")
-	case f[0] == BuiltinRandInt:
+	case f[0] == builtinRandInt:
 		if len(f) != 3 {
 			return TemplateExpr{}, fmt.Errorf("randInt takes two integers: {{ randInt 1 100 }}")
 		}
@@ -86,7 +86,7 @@ func parseExpr(body string) (TemplateExpr, error) {
 		if errA != nil || errB != nil || a > b {
 			return TemplateExpr{}, fmt.Errorf("randInt takes two integers, the first not above the second: {{ randInt 1 100 }}, got {{%s}}", body)
 		}
-		return TemplateExpr{Name: BuiltinRandInt, A: a, B: b}, nil
+		return TemplateExpr{Name: builtinRandInt, A: a, B: b}, nil
 	case len(f) > 1:
 		return TemplateExpr{}, fmt.Errorf("unexpected %q in {{%s}}: want one name, feeder.column or randInt A B", f[1], body)
 	}
@@ -194,15 +194,15 @@ func (rs *resolver) resolve(e TemplateExpr) (part, error) {
 		return part{}, fmt.Errorf("no data named %q for {{ %s.%s }}", e.Name, e.Name, e.Column)
 	}
 	switch e.Name {
-	case BuiltinUUID:
+	case builtinUUID:
 		return part{kind: partUUID}, nil
-	case BuiltinIteration:
+	case builtinIteration:
 		return part{kind: partIteration}, nil
-	case BuiltinNow:
+	case builtinNow:
 		return part{kind: partNow}, nil
-	case BuiltinVU:
+	case builtinVU:
 		return part{kind: partVU}, nil
-	case BuiltinRandInt:
+	case builtinRandInt:
 		return part{kind: partRandInt, a: e.A, b: e.B}, nil
 	}
 	if slot, ok := rs.captures[e.Name]; ok {

@@ -91,8 +91,8 @@ func (p *Plan) Validate() error {
 			return fmt.Errorf("engine: flow %q has no steps", f.Name)
 		}
 		for _, st := range f.Steps {
-			if len(st.Checks) > MaxChecks {
-				return fmt.Errorf("engine: flow %q step %q: %d checks, limit %d", f.Name, st.Name, len(st.Checks), MaxChecks)
+			if len(st.Checks) > maxChecks {
+				return fmt.Errorf("engine: flow %q step %q: %d checks, limit %d", f.Name, st.Name, len(st.Checks), maxChecks)
 			}
 		}
 		total += f.Weight
@@ -133,11 +133,11 @@ func (p *Plan) validateData() error {
 	return nil
 }
 
-// MaxHostRate is the highest open-model rate, in arrivals per second, that
+// maxHostRate is the highest open-model rate, in arrivals per second, that
 // one host is asked to start: ten times what the fastest generators reach
 // on one host. Above it a plan is invalid (docs/scenario-reference.md,
 // "Impossible loads"), not merely overloaded.
-const MaxHostRate = 10_000_000
+const maxHostRate = 10_000_000
 
 // LoadProblem says why a load profile cannot run at all.
 type LoadProblem struct {
@@ -154,7 +154,7 @@ func (e *LoadProblem) Error() string { return e.Msg }
 // "Impossible loads"):
 //   - a profile whose rate (or number of users) is 0 throughout sends
 //     nothing;
-//   - one host cannot start more than MaxHostRate arrivals a second (a
+//   - one host cannot start more than maxHostRate arrivals a second (a
 //     segment's share of the rate is what its host starts);
 //   - an iteration occupies its slot for at least its think times (those
 //     it cannot skip: a step with captures may end it early), so a stage
@@ -167,7 +167,7 @@ func (e *LoadProblem) Error() string { return e.Msg }
 // (KindNoFreeSlot).
 func (p *Plan) CheckLoad() *LoadProblem {
 	l := &p.Load
-	if l.PeakRate() <= 0 {
+	if l.peakRate() <= 0 {
 		if l.Model == Closed {
 			return &LoadProblem{Stage: -1, Msg: "the profile has no user: users are 0 throughout, so nothing would be sent"}
 		}
@@ -185,9 +185,9 @@ func (p *Plan) CheckLoad() *LoadProblem {
 		if i >= 0 {
 			rate = l.Stages[i].Target
 		}
-		if rate/share > MaxHostRate {
+		if rate/share > maxHostRate {
 			return &LoadProblem{Stage: i, Msg: fmt.Sprintf("rate %s/s is more than one host can start (at most %s/s, ten times what the fastest generators reach on one host)",
-				fmtRate(rate), fmtRate(MaxHostRate))}
+				fmtRate(rate), fmtRate(maxHostRate))}
 		}
 	}
 	slots := l.MaxInFlight

@@ -229,7 +229,7 @@ func (w *worker) send(fi, si int, due time.Duration) (time.Duration, bool) {
 		r.rec.noteError(kind, err)
 	default:
 		s.status = w.resp.StatusCode()
-		if !ex.step.Accepts(s.status) {
+		if !ex.step.accepts(s.status) {
 			s.kind = statusKind(s.status)
 		}
 	}
