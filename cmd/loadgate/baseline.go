@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/loadgate/loadgate/report"
 	"github.com/loadgate/loadgate/scenarios"
@@ -11,45 +12,73 @@ import (
 // baselineFunc resolves a baseline expression (slo.Options.Baseline).
 type baselineFunc = func(key string, agg slo.Expr) (float64, bool, string)
 
-// loadBaseline reads the --baseline report before anything is sent. A file
-// that is not a loadgate report, or a run that measured nothing (an invalid
-// or preflight-failed one), is bad input: exit 2. A run that was partial,
-// whose measurement was inconclusive or that ran another scenario is
-// usable, with a warning (baselineWarnings).
-func loadBaseline(path string) (*report.Summary, error) {
-	if path == "" {
+// loadBaselines reads the --baseline reports before anything is sent and
+// pools them into one (report.Pool: histograms merged exactly, rates
+// pooled), so that a baseline kept from several runs is less noisy than any
+// one of them (docs/thresholds.md, Baselines). Empty paths (an unset
+// variable) are left out; nil without any. A file that is not a loadgate
+// report, or a run that measured nothing (an invalid or preflight-failed
+// one), is bad input: exit 2. A run that was partial, whose measurement
+// was inconclusive or that ran another scenario is usable, with a warning
+// (baselineWarnings).
+func loadBaselines(paths []string) (*baseRuns, error) {
+	var b baseRuns
+	for _, path := range paths {
+		if path == "" {
+			continue
+		}
+		sum, err := report.ReadJSON(path)
+		if err != nil {
+			return nil, usagef(fmt.Sprintf("--baseline %s: %v; nothing was sent", path, err))
+		}
+		if len(sum.Metrics) == 0 {
+			return nil, usagef(fmt.Sprintf("--baseline %s: the run has no metrics (status %s); nothing was sent", path, sum.Status))
+		}
+		b.paths = append(b.paths, path)
+		b.runs = append(b.runs, sum)
+	}
+	if len(b.runs) == 0 {
 		return nil, nil
 	}
-	sum, err := report.ReadJSON(path)
+	pooled, err := report.Pool(b.runs)
 	if err != nil {
-		return nil, usagef(fmt.Sprintf("--baseline %s: %v; nothing was sent", path, err))
+		return nil, usagef(fmt.Sprintf("--baseline %s: %v; nothing was sent", strings.Join(b.paths, ", "), err))
 	}
-	if len(sum.Metrics) == 0 {
-		return nil, usagef(fmt.Sprintf("--baseline %s: the run has no metrics (status %s); nothing was sent", path, sum.Status))
-	}
-	return sum, nil
+	b.pooled = pooled
+	return &b, nil
 }
 
-// baselineWarnings says why the --baseline run at path makes a doubtful
-// reference for sc: partial, inconclusive, or another scenario (a different
-// sha256). They go to stderr and into the report's warnings, so that a
-// canary gate that passed against the wrong reference says so where the
-// pipeline keeps it (docs/thresholds.md, Baselines).
-func baselineWarnings(path string, base *report.Summary, sc *scenarios.Scenario) []string {
-	if base == nil {
+// baseRuns are the --baseline runs, each with its path, and their pool,
+// which the thresholds read.
+type baseRuns struct {
+	paths  []string
+	runs   []*report.Summary
+	pooled *report.Summary
+}
+
+// baselineWarnings says why a --baseline run makes a doubtful reference
+// for sc: partial, inconclusive, or another scenario (a different sha256).
+// They go to stderr and into the report's warnings, so that a canary gate
+// that passed against the wrong reference says so where the pipeline keeps
+// it (docs/thresholds.md, Baselines).
+func baselineWarnings(b *baseRuns, sc *scenarios.Scenario) []string {
+	if b == nil {
 		return nil
 	}
 	var out []string
-	if note := runNote(base); note != "" {
-		out = append(out, fmt.Sprintf("--baseline %s: %s", path, note))
-	}
-	if base.Scenario.SHA256 != sc.SHA256 {
-		name := ""
-		if base.Scenario.Name != sc.Name {
-			name = fmt.Sprintf(" %q, not %q", base.Scenario.Name, sc.Name)
+	for i, base := range b.runs {
+		path := b.paths[i]
+		if note := runNote(base); note != "" {
+			out = append(out, fmt.Sprintf("--baseline %s: %s", path, note))
 		}
-		out = append(out, fmt.Sprintf("--baseline %s ran another scenario%s (sha256 %.12s…, this one %.12s…): its limits may not compare",
-			path, name, base.Scenario.SHA256, sc.SHA256))
+		if base.Scenario.SHA256 != sc.SHA256 {
+			name := ""
+			if base.Scenario.Name != sc.Name {
+				name = fmt.Sprintf(" %q, not %q", base.Scenario.Name, sc.Name)
+			}
+			out = append(out, fmt.Sprintf("--baseline %s ran another scenario%s (sha256 %.12s…, this one %.12s…): its limits may not compare",
+				path, name, base.Scenario.SHA256, sc.SHA256))
+		}
 	}
 	return out
 }

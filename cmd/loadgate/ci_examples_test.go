@@ -196,7 +196,7 @@ func checkCommandLine(t *testing.T, args []string) {
 		if done, err := parseFlags(fs, rest); done || err != nil {
 			t.Fatalf("%q: flags: %v (help: %v)", args, err, done)
 		}
-		f.baseline = ""
+		f.baselines = nil
 		if err := f.resolve(io.Discard); err != nil {
 			t.Fatalf("%q: %v", args, err)
 		}

@@ -81,8 +81,9 @@ func TestNeverPassingThresholds(t *testing.T) {
 // TestBaselineInputs (item 8): with --baseline, a relative limit on a zero
 // rate (a perfect baseline) is refused with the pp form to write; that form
 // passes; a partial baseline or one of another scenario is a warning in
-// the report; --require-baseline (or LOADGATE_REQUIRE_BASELINE) makes a
-// run without a baseline invalid.
+// the report; several --baseline runs are pooled into one, each one's
+// warning naming its file; --require-baseline (or
+// LOADGATE_REQUIRE_BASELINE) makes a run without a baseline invalid.
 func TestBaselineInputs(t *testing.T) {
 	tg := newTarget(t, nil)
 	canary := "  http_req_failed: [\"rate < baseline + 1pp\"]\n  http_reqs: [\"count < baseline * 3\"]\n"
@@ -94,6 +95,14 @@ func TestBaselineInputs(t *testing.T) {
 	partial := editReport(t, base, func(m map[string]any) {
 		m["partial"], m["status"], m["exit_code"] = true, "interrupted", 130
 	})
+	// Two baselines of 10 and 90 requests pool into one of 50 (counters
+	// are averaged): only the pool lets a run of 50 requests pass limits
+	// 20% either side of its baseline.
+	count := func(n int) func(m map[string]any) {
+		return func(m map[string]any) { m["metrics"].(map[string]any)["http_reqs"].(map[string]any)["count"] = n }
+	}
+	fewer, more := editReport(t, base, count(10)), editReport(t, base, count(90))
+	pooledLimits := "  http_reqs: [\"count > baseline * 0.8\", \"count < baseline * 1.2\"]\n"
 	warnings := func(want ...string) func(t *testing.T, r result) {
 		return func(t *testing.T, r result) {
 			got := fmt.Sprint(r.report["warnings"])
@@ -117,6 +126,12 @@ func TestBaselineInputs(t *testing.T) {
 			code: exitPassed, hits: 50, words: []string{"warning: --baseline", "partial"}, check: warnings("the run is partial")},
 		{name: "baseline of another scenario", args: []string{"run", scenario(t, tg.URL, shortLoad, canary+"  iterations: [\"count > 0\"]\n"), "--baseline", base},
 			code: exitPassed, hits: 50, words: []string{"ran another scenario"}, check: warnings("ran another scenario (sha256 ")},
+		{name: "several baselines are pooled", args: []string{"run", scenario(t, tg.URL, shortLoad, pooledLimits), "--baseline", fewer, "--baseline", more},
+			code: exitPassed, hits: 50},
+		{name: "one of the pooled baselines alone", args: []string{"run", scenario(t, tg.URL, shortLoad, pooledLimits), "--baseline", fewer},
+			code: exitFailed, hits: 50},
+		{name: "a partial one among several baselines", args: []string{"run", sc, "--baseline", base, "--baseline", partial},
+			code: exitPassed, hits: 50, check: warnings("--baseline " + partial + ": the run is partial")},
 		{name: "--require-baseline without --baseline", args: []string{"run", sc, "--require-baseline"},
 			code: exitInvalid, hits: 0, words: []string{"--require-baseline: no --baseline given", "nothing was sent"}},
 		{name: "LOADGATE_REQUIRE_BASELINE and an empty --baseline", args: []string{"run", sc, "--baseline", ""}, env: []string{"LOADGATE_REQUIRE_BASELINE=true"},

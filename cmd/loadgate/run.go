@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/loadgate/loadgate/engine"
-	"github.com/loadgate/loadgate/report"
 	"github.com/loadgate/loadgate/scenarios"
 	"github.com/spf13/pflag"
 )
@@ -25,7 +25,7 @@ type runFlags struct {
 	rate      float64
 	outputs   []output
 	overrides map[string]string
-	baseline  string       // --baseline RUN.json
+	baselines []string     // --baseline RUN.json, repeatable: the runs are pooled
 	base      baselineFunc // resolved by resolve; nil without --baseline
 	segment   string       // --segment I/N
 	seg       engine.Segment
@@ -34,10 +34,11 @@ type runFlags struct {
 	failCode  failCode     // --exit-code-on-fail (failcode.go)
 	dist      distFlags    // --agents and friends (distributed.go)
 
-	// baseRun is the --baseline run, nil without it; requireBaseline
+	// baseRun is the --baseline run (several pooled into one), nil
+	// without it; requireBaseline
 	// (--require-baseline) makes a run without one invalid, so that a
 	// canary gate cannot pass without its reference (baseline.go).
-	baseRun         *report.Summary
+	baseRun         *baseRuns
 	requireBaseline bool
 }
 
@@ -52,7 +53,7 @@ func (f *runFlags) register(fs *pflag.FlagSet, withScenarioFlags bool) {
 		fs.StringArrayVarP(&f.env, "env", "e", nil, "KEY=VALUE for ${KEY} in the scenario; repeatable")
 		fs.DurationVar(&f.duration, "duration", 0, "override: run a constant profile this long")
 		fs.Float64Var(&f.rate, "rate", 0, "override: run a constant profile at this rate (users, for a closed model)")
-		fs.StringVar(&f.baseline, "baseline", "", "a previous run's json report, for thresholds such as p(95) < baseline + 10%")
+		fs.StringArrayVar(&f.baselines, "baseline", nil, "a previous run's json report, for thresholds such as p(95) < baseline + 10%; repeatable: several runs are pooled into one less noisy baseline")
 		fs.BoolVar(&f.requireBaseline, "require-baseline", false, "exit 2 unless --baseline names a run (a canary gate that lost its baseline must not pass)")
 		fs.StringVar(&f.segment, "segment", "", "run only share I of N of the arrivals (arrival n when n mod N = I; 0-based), e.g. 0/4")
 		f.quick.register(fs)
@@ -78,16 +79,16 @@ func (f *runFlags) resolve(stderr io.Writer) error {
 	if err := f.metrics.check(); err != nil {
 		return err
 	}
-	if f.requireBaseline && f.baseline == "" {
+	if f.requireBaseline && !slices.ContainsFunc(f.baselines, func(p string) bool { return p != "" }) {
 		// --baseline "$BASELINE" with the variable unset is "": without
 		// this, every baseline threshold is skipped and the gate passes
 		// (docs/thresholds.md, Baselines).
 		return usagef("--require-baseline: no --baseline given (or it is empty); a canary gate needs its reference run; nothing was sent")
 	}
-	if f.baseRun, err = loadBaseline(f.baseline); err != nil || f.baseRun == nil {
+	if f.baseRun, err = loadBaselines(f.baselines); err != nil || f.baseRun == nil {
 		return err
 	}
-	f.base = f.baseRun.Baseline
+	f.base = f.baseRun.pooled.Baseline
 	return nil
 }
 
@@ -156,7 +157,7 @@ func (f *runFlags) session(sc *scenarios.Scenario, stdout, stderr io.Writer) *se
 // baselineWarnings prints and returns the warnings about the --baseline
 // run (baseline.go).
 func (f *runFlags) baselineWarnings(sc *scenarios.Scenario, stderr io.Writer) []string {
-	ws := baselineWarnings(f.baseline, f.baseRun, sc)
+	ws := baselineWarnings(f.baseRun, sc)
 	for _, w := range ws {
 		fmt.Fprintf(stderr, "loadgate: warning: %s\n", w)
 	}
