@@ -548,3 +548,48 @@ func TestPool(t *testing.T) {
 		t.Fatal("pooled nothing")
 	}
 }
+
+// TestCompareGolden: the text and JSON of three comparisons, against
+// testdata/compare_*.{txt,json} (go test ./report -update rewrites them):
+// the default rules on a slower run (regressions, noise and intervals), a
+// relative limit with a floor and repeated rules on a fast endpoint whose
+// change is past one limit only, and three base runs pooled against one
+// new run with significance off.
+func TestCompareGolden(t *testing.T) {
+	pooled, err := Pool([]*Summary{
+		runOf(10*time.Millisecond, 20*time.Millisecond, 5),
+		runOf(11*time.Millisecond, 21*time.Millisecond, 3),
+		runOf(9*time.Millisecond, 19*time.Millisecond, 7),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		base, new *Summary
+		opt       CompareOptions
+	}{
+		{"compare_default", runOf(10*time.Millisecond, 20*time.Millisecond, 5), runOf(12*time.Millisecond, 24*time.Millisecond, 9), CompareOptions{}},
+		{"compare_floor", runOf(time.Millisecond, 1300*time.Microsecond, 5), runOf(time.Millisecond, 1800*time.Microsecond, 5),
+			CompareOptions{Rules: mustRules(t, "p95=+10%,+2ms", "p99=+10%", "p99=+1ms", "error_rate=+0.5pp")}},
+		{"compare_pooled", pooled, runOf(10*time.Millisecond, 23*time.Millisecond, 12), CompareOptions{Confidence: -1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Compare(tc.base, tc.new, tc.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Base.Path, c.New.Path = "base.json", "new.json"
+			var b bytes.Buffer
+			if err := WriteCompareText(&b, c, false); err != nil {
+				t.Fatal(err)
+			}
+			goldenAt(t, "testdata/"+tc.name+".txt", b.Bytes())
+			b.Reset()
+			if err := WriteCompareJSON(&b, c); err != nil {
+				t.Fatal(err)
+			}
+			goldenAt(t, "testdata/"+tc.name+".json", b.Bytes())
+		})
+	}
+}
