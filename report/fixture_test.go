@@ -12,7 +12,7 @@ import (
 	"github.com/loadgate/loadgate/slo"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/report and report/testdata")
+var update = flag.Bool("update", false, "rewrite the golden files in report/testdata")
 
 // t0 is the fixed wall clock of the synthetic run.
 var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
@@ -187,10 +187,10 @@ func testRun(t testing.TB) Run {
 	}
 }
 
-// golden compares got with testdata/report/name, or rewrites it with -update.
+// golden compares got with testdata/name, or rewrites it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	goldenAt(t, filepath.Join("..", "testdata", "report", name), got)
+	goldenAt(t, filepath.Join("testdata", name), got)
 }
 
 // goldenAt compares got with the file at path, or rewrites it with -update.

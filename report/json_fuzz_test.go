@@ -17,9 +17,9 @@ import (
 )
 
 // readJSONSeeds are the saved runs the fuzzer starts from: the golden
-// reports of this package (testdata/report, report/testdata), which cover
+// reports of this package (testdata/), which cover
 // every metric shape, thresholds, agents and a timeline.
-var readJSONSeeds = []string{"../testdata/report/summary.json", "testdata/agents.json"}
+var readJSONSeeds = []string{"testdata/summary.json", "testdata/agents.json"}
 
 // hostileReports are inputs a user's file may hold: truncated, wrong types,
 // numbers out of range, negative counts, deep nesting.

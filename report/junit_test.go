@@ -298,7 +298,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// validateXSD validates b against testdata/junit/JUnit.xsd with xmllint
+// validateXSD validates b against testdata/JUnit.xsd with xmllint
 // (Debian: libxml2-utils), in a subtest "xsd": without xmllint that subtest
 // fails where CI is set and is skipped elsewhere (internal/testtool), and
 // the calling test's other checks still run. A schema check that did not
@@ -311,7 +311,7 @@ func validateXSD(t *testing.T, b []byte) {
 		if err := os.WriteFile(path, b, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		out, err := exec.Command(xmllint, "--noout", "--nonet", "--schema", filepath.Join("..", "testdata", "junit", "JUnit.xsd"), path).CombinedOutput()
+		out, err := exec.Command(xmllint, "--noout", "--nonet", "--schema", filepath.Join("testdata", "JUnit.xsd"), path).CombinedOutput()
 		if err != nil {
 			t.Errorf("xmllint --schema: %v\n%s\n%s", err, out, b)
 		}

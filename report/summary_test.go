@@ -289,7 +289,7 @@ func deref(p *string) string {
 // with them, each after the known fields of its object, and the known part
 // as this version writes it (docs/reports.md).
 func TestUnknownFieldsWrittenBack(t *testing.T) {
-	golden, err := os.ReadFile("../testdata/report/summary.json")
+	golden, err := os.ReadFile("testdata/summary.json")
 	if err != nil {
 		t.Fatal(err)
 	}

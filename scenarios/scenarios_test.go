@@ -11,7 +11,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files of invalid scenarios")
 
-const testdataDir = "../testdata/scenarios"
+const testdataDir = "testdata"
 
 // testEnv is the environment the testdata files see: nothing from the
 // process, so that a developer's BASE_URL cannot change a golden file.
@@ -64,7 +64,7 @@ func TestInvalid(t *testing.T) {
 	for path, data := range cases {
 		name := strings.TrimSuffix(filepath.Base(path), ".yaml")
 		t.Run(name, func(t *testing.T) {
-			_, err := Parse(filepath.ToSlash(strings.TrimPrefix(path, "../")), data, testEnv(testVars))
+			_, err := Parse(filepath.ToSlash(path), data, testEnv(testVars))
 			var errs Errors
 			if !errors.As(err, &errs) {
 				t.Fatalf("Parse = %v, want Errors", err)

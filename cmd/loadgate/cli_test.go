@@ -207,7 +207,7 @@ func TestExitInvalid(t *testing.T) {
 	}{
 		{
 			name: "unknown keys, all reported with positions",
-			args: []string{"run", "../../testdata/scenarios/invalid/unknown_key.yaml"},
+			args: []string{"run", "../../scenarios/testdata/invalid/unknown_key.yaml"},
 			want: []string{
 				`unknown_key.yaml:3:1: unknown key "nmae" at top level; did you mean "name"?`,
 				`unknown_key.yaml:7:5: unknown key "stages" in flows[0]; did you mean "steps"?`,
@@ -247,7 +247,7 @@ func TestValidate(t *testing.T) {
 	if !strings.Contains(r.stdout, "ok") {
 		t.Fatalf("stdout %q", r.stdout)
 	}
-	run(t, "validate", "../../testdata/scenarios/invalid/many_errors.yaml").expect(t, exitInvalid)
+	run(t, "validate", "../../scenarios/testdata/invalid/many_errors.yaml").expect(t, exitInvalid)
 	if tg.hits.Load() != 0 {
 		t.Fatal("validate sent requests")
 	}

@@ -129,7 +129,7 @@ func TestMergeErrors(t *testing.T) {
 		want string
 	}{
 		{"no input", []string{"merge"}, exitInvalid, "want the reports to merge"},
-		{"not a report", []string{"merge", a, "../../testdata/scenarios/invalid/unknown_key.yaml"}, exitInvalid, "not a loadgate report"},
+		{"not a report", []string{"merge", a, "../../scenarios/testdata/invalid/unknown_key.yaml"}, exitInvalid, "not a loadgate report"},
 		{"different scenarios", []string{"merge", a, b}, exitInvalid, "different scenarios"},
 		{"same segment twice is fine for hosts", []string{"merge", a, a2}, exitPassed, "PASSED"},
 		{"one run twice", []string{"merge", a, a}, exitInvalid, "are the same run"},

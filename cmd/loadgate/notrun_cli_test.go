@@ -77,7 +77,7 @@ func TestNotRunThresholds(t *testing.T) {
 			}
 			t.Run("xsd", func(t *testing.T) {
 				xmllint := testtool.Need(t, "xmllint", "libxml2-utils")
-				if out, err := exec.Command(xmllint, "--noout", "--nonet", "--schema", "../../testdata/junit/JUnit.xsd", xml).CombinedOutput(); err != nil {
+				if out, err := exec.Command(xmllint, "--noout", "--nonet", "--schema", "../../report/testdata/JUnit.xsd", xml).CombinedOutput(); err != nil {
 					t.Errorf("junit does not validate: %v\n%s", err, out)
 				}
 			})

@@ -45,7 +45,7 @@ func TestOutputPreflight(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	saved := "../../testdata/report/summary.json"
+	saved := "../../report/testdata/summary.json"
 	for _, tc := range []struct {
 		name    string
 		args    func(t *testing.T) []string
@@ -220,7 +220,7 @@ func reasons(r result) []string {
 // print no text summary after it.
 func TestReportToStdoutAlone(t *testing.T) {
 	tg := newTarget(t, nil)
-	saved := "../../testdata/report/summary.json"
+	saved := "../../report/testdata/summary.json"
 	for _, args := range [][]string{
 		{"run", scenario(t, tg.URL, shortLoad, ""), "--quiet", "-o", "json=-"},
 		{"merge", saved, "-o", "json=-"},

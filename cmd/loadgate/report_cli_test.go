@@ -49,7 +49,7 @@ func TestReportRerender(t *testing.T) {
 	// (internal/testtool), and the checks below still run.
 	t.Run("xsd", func(t *testing.T) {
 		xmllint := testtool.Need(t, "xmllint", "libxml2-utils")
-		out, err := exec.Command(xmllint, "--noout", "--nonet", "--schema", "../../testdata/junit/JUnit.xsd", a("xml")).CombinedOutput()
+		out, err := exec.Command(xmllint, "--noout", "--nonet", "--schema", "../../report/testdata/JUnit.xsd", a("xml")).CombinedOutput()
 		if err != nil {
 			t.Errorf("live junit report does not validate: %v\n%s", err, out)
 		}
@@ -68,7 +68,7 @@ func TestReportErrors(t *testing.T) {
 	if err := os.WriteFile(notReport, []byte(`{"status":"passed"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	good := "../../testdata/report/summary.json"
+	good := "../../report/testdata/summary.json"
 	for _, tc := range []struct {
 		name string
 		args []string
