@@ -16,7 +16,7 @@ import (
 // is a trip through the kernel's idle loop and scheduler (tens of µs of CPU
 // on a virtual machine, where the timer interrupt and the halt trap to the
 // hypervisor), and it buys a single request when every arrival wakes the
-// process on its own. At 5,000/s that was 70 µs of CPU per request.
+// process on its own (figures: docs/performance.md).
 //
 // Coalescing: wake-ups are at least slack apart. A wait due less than slack
 // after the last wake-up ends at last+slack, together with every other

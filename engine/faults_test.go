@@ -87,7 +87,7 @@ func TestFaultMatrix(t *testing.T) {
 		t.Fatalf("healthy run: %d requests, %d failed", healthy.st.Requests, healthy.st.Failed)
 	}
 	for _, tc := range []struct {
-		name string // RELIABILITY row and fault
+		name string // docs/reliability.md row and fault
 		path string
 		want Kind
 	}{

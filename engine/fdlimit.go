@@ -28,7 +28,7 @@ func peakInFlight(p *Plan) int {
 }
 
 // fdShortfall returns an error when a hard open-files limit of hard cannot
-// hold the connections of p (RELIABILITY row 11). The soft limit does not
+// hold the connections of p (docs/reliability.md, row 11). The soft limit does not
 // matter: the Go runtime raises it to the hard one at startup.
 func fdShortfall(p *Plan, hard uint64) error {
 	need := uint64(peakInFlight(p)) + fdReserve

@@ -45,7 +45,7 @@ var (
 	flowTags = []string{"flow"}
 )
 
-// Metrics is the catalogue of DESIGN §4, in report order.
+// Metrics is the catalogue of docs/metrics.md, in report order.
 var Metrics = []Metric{
 	{Name: "http_req_duration", Type: Trend, Tags: reqTags},
 	{Name: "http_req_service_time", Type: Trend, Tags: reqTags[:3]},

@@ -374,9 +374,9 @@ func (r *run) startLoad() {
 	}
 	// Start with enough workers for 10 ms of arrivals at the segment's
 	// share of the profile's peak rate, so that the first second does not
-	// lag while the pool grows; never more than the pool holds (at 10^12
-	// arrivals a second, a loop of rate/100 calls took 98 s before the run
-	// could even be stopped).
+	// lag while the pool grows; never more than the pool holds (at an
+	// absurd rate a loop of rate/100 calls would keep the run from being
+	// stopped for minutes: docs/performance.md).
 	peak := r.plan.Load.peakRate()
 	if !r.plan.Segment.Whole() {
 		peak /= float64(r.plan.Segment.Count)
@@ -394,8 +394,8 @@ const predialBudget = time.Second
 // first 10 ms need at its start rate (1 + rate/100, as startLoad counts
 // workers for the peak rate), so that the first arrivals are not late behind a burst of
 // dials. That lateness fed itself: late arrivals grew the worker pool and
-// its connections, which stayed (at 20,000/s: lag p99 30 ms in the first
-// second, 42 MB instead of 24). wrk and wrk2 connect first too. The dials
+// its connections, which stayed (docs/performance.md). wrk and wrk2
+// connect first too. The dials
 // run at once; the run starts when they are done, or after predialBudget,
 // with every connection dialed so far idle in its pool. A dial that fails
 // is left to the requests to report. It returns a function that waits for

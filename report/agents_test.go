@@ -25,7 +25,7 @@ func testAgents() []Agent {
 
 // agentsRun is the synthetic run of the golden files as a coordinator of
 // two agents reports it. A failed threshold outranks the lost agent's
-// inconclusive (DESIGN §2), and the reasons list both.
+// inconclusive (docs/exit-codes.md, precedence), and the reasons list both.
 func agentsRun(t testing.TB) Run {
 	r := testRun(t)
 	r.Agents = testAgents()

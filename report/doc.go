@@ -1,5 +1,5 @@
 // Package report turns a run into the documents users read and script
-// against: the Summary (DESIGN §6), its JSON, text, JUnit and HTML
+// against: the Summary (docs/reports.md), its JSON, text, JUnit and HTML
 // renderings, and the live observers that watch a run as it goes (console
 // progress, timeline).
 //

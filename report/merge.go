@@ -24,7 +24,7 @@ type MergeOptions struct {
 }
 
 // Cause is one cause of a merged run's verdict that does not come from its
-// thresholds: the DESIGN §2 status it calls for ("inconclusive",
+// thresholds: the status of docs/exit-codes.md it calls for ("inconclusive",
 // "interrupted", "internal_error") and why.
 type Cause struct {
 	Status string

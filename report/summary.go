@@ -44,7 +44,7 @@ type Run struct {
 	// Timeline holds the per-interval rows; nil reports an empty series.
 	Timeline   *Timeline
 	Thresholds []slo.Result
-	// Status and ExitCode are the verdict of DESIGN §2, decided by the CLI.
+	// Status and ExitCode are the verdict (docs/exit-codes.md), decided by the CLI.
 	Status   string
 	ExitCode int
 	Reasons  []string
@@ -76,7 +76,7 @@ type Run struct {
 	RunID string
 }
 
-// Summary is the report of one run: the JSON document of DESIGN §6, and the
+// Summary is the report of one run: the JSON document of docs/reports.md, and the
 // single value every writer renders. Field names are a public contract.
 type Summary struct {
 	Schema     string            `json:"schema"`

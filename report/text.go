@@ -66,7 +66,9 @@ func writeHeader(w *bufio.Writer, s *Summary) {
 		}
 		w.WriteString("\n")
 		if p := s.Plan; p != nil && p.Model == "closed" {
-			// DESIGN §3: closed-model latency is service time by nature.
+			// Closed-model latency is service time by nature: a user sends
+			// when its previous iteration ended, so there is no intended
+			// time to correct from (docs/scenario-reference.md, load).
 			w.WriteString("  note:     closed model: http_req_duration is service time (no coordinated-omission correction applies)\n")
 		}
 	}

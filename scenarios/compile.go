@@ -10,7 +10,7 @@ import (
 )
 
 // sensitiveHeaders carry credentials whatever their value looks like
-// (DESIGN §3, Secrets).
+// (docs/reports.md, Secrets).
 var sensitiveHeaders = []string{"authorization", "cookie", "set-cookie", "x-api-key", "proxy-authorization"}
 
 // compiler validates what needs the whole Spec (names unique, URLs joined to

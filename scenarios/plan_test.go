@@ -18,8 +18,8 @@ func mustLoad(t *testing.T, path string, vars map[string]string) *Scenario {
 	return sc
 }
 
-// TestCheckoutPlan checks the compiled plan of the DESIGN §3 example field
-// by field.
+// TestCheckoutPlan checks the compiled plan of testdata/valid/checkout.yaml
+// field by field.
 func TestCheckoutPlan(t *testing.T) {
 	sc := mustLoad(t, testdataDir+"/valid/checkout.yaml", testVars)
 	p := sc.Plan
@@ -52,7 +52,7 @@ func TestCheckoutPlan(t *testing.T) {
 		Headers: []engine.Header{{Key: "accept", Value: "text/html"}, {Key: "X-Client", Value: "loadgate"}},
 		Timeout: 5 * time.Second,
 		Think:   100 * time.Millisecond,
-		// redirects are followed by default (RELIABILITY row 10)
+		// redirects are followed by default (docs/reliability.md, row 10)
 		MaxRedirects: engine.DefaultMaxRedirects,
 	}
 	if !reflect.DeepEqual(search, wantSearch) {

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files of invalid scenarios")
+var update = flag.Bool("update", false, "rewrite the golden files in scenarios/testdata/invalid")
 
 const testdataDir = "testdata"
 

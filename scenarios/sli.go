@@ -11,7 +11,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// SLI defaults (DESIGN §5).
+// SLI defaults (docs/scenario-reference.md, sli).
 const (
 	// DefaultSLIWait is how long the final queries wait after the run: one
 	// scrape interval of a default Prometheus, so that the last values are
@@ -21,8 +21,8 @@ const (
 	DefaultSLITimeout = 10 * time.Second
 )
 
-// SLISpec holds the server-side SLI queries (DESIGN §5): PromQL over the
-// run's own window, judged by sli{name:X} thresholds.
+// SLISpec holds the server-side SLI queries (docs/scenario-reference.md,
+// sli): PromQL over the run's own window, judged by sli{name:X} thresholds.
 type SLISpec struct {
 	PrometheusURL string
 	Queries       []SLIQuery

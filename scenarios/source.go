@@ -13,7 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Limits on what a scenario file may hold (RELIABILITY row 28): a scenario
+// Limits on what a scenario file may hold (docs/reliability.md, row 28): a scenario
 // comes from a repository or a pipeline variable, and validating it must not
 // cost more than a few milliseconds and megabytes whatever it contains.
 const (

@@ -129,7 +129,7 @@ type ConfidenceSpec struct {
 	node      *yaml.Node
 }
 
-// DataSpec is a feeder (DESIGN §3, data:), loaded at parse time (data.go).
+// DataSpec is a feeder (docs/scenario-reference.md, data), loaded at parse time (data.go).
 type DataSpec struct {
 	Name  string
 	File  string // as written

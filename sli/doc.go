@@ -1,6 +1,7 @@
-// Package sli runs server-side SLI queries (DESIGN §5) against Prometheus
-// over a run's own window and turns each answer into an slo.SLIReading,
-// which the slo.Evaluator judges like any threshold.
+// Package sli runs server-side SLI queries (docs/scenario-reference.md,
+// sli) against Prometheus over a run's own window and turns each answer
+// into an slo.SLIReading, which the slo.Evaluator judges like any
+// threshold.
 //
 // Data flow: scenarios decodes sli.prometheus into named PromQL queries; the
 // CLI builds a Querier, runs it live every live_every and once after the

@@ -1,4 +1,4 @@
-// Package slo parses thresholds (DESIGN §5) once into typed values and
+// Package slo parses thresholds (docs/thresholds.md) once into typed values and
 // evaluates them on the engine's interval snapshots, live and at the end, with
 // the same code.
 //

@@ -135,7 +135,7 @@ func finish(t *testing.T, cmd *exec.Cmd, err error, rep string, stdout, stderr *
 }
 
 // expect checks the exit code and that the report's status and exit_code
-// agree with it (DESIGN §2: the report always matches the code).
+// agree with it (docs/exit-codes.md: the report always matches the code).
 func (r result) expect(t *testing.T, code int) {
 	t.Helper()
 	if r.code != code {

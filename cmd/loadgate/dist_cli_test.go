@@ -13,9 +13,10 @@ import (
 	"time"
 )
 
-// Distributed mode end to end (DESIGN §8, RELIABILITY "control channel"):
-// the built binary as a coordinator and as agents on 127.0.0.2, .3, …,
-// against loopback targets that count what they receive.
+// Distributed mode end to end (docs/distributed.md; docs/reliability.md,
+// The distributed control channel): the built binary as a coordinator and
+// as agents on 127.0.0.2, .3, …, against loopback targets that count what
+// they receive.
 
 // tokenFile writes tok to a 0600 file and returns its path.
 func tokenFile(t *testing.T, tok string) string {

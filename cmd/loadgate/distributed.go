@@ -27,7 +27,7 @@ const agentTokenEnv = "LOADGATE_AGENT_TOKEN"
 // minTokenLen is 32 characters: 128 bits as hex.
 const minTokenLen = 32
 
-// distFlags are run's flags for coordinating agents (DESIGN §8).
+// distFlags are run's flags for coordinating agents (docs/distributed.md).
 type distFlags struct {
 	agents    []string
 	tokenFile string

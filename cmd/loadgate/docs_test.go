@@ -311,3 +311,53 @@ func TestCitedTestsExist(t *testing.T) {
 		t.Fatal("no test cited in the README or docs/: is the pattern wrong?")
 	}
 }
+
+// outsideContract matches a citation of the design notes that the first
+// version was built from, which live outside the repository: their
+// sections by number, their rows, their file names, the folder beside the
+// checkout. The contract of record is docs/, and a comment, fixture or page
+// names a docs/ page (and section) or says the reason itself. (The
+// pattern's own text does not match it.)
+var outsideContract = regexp.MustCompile(`\bDESIGN( *§|\.md)|\bRELIABILITY( +rows?\b|\.md| +")|\bSTYLE\.md|\.\./shared/`)
+
+// TestContractInRepository: no file of the repository (code, tests,
+// fixtures, docs, scripts) cites a contract that is not in the repository.
+func TestContractInRepository(t *testing.T) {
+	checked := 0
+	err := filepath.WalkDir(repoRoot, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			switch d.Name() {
+			case ".git", "out", "bin", "node_modules":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if slices.Contains(b, 0) {
+			return nil // not text
+		}
+		checked++
+		rel := strings.TrimPrefix(filepath.ToSlash(path), repoRoot+"/")
+		for i, line := range strings.Split(string(b), "\n") {
+			if m := outsideContract.FindString(line); m != "" {
+				t.Errorf("%s:%d cites %q, which is not in the repository: name the docs/ page (docs/exit-codes.md, docs/reliability.md, ...) or say the reason", rel, i+1, m)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 100 {
+		t.Fatalf("only %d files checked under %s: is the walk wrong?", checked, repoRoot)
+	}
+}

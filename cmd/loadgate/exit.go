@@ -2,7 +2,7 @@ package main
 
 import "errors"
 
-// Exit codes of DESIGN §2. Only main maps errors to them.
+// Exit codes of docs/exit-codes.md. Only main maps errors to them.
 const (
 	exitPassed          = 0
 	exitFailed          = 1

@@ -117,7 +117,7 @@ func (h *healthWatch) Observe(sn *engine.Snapshot) {
 
 // preflightCheck is the whole preflight (docs/exit-codes.md), before
 // anything is sent: the local open-files limit against the plan's peak in
-// flight (RELIABILITY row 11) and every target (not with agents, which
+// flight (docs/reliability.md, row 11) and every target (not with agents, which
 // check their own), side by side with one query of each SLI the thresholds
 // judge (q and names; q may be nil). It returns the verdict of a run that
 // must not start, with every cause, or nil: exit 2 for a query Prometheus

@@ -23,7 +23,7 @@ import (
 //     severity only adds a reason;
 //   - a report that cannot be written is 74, as for run.
 //
-// Precedence is DESIGN §2's. Inputs of different scenarios, segments that
+// Precedence is docs/exit-codes.md's. Inputs of different scenarios, segments that
 // overlap or have different N, one run given twice (the same run_id), and
 // files that are not valid loadgate reports exit 2 (all but the last are
 // merged anyway with --force; docs/reports.md).

@@ -18,7 +18,7 @@ import (
 	"github.com/loadgate/loadgate/slo"
 )
 
-// metricsFlags are the live-observability flags of run and demo (DESIGN §7).
+// metricsFlags are the live-observability flags of run and demo (docs/metrics.md, Live metrics).
 type metricsFlags struct {
 	addr        string
 	allowRemote bool

@@ -14,7 +14,7 @@ import (
 )
 
 // partialEvery is how often the JSON so far is rewritten during a run
-// (RELIABILITY row 18: a SIGKILL or an OOM kill loses at most this much).
+// (docs/reliability.md, row 18: a SIGKILL or an OOM kill loses at most this much).
 const partialEvery = 10 * time.Second
 
 // partials rewrites <path>.partial for every -o json=PATH (PATH not "-")

@@ -12,7 +12,7 @@ import (
 
 // TestPartialSurvivesSIGKILL: a run killed with SIGKILL (no chance to write
 // its reports) leaves <path>.partial, rewritten every 10 s: a valid report
-// marked partial with what was measured until then (RELIABILITY row 18).
+// marked partial with what was measured until then (docs/reliability.md, row 18).
 func TestPartialSurvivesSIGKILL(t *testing.T) {
 	tg := newTarget(t, nil)
 	cmd, rep, _, _ := startCmd(t, "run", scenario(t, tg.URL, "  rate: 20\n  duration: 30s\n", "  http_req_duration: [\"p(95) < 2s\"]\n"), "--quiet")

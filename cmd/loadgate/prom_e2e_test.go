@@ -21,7 +21,7 @@ import (
 	"github.com/loadgate/loadgate/internal/testtool"
 )
 
-// End to end with a real Prometheus server (DESIGN §7, §5): Prometheus
+// End to end with a real Prometheus server (docs/metrics.md, Live metrics; docs/scenario-reference.md, sli): Prometheus
 // scrapes loadgate's --metrics-addr and the built-in target every second;
 // PromQL over loadgate's series returns the JSON report's request count,
 // and SLI thresholds over the target's own metrics pass and fail as

@@ -24,7 +24,7 @@ const canary = "canary-5f1e9a7c/x+y"
 // escaped as URLs, JSON, XML and HTML write it.
 var canaryForms = []string{canary, url.QueryEscape(canary), url.PathEscape(canary), "canary-5f1e9a7c", "5f1e9a7c"}
 
-// TestSecretsNeverLeak (RELIABILITY row 29): a secret given with -e and
+// TestSecretsNeverLeak (docs/reliability.md, row 29): a secret given with -e and
 // used in an Authorization header, an X-Api-Key header, a query string and
 // a body, against a target that echoes all of it back in error responses,
 // headers and cookies, and in a threshold's expression context, must not

@@ -15,7 +15,7 @@ import (
 	"github.com/loadgate/loadgate/internal/faults"
 )
 
-// The RELIABILITY.md matrix through the built binary, against
+// The failure table of docs/reliability.md through the built binary, against
 // internal/faults on loopback: exit code, report status and contents,
 // bounded waiting and bounded memory (the child's peak RSS).
 

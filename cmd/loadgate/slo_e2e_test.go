@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// These tests prove the gate of DESIGN §5 end to end with the built binary:
+// These tests prove the gate of docs/thresholds.md end to end with the built binary:
 // a live abort, a sliding window, and regressions against a previous run.
 // Loads stay small (≤ 50 req/s, ≤ 15 s, loopback) for a 2-core CI runner.
 

@@ -141,7 +141,7 @@ func tlsScenario(t *testing.T, url, section string, files map[string][]byte) str
 	return p
 }
 
-// TestTLS (RELIABILITY row 4): verification is on by default; ca_file,
+// TestTLS (docs/reliability.md, row 4): verification is on by default; ca_file,
 // client certificates and server_name make private PKI work; broken
 // certificates stop the run at preflight (exit 3) or, past it, fail every
 // request with class tls; insecure_skip_verify runs with a loud warning

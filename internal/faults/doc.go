@@ -1,6 +1,6 @@
 // Package faults is a misbehaving HTTP/1.1 target for tests: one loopback
 // server whose paths each inject a fault a load generator must survive
-// (RELIABILITY.md): status storms, delay distributions, a slow-loris drip,
+// (docs/reliability.md): status storms, delay distributions, a slow-loris drip,
 // a hang, a reset mid-body, a short body, a huge body, a gzip bomb, huge
 // headers, a redirect loop, a crash mid-run, and TLS listeners with a
 // self-signed, wrongly named or expired certificate or no handshake at all.

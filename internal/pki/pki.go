@@ -5,8 +5,8 @@
 // It sits before any run: `loadgate certs` writes its output to files that
 // `loadgate agent` (--tls-cert, --tls-key, --client-ca, --token-file) and
 // `loadgate run --agents` (--tls-ca, --tls-cert, --tls-key, --token-file)
-// read. Mutual TLS on the control channel (RELIABILITY.md, "The distributed
-// control channel") needs nothing more than these files.
+// read. Mutual TLS on the control channel (docs/distributed.md,
+// Security model) needs nothing more than these files.
 //
 // Keys are ECDSA P-256, serials 128 random bits, and every certificate's
 // NotBefore lies an hour in the past so that a host whose clock is a little

@@ -1,5 +1,5 @@
 // Package promexport serves a run's live measurements to Prometheus
-// (DESIGN §7): a custom Collector that turns the latest engine.Snapshot and
+// (docs/metrics.md, Live metrics): a custom Collector that turns the latest engine.Snapshot and
 // the evaluator's live threshold results into const metrics at scrape time,
 // on a private registry, and a Server for /metrics that lingers at the end
 // of a run until the final values have been scraped.

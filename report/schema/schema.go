@@ -1,5 +1,5 @@
 // Package schema holds the JSON Schema (draft 2020-12) of the report that
-// package report writes (DESIGN §6, "loadgate.report/v1") and validates
+// package report writes (docs/reports.md, "loadgate.report/v1") and validates
 // documents against it: the reports the CLI writes, in tests, and the ones
 // it reads (report.DecodeJSON, for report, compare, merge and --baseline).
 //
