@@ -11,9 +11,9 @@ import (
 // (exit 1) for pipelines that must tell a performance failure from other
 // failures of the same job (k6 users often exit 11 for that). Only exit 1
 // is remapped; every other code keeps its meaning. The reports keep the
-// code of docs/exit-codes.md (status "failed", exit_code 1), so that scripts reading them
-// need not know the flag; a line on stderr says which code the process
-// exits with.
+// code of docs/exit-codes.md (status "failed", exit_code 1), so that
+// scripts reading them need not know the flag; a line on stderr says which
+// code the process exits with.
 type failCode int
 
 func (c *failCode) register(fs *pflag.FlagSet) {

@@ -21,11 +21,11 @@ import (
 	"github.com/loadgate/loadgate/internal/testtool"
 )
 
-// End to end with a real Prometheus server (docs/metrics.md, Live metrics; docs/scenario-reference.md, sli): Prometheus
-// scrapes loadgate's --metrics-addr and the built-in target every second;
-// PromQL over loadgate's series returns the JSON report's request count,
-// and SLI thresholds over the target's own metrics pass and fail as
-// written.
+// End to end with a real Prometheus server (docs/metrics.md, Live metrics;
+// docs/scenario-reference.md, sli): Prometheus scrapes loadgate's
+// --metrics-addr and the built-in target every second; PromQL over
+// loadgate's series returns the JSON report's request count, and SLI
+// thresholds over the target's own metrics pass and fail as written.
 
 // freePort returns a loopback port that was free a moment ago (Prometheus
 // cannot listen on port 0 and tell which port it got).
