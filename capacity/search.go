@@ -31,7 +31,8 @@ type Config struct {
 	// fails (not met).
 	MinRate float64
 	// Retries is how many times an undecided step is run again, each time
-	// for twice as long, before the search stops undecided (default 1).
+	// for twice as long, before the search stops undecided (0: the
+	// default, 1; negative: never).
 	Retries int
 }
 
@@ -98,8 +99,6 @@ func New(cfg Config) (*Search, error) {
 		return nil, fmt.Errorf("%w: precision must be between 0%% and 100%%", ErrConfig)
 	case cfg.MinRate < 0 || cfg.MinRate > cfg.Max:
 		return nil, fmt.Errorf("%w: the required min_rate (%g) must be within 0..max (%g)", ErrConfig, cfg.MinRate, cfg.Max)
-	case cfg.Retries < 0:
-		return nil, fmt.Errorf("%w: retries must not be negative", ErrConfig)
 	}
 	return &Search{cfg: cfg, next: Next{Rate: cfg.From, Longer: 1}}, nil
 }

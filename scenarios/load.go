@@ -9,10 +9,10 @@ import (
 
 var (
 	loadKeys = []string{"model", "start_rate", "start_users", "stages", "arrivals", "seed",
-		"max_in_flight", "overload", "think", "max_rate", "interval", "slack", "rate", "users", "duration", "graceful_stop"}
+		"max_in_flight", "overload", "think", "max_rate", "interval", "slack", "rate", "users", "duration", "graceful_stop", "search"}
 	// openOnly and closedOnly would be silently meaningless in the other
 	// model, so they are errors there.
-	openOnly   = []string{"start_rate", "arrivals", "seed", "max_in_flight", "overload", "rate"}
+	openOnly   = []string{"start_rate", "arrivals", "seed", "max_in_flight", "overload", "rate", "search"}
 	closedOnly = []string{"start_users", "think", "max_rate", "users"}
 )
 
@@ -47,7 +47,17 @@ func (d *decoder) load(n *yaml.Node) LoadSpec {
 			delete(fs, k)
 		}
 	}
-	d.loadShape(n, fs, &l)
+	if f, ok := fs["search"]; ok {
+		// A search replaces the profile: its steps are the rates.
+		for _, k := range []string{"start_rate", "stages", "rate", "duration"} {
+			if g, ok := fs[k]; ok {
+				d.el.node(g.key, "%s and search do not go together: a capacity search chooses its own rates (drop %s, or drop search)", k, k)
+			}
+		}
+		d.search(f.val, &l)
+	} else {
+		d.loadShape(n, fs, &l)
+	}
 	d.loadOptions(fs, &l)
 	l.decoded = d.el.count() == errs
 	return l

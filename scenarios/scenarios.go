@@ -38,6 +38,9 @@ type Scenario struct {
 	// Generator are the generator-health tolerances of the generator block
 	// (defaults when it is absent).
 	Generator engine.Tolerances
+	// Search is the capacity search of load.search, nil without one
+	// (docs/capacity.md): the plan's load is then one step at its max.
+	Search *SearchSpec
 	// Spec is the decoded file, including the data files as loaded and the
 	// sli section, which the CLI runs.
 	Spec *Spec
@@ -100,6 +103,7 @@ func Parse(name string, data []byte, lookup func(string) (string, bool)) (*Scena
 		Plan:      plan,
 		Secrets:   sortedSecrets(c.secrets),
 		Generator: spec.Generator,
+		Search:    spec.Load.Search,
 		Spec:      spec,
 		src:       src,
 	}

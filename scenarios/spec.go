@@ -57,6 +57,9 @@ type LoadSpec struct {
 	Interval time.Duration
 	// Grace is load.graceful_stop; 0 when not set (the engine's default).
 	Grace time.Duration
+	// Search is load.search, nil without one: the scenario is a capacity
+	// search, and the profile above is one step at its max.
+	Search *SearchSpec
 
 	// node is the load mapping; startNode the start rate (or the quick
 	// rate, or the stages key), targetNodes each stage's target, for the
