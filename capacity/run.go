@@ -44,9 +44,11 @@ type Runner struct {
 	Timing     Timing
 	Run        RunFunc
 	// Observers get every snapshot of every step, warm-up included
-	// (progress, /metrics); StepStarts is called before each step.
+	// (progress, /metrics); StepStarts is called before each step and
+	// StepDone after it, with its verdict.
 	Observers  []engine.Observer
 	StepStarts func(index int, next Next)
+	StepDone   func(StepResult)
 }
 
 // StepResult is one step as it ran.
@@ -58,7 +60,8 @@ type StepResult struct {
 	// Measured is the judged part of the step (after the warm-up); nil
 	// when the step stopped before its measurement began.
 	Measured *engine.Period
-	// Measuring is how long the measurement lasted (to the last snapshot).
+	// Measuring is how long the measurement's load lasted: from the first
+	// measured interval to the load's stop (the drain left out).
 	Measuring time.Duration
 	Results   []slo.Result
 	Health    []engine.HealthProblem
@@ -140,6 +143,9 @@ func (r *Runner) Search(ctx context.Context, cfg Config) (*Outcome, error) {
 		}
 		out.Steps = append(out.Steps, st)
 		s.Record(st.Verdict)
+		if r.StepDone != nil {
+			r.StepDone(st)
+		}
 	}
 }
 
@@ -173,8 +179,14 @@ func (r *Runner) step(ctx context.Context, i int, n Next) (StepResult, error) {
 	st.Aborted = errors.Is(res.Stopped, errStepAborted)
 	st.Results = ev.Results()
 	if m.total != nil {
+		// The measurement lasts until the load stopped: the drain of the
+		// requests in flight after it planned and started nothing.
+		end := m.total.End
+		if res.StoppedAt > m.total.Start && res.StoppedAt < end {
+			end = res.StoppedAt
+		}
 		st.Measured = m.total
-		st.Measuring = m.total.End - m.total.Start
+		st.Measuring = end - m.total.Start
 		st.Health = r.Tolerances.Problems(engine.Open, m.total)
 	}
 	st.Verdict = judge(st)

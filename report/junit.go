@@ -16,6 +16,7 @@ const (
 	junitThresholdClass = "loadgate.thresholds"
 	junitChecksClass    = "loadgate.checks"
 	junitAgentsClass    = "loadgate.agents"
+	junitCapacityClass  = "loadgate.capacity"
 )
 
 // The JUnit document, as Jenkins (xunit junit-10), GitLab and GitHub test
@@ -137,6 +138,7 @@ func junitSuiteOf(s *Summary) junitSuite {
 	}
 	suite.Cases = append(suite.Cases, checkCases(s)...)
 	suite.Cases = append(suite.Cases, agentCases(s.Agents)...)
+	suite.Cases = append(suite.Cases, capacityCases(s.Capacity)...)
 	for _, c := range suite.Cases {
 		suite.Tests++
 		if c.Failure != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/loadgate/loadgate/capacity"
 	"github.com/loadgate/loadgate/engine"
 	"github.com/loadgate/loadgate/slo"
 )
@@ -74,6 +75,9 @@ type Run struct {
 	// RunID identifies the run: its partial reports and the final one
 	// share it, so that merge can refuse one run given twice (NewRunID).
 	RunID string
+	// Capacity is the outcome of a capacity search, nil for a run; the
+	// other fields then describe the step at the capacity (CapacityRun).
+	Capacity *capacity.Outcome
 }
 
 // Summary is the report of one run: the JSON document of docs/reports.md, and the
@@ -99,6 +103,9 @@ type Summary struct {
 	// Agents is the coverage of each agent of a distributed run; absent
 	// for a single-host run.
 	Agents []Agent `json:"agents,omitempty"`
+	// Capacity is the capacity search of a search's report
+	// (docs/capacity.md); absent for a run.
+	Capacity *Capacity `json:"capacity,omitempty"`
 	// Errors counts failed requests by kind (engine.Kind names).
 	Errors map[string]int64 `json:"errors"`
 	// ErrorSamples holds the first message seen for each kind, redacted.
@@ -270,6 +277,9 @@ func Build(r Run) *Summary {
 		Plan:         planInfo(r.Plan),
 		Agents:       agentsOf(r.Agents, red),
 		RunID:        r.RunID,
+	}
+	if r.Capacity != nil {
+		s.Capacity = CapacityOf(r.Capacity, red)
 	}
 	if s.DurationS < 0 {
 		s.DurationS = 0

@@ -36,6 +36,7 @@ func WriteTextWith(w io.Writer, s *Summary, o TextOptions) error {
 	color := o.Color
 	bw := bufio.NewWriter(w)
 	writeHeader(bw, s)
+	writeCapacity(bw, s)
 	writeMetrics(bw, s)
 	writeHealth(bw, s)
 	writeAgents(bw, s, color)

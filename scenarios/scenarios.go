@@ -86,6 +86,7 @@ func Parse(name string, data []byte, lookup func(string) (string, bool)) (*Scena
 	checkHTTPVersion(el, spec.HTTP, &plan)
 	planOK := spec.planErrs == 0 && el.count() == decoded
 	d.resolveThresholds(&plan, spec.Thresholds, spec.Confidence, planOK)
+	checkSearchThresholds(el, spec)
 	el.redact(c.secrets) // errors may quote substituted values
 	if err := el.result(); err != nil {
 		return nil, err

@@ -1,10 +1,12 @@
 package scenarios
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/loadgate/loadgate/capacity"
 	"github.com/loadgate/loadgate/engine"
+	"github.com/loadgate/loadgate/slo"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -93,4 +95,52 @@ func (d *decoder) search(n *yaml.Node, l *LoadSpec) {
 	l.Search = s
 	l.StartRate = s.Config.Max
 	l.Stages = []engine.Stage{{Duration: s.Timing.Warmup + s.Timing.Step, Target: s.Config.Max}}
+}
+
+// checkSearchThresholds refuses what a search cannot judge per step: an
+// SLI threshold (Prometheus is queried over a run's window, not a step's)
+// and a search without any threshold (nothing would ever fail).
+func checkSearchThresholds(el *errorList, spec *Spec) {
+	if spec.Load.Search == nil {
+		return
+	}
+	fail := 0
+	for _, t := range spec.Thresholds {
+		if t.Metric == slo.SLIMetric {
+			el.at(t.Pos.Line, t.Pos.Col, "an sli threshold cannot judge a capacity search's steps (its query covers a run, not a step): drop it, or drop load.search")
+		}
+		if t.Severity == slo.Fail {
+			fail++
+		}
+	}
+	if fail == 0 {
+		el.node(spec.Load.node, "load.search needs at least one threshold of severity fail: the thresholds say whether the SLO holds at a rate")
+	}
+}
+
+// NewSearch is a search from from to max with the defaults of load.search.
+func NewSearch(from, max float64) *SearchSpec {
+	return &SearchSpec{
+		Config: capacity.Config{From: from, Max: max, Precision: defaultPrecision, Retries: 1},
+		Timing: capacity.Timing{Step: defaultSearchStep, Warmup: defaultSearchWarmup},
+	}
+}
+
+// SetSearch makes sc a capacity search (loadgate capacity with flags): its
+// plan's load becomes one step at max, so that the load checks judge the
+// highest rate the search may try. The error says what is wrong with s.
+func (sc *Scenario) SetSearch(s *SearchSpec) error {
+	if _, err := capacity.New(s.Config); err != nil {
+		return err
+	}
+	if s.Timing.Budget > 0 && s.Timing.Budget < s.Timing.Warmup+s.Timing.Step {
+		return fmt.Errorf("the budget (%v) is shorter than one step (warm-up %v + step %v)", s.Timing.Budget, s.Timing.Warmup, s.Timing.Step)
+	}
+	if sc.Plan.Load.Model != engine.Open {
+		return fmt.Errorf("a capacity search runs the open model (rates); this scenario's load is closed")
+	}
+	sc.Search = s
+	sc.Plan.Load.StartRate = s.Config.Max
+	sc.Plan.Load.Stages = []engine.Stage{{Duration: s.Timing.Warmup + s.Timing.Step, Target: s.Config.Max}}
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/loadgate/loadgate/capacity"
 	"github.com/loadgate/loadgate/cluster"
 	"github.com/loadgate/loadgate/engine"
 	"github.com/loadgate/loadgate/report"
@@ -78,6 +79,10 @@ type session struct {
 	// runID is in every report of the run, the partial ones too, so that
 	// merge can refuse one run given twice (docs/reports.md).
 	runID string
+	// capacity is the outcome of a capacity search (capacity.go), nil for
+	// a run; capacityAt the step whose measurement the report shows.
+	capacity   *capacity.Outcome
+	capacityAt *capacity.StepResult
 }
 
 // execute runs the session's scenario and returns an exitError with the
@@ -122,7 +127,10 @@ func (s *session) execute() (err error) {
 	// The engine's offsets count from its start, a moment after this (it
 	// only builds clients first); set once, before anything reads it.
 	s.setMeasureStart(time.Now())
-	s.partials = s.startPartials()
+	if s.sc.Search == nil {
+		// A search's reports are its steps: no .partial of one step.
+		s.partials = s.startPartials()
+	}
 	obs := []engine.Observer{ev, s.timeline, engine.ObserverFunc(func(sn *engine.Snapshot) { s.latest.Store(sn) })}
 	if !s.quiet {
 		obs = append(obs, report.NewProgress(s.stderr, plan, report.ProgressOptions{
@@ -148,6 +156,9 @@ func (s *session) execute() (err error) {
 	if s.coord != nil {
 		s.coord.OnStart = s.setMeasureStart
 		run = s.coord.Run
+	}
+	if s.sc.Search != nil {
+		return s.search(ctx, run) // capacity.go
 	}
 	res, err := run(ctx, plan, obs...)
 	var pe *cluster.PreflightError
@@ -308,6 +319,14 @@ func (s *session) finish(v *verdict, final *engine.Snapshot, partial bool) error
 	run.Warnings = append(run.Warnings, s.loadWarnings(final)...)
 	run.Aborted = s.abortRes.Load() != nil
 	run.Agents = agentReports(s.coord)
+	if s.capacity != nil {
+		// A search: the report shows the step at the capacity, with every
+		// step in its capacity section (docs/capacity.md).
+		run.Capacity, run.Timeline, run.Thresholds = s.capacity, nil, nil
+		if s.capacityAt != nil {
+			run.Plan, run.Thresholds = s.capacityAt.Plan, s.capacityAt.Results
+		}
+	}
 	run.Partial = partial || v.codes[exitInterrupted] || (final != nil && !final.Final)
 	sum := s.summarize(run, v)
 	s.writeReports(run, v, sum)

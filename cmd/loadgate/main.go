@@ -75,6 +75,7 @@ type command struct {
 
 var commands = map[string]command{
 	"run":      {"run a scenario: loadgate run SCENARIO.yaml [flags]", runCmd},
+	"capacity": {"search the highest rate at which the SLO holds: loadgate capacity SCENARIO.yaml [--from R --max R] [flags]", capacityCmd},
 	"validate": {"check a scenario and send nothing: loadgate validate SCENARIO.yaml", validateCmd},
 	"demo":     {"run examples/demo.yaml against the built-in target", demoCmd},
 	"target":   {"serve the built-in demo target: loadgate target [--listen ADDR]", targetCmd},

@@ -165,9 +165,18 @@ func (f *runFlags) baselineWarnings(sc *scenarios.Scenario, stderr io.Writer) []
 }
 
 func runCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("run", "run SCENARIO.yaml [flags]", stdout, stderr)
+	return runScenario("run", "run SCENARIO.yaml [flags]", args, stdout, stderr, nil)
+}
+
+// runScenario is run and capacity: with search flags (capacity), the
+// scenario becomes a capacity search (capacity.go).
+func runScenario(name, usage string, args []string, stdout, stderr io.Writer, sf *searchFlags) error {
+	fs := newFlagSet(name, usage, stdout, stderr)
 	var f runFlags
 	f.register(fs, true)
+	if sf != nil {
+		sf.register(fs)
+	}
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
 	}
@@ -183,6 +192,14 @@ func runCmd(args []string, stdout, stderr io.Writer) error {
 	sc, err := f.scenario(fs, stderr)
 	if err != nil {
 		return err
+	}
+	if sf != nil {
+		if err := sf.apply(fs, sc); err != nil {
+			return err
+		}
+	}
+	if sc.Search != nil && (f.rate > 0 || f.duration > 0) {
+		return usagef(fmt.Sprintf("%s: a capacity search chooses its own rates; give the search's flags (--from, --max, --step...) to loadgate capacity instead", f.overrideFlags()))
 	}
 	f.apply(&sc.Plan.Load)
 	sc.Plan.Segment = f.seg
@@ -252,7 +269,11 @@ func validateCmd(args []string, stdout, stderr io.Writer) error {
 	for _, fl := range sc.Plan.Flows {
 		steps += len(fl.Steps)
 	}
-	fmt.Fprintf(stdout, "%s: ok: scenario %q, %d flow(s), %d step(s), %d threshold(s), %s model over %v\n",
-		fs.Arg(0), sc.Name, len(sc.Plan.Flows), steps, len(sc.Thresholds), sc.Plan.Load.Model, sc.Plan.Load.Duration())
+	shape := fmt.Sprintf("%s model over %v", sc.Plan.Load.Model, sc.Plan.Load.Duration())
+	if s := sc.Search; s != nil {
+		shape = fmt.Sprintf("capacity search %g/s .. %g/s, steps of %v after a %v warm-up", s.Config.From, s.Config.Max, s.Timing.Step, s.Timing.Warmup)
+	}
+	fmt.Fprintf(stdout, "%s: ok: scenario %q, %d flow(s), %d step(s), %d threshold(s), %s\n",
+		fs.Arg(0), sc.Name, len(sc.Plan.Flows), steps, len(sc.Thresholds), shape)
 	return nil
 }
