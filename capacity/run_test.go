@@ -113,4 +113,3 @@ func TestSearchStopsOnCancel(t *testing.T) {
 		t.Fatalf("outcome %+v, want interrupted after one unjudged step", out)
 	}
 }
-
