@@ -190,8 +190,12 @@ func writeCapacity(w *bufio.Writer, s *Summary) {
 	if len(c.Steps) > 0 {
 		fmt.Fprintf(w, "    %4s  %10s  %10s  %9s  %9s  %9s  %7s  %s\n", "STEP", "RATE", "ACHIEVED", "P50", "P95", "P99", "ERRORS", "VERDICT")
 		for _, st := range c.Steps {
+			verdict := st.Verdict
+			if st.Aborted {
+				verdict += " (aborted early)"
+			}
 			line := fmt.Sprintf("    %4d  %8s/s  %8s/s  %9s  %9s  %9s  %7s  %s", st.Index+1, fmtNum(st.Rate), fmtNum(st.Achieved),
-				fmtMS(st.P50), fmtMS(st.P95), fmtMS(st.P99), fmtShare(st.ErrorRate), st.Verdict)
+				fmtMS(st.P50), fmtMS(st.P95), fmtMS(st.P99), fmtShare(st.ErrorRate), verdict)
 			if len(st.Broken) > 0 {
 				line += ": " + strings.Join(st.Broken, "; ")
 			}

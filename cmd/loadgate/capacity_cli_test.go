@@ -108,8 +108,8 @@ func TestCapacitySearch(t *testing.T) {
 // at or above it passes (exit 0); one the service cannot hold fails as soon
 // as a step at or below it fails (exit 1), with a failed JUnit case; a
 // generator that cannot hold the rates (a clock coarser than the
-// arrivals: slack 100ms) answers "at least", exit 4; --rate on a search is
-// refused.
+// arrivals: slack 100ms) answers "at least", exit 4; --segment and --rate
+// on a search are refused.
 func TestCapacityGate(t *testing.T) {
 	addr := startTarget(t)
 	t.Run("met", func(t *testing.T) {
@@ -135,6 +135,13 @@ func TestCapacityGate(t *testing.T) {
 		r.expect(t, exitInconclusive)
 		if c["at_least"] != true || c["limited_at"] == nil || !strings.Contains(r.stdout, "limited by the generator") {
 			t.Fatalf("capacity %v: want at least, limited by the generator\n%s", c, r.stdout)
+		}
+	})
+	t.Run("--segment on a search", func(t *testing.T) {
+		r := run(t, "capacity", capacityScenario(t, addr, "from: 100, max: 1600", "", "50ms"), "--segment", "0/2")
+		r.expect(t, exitInvalid)
+		if !strings.Contains(r.stderr, "cannot be split into shards") {
+			t.Fatalf("stderr: %s", r.stderr)
 		}
 	})
 	t.Run("--rate on a search", func(t *testing.T) {
@@ -196,5 +203,30 @@ func TestCapacityInterrupted(t *testing.T) {
 	c, _ := doc["capacity"].(map[string]any)
 	if doc["partial"] != true || doc["status"] != "interrupted" || c == nil || len(stepsOf(c)) != 1 {
 		t.Fatalf("report: partial %v, status %v, capacity %v: want the interrupted step kept", doc["partial"], doc["status"], c)
+	}
+}
+
+// TestCapacityDistributed: the same search through two loopback agents
+// (each step's rate split between them, one verdict per step on their
+// merged data) finds the knee of the same service within the precision of
+// a local search, and the report lists both agents.
+func TestCapacityDistributed(t *testing.T) {
+	addr := startTarget(t)
+	path := capacityScenario(t, addr, "from: 100, max: 1600, precision: 10%", "", "50ms")
+	_, agents := startAgents(t, []string{"127.0.0.2", "127.0.0.3"})
+	_, wait := coordinate(t, path, agents)
+	r := wait()
+	r.expect(t, exitPassed)
+	c, _ := r.report["capacity"].(map[string]any)
+	if c == nil {
+		t.Fatalf("no capacity section:\n%s", r.stdout)
+	}
+	capacity, _ := c["capacity"].(float64)
+	first, _ := c["first_failing"].(float64)
+	if capacity < 250 || capacity > 440 || first <= capacity {
+		t.Fatalf("distributed capacity %v (first failing %v), want the knee near 400/s bracketed", capacity, first)
+	}
+	if as := reportAgents(t, r); len(as) != 2 {
+		t.Fatalf("agents: %v", r.report["agents"])
 	}
 }

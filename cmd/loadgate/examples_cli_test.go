@@ -14,7 +14,9 @@ import (
 // check that overriding works as the comments say.
 var exampleVars = map[string][]string{
 	"smoke.yaml":        {"-e", "BASE_URL=http://127.0.0.1:1", "-e", "SMOKE_DURATION=3s"},
-	"capacity.yaml":     {"-e", "BASE_URL=http://127.0.0.1:1"},
+	"capacity.yaml":     {"-e", "BASE_URL=http://127.0.0.1:1", "-e", "STEP=2s"},
+	"ramp.yaml":         {"-e", "BASE_URL=http://127.0.0.1:1"},
+	"breakpoint.yaml":   {"-e", "BASE_URL=http://127.0.0.1:1"},
 	"soak.yaml":         {"-e", "SOAK_DURATION=4h"},
 	"canary.yaml":       {"-e", "BASE_URL=http://127.0.0.1:1"},
 	"quality-gate.yaml": {"-e", "PROM_URL=http://127.0.0.1:9090", "-e", "JOB=target"},

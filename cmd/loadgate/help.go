@@ -23,9 +23,14 @@ var helpExamples = map[string][]string{
 		"loadgate run smoke.yaml --duration 3s --rate 20                   # a shorter constant load",
 		"loadgate run canary.yaml --baseline stable.json                   # thresholds like p(95) < baseline + 10%",
 		"loadgate run smoke.yaml --exit-code-on-fail 11                    # a failed gate exits 11, not 1",
-		"loadgate run capacity.yaml --segment 0/4 -o json=seg0.json        # one shard of four",
+		"loadgate run ramp.yaml --segment 0/4 -o json=seg0.json            # one shard of four",
 		"loadgate run --url http://127.0.0.1:8088/search?q=x --rate 50 --duration 10s --threshold 'http_req_failed: rate < 1%'",
 		"LOADGATE_RATE=20 loadgate run smoke.yaml                          # every flag also from LOADGATE_<NAME>",
+	},
+	"capacity": {
+		"loadgate capacity examples/capacity.yaml                           # load.search in the file",
+		"loadgate capacity smoke.yaml --from 50 --max 5000 --step 30s --precision 5%",
+		"loadgate capacity capacity.yaml --min-rate 500 -o junit=capacity.xml # a gate: exit 0 at 500/s or more, 1 below",
 	},
 	"validate": {
 		"loadgate validate examples/smoke.yaml",

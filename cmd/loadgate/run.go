@@ -198,6 +198,9 @@ func runScenario(name, usage string, args []string, stdout, stderr io.Writer, sf
 			return err
 		}
 	}
+	if sc.Search != nil && f.seg.Count > 1 {
+		return usagef("--segment: a capacity search cannot be split into shards (each would search on its own); use --agents, which splits every step")
+	}
 	if sc.Search != nil && (f.rate > 0 || f.duration > 0) {
 		return usagef(fmt.Sprintf("%s: a capacity search chooses its own rates; give the search's flags (--from, --max, --step...) to loadgate capacity instead", f.overrideFlags()))
 	}
