@@ -27,6 +27,7 @@ func (s *session) search(ctx context.Context, run capacity.RunFunc) error {
 		Plan: &s.sc.Plan, Thresholds: s.sc.Thresholds, Tolerances: s.sc.Generator, Timing: sp.Timing, Run: run,
 		Observers: []engine.Observer{engine.ObserverFunc(func(sn *engine.Snapshot) { s.latest.Store(sn) })},
 		StepStarts: func(i int, n capacity.Next) {
+			s.step.Store(&stepState{index: i, rate: n.Rate})
 			if !s.quiet {
 				fmt.Fprintf(s.stderr, "loadgate: step %d: %s/s for %v (warm-up %v)\n", i+1, fmtRate(n.Rate),
 					sp.Timing.Step*time.Duration(n.Longer), sp.Timing.Warmup)
@@ -98,6 +99,20 @@ func lastDecided(o *capacity.Outcome) bool {
 }
 
 func fmtRate(r float64) string { return fmt.Sprintf("%g", r) }
+
+// stepState is the step a search is running, for /metrics.
+type stepState struct {
+	index int
+	rate  float64
+}
+
+// currentStep is promexport's view of the step a search is running.
+func (s *session) currentStep() (int, float64, bool) {
+	if st := s.step.Load(); st != nil {
+		return st.index, st.rate, true
+	}
+	return 0, 0, false
+}
 
 func capacityCmd(args []string, stdout, stderr io.Writer) error {
 	var sf searchFlags

@@ -83,6 +83,8 @@ type session struct {
 	// a run; capacityAt the step whose measurement the report shows.
 	capacity   *capacity.Outcome
 	capacityAt *capacity.StepResult
+	// step is the step a search is running, read by /metrics.
+	step atomic.Pointer[stepState]
 }
 
 // execute runs the session's scenario and returns an exitError with the

@@ -100,7 +100,7 @@ func (s *session) startExtras(q *sli.Querier, names []string) (*extras, error) {
 			return nil, fmt.Errorf("--metrics-addr: %w", err)
 		}
 		col := promexport.NewCollector(&s.sc.Plan, promexport.Options{
-			Scenario: s.sc.Name, Version: version, Latest: s.latest.Load, Thresholds: s.eval.Results,
+			Scenario: s.sc.Name, Version: version, Latest: s.latest.Load, Thresholds: s.eval.Results, Step: s.currentStep,
 		})
 		x.srv = promexport.Serve(ln, col)
 		if !s.quiet {

@@ -40,6 +40,9 @@ type Options struct {
 	// Thresholds returns the live threshold results; nil for none. It is
 	// also called once by NewCollector for the bucket bounds.
 	Thresholds func() []slo.Result
+	// Step returns the step a capacity search is running (0-based) and
+	// its offered rate; ok false outside a search (docs/capacity.md).
+	Step func() (index int, rate float64, ok bool)
 }
 
 // Collector is a prometheus.Collector of a run's snapshots. Create it with
@@ -74,6 +77,8 @@ var (
 	descSent     = prometheus.NewDesc("loadgate_data_sent_bytes_total", "Bytes written to the connections.", nil, nil)
 	descRecv     = prometheus.NewDesc("loadgate_data_received_bytes_total", "Bytes read from the connections.", nil, nil)
 	descOK       = prometheus.NewDesc("loadgate_threshold_ok", "0 when the threshold has failed (live state, then the verdict), else 1.", []string{"metric", "expr"}, nil)
+	descStep     = prometheus.NewDesc("loadgate_capacity_step", "The step a capacity search is running, from 1; absent outside a search.", nil, nil)
+	descStepRate = prometheus.NewDesc("loadgate_capacity_step_rate", "The offered rate (per second) of the step a capacity search is running; absent outside a search.", nil, nil)
 )
 
 // NewCollector returns a Collector for runs of plan p.
@@ -118,7 +123,7 @@ func Buckets(ths []slo.Result) []time.Duration {
 // Describe sends every metric's description.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descInfo, descDone, descReqs, descErrs, descDur, descDurHist,
-		descInFlight, descLag, descIters, descDropped, descSent, descRecv, descOK} {
+		descInFlight, descLag, descIters, descDropped, descSent, descRecv, descOK, descStep, descStepRate} {
 		ch <- d
 	}
 }
@@ -127,6 +132,12 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descInfo, prometheus.GaugeValue, 1, c.opt.Scenario, c.opt.Version)
 	c.thresholds(ch)
+	if c.opt.Step != nil {
+		if i, rate, ok := c.opt.Step(); ok {
+			ch <- prometheus.MustNewConstMetric(descStep, prometheus.GaugeValue, float64(i+1))
+			ch <- prometheus.MustNewConstMetric(descStepRate, prometheus.GaugeValue, rate)
+		}
+	}
 	var s *engine.Snapshot
 	if c.opt.Latest != nil {
 		s = c.opt.Latest()

@@ -228,3 +228,26 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 		t.Fatalf("promtool check metrics: %v\n%s\nexposition:\n%s", err, out, text)
 	}
 }
+
+// TestCollectCapacityStep: a capacity search exports the step it runs (from
+// 1) and its offered rate; a run exports neither.
+func TestCollectCapacityStep(t *testing.T) {
+	plan := &engine.Plan{Flows: []engine.Flow{{Name: "f", Steps: []engine.Step{{Name: "s"}}}}}
+	running := false
+	c := NewCollector(plan, Options{Step: func() (int, float64, bool) { return 2, 566, running }})
+	if n := testutil.CollectAndCount(c, "loadgate_capacity_step", "loadgate_capacity_step_rate"); n != 0 {
+		t.Fatalf("%d step series before the first step", n)
+	}
+	running = true
+	want := `
+# HELP loadgate_capacity_step The step a capacity search is running, from 1; absent outside a search.
+# TYPE loadgate_capacity_step gauge
+loadgate_capacity_step 3
+# HELP loadgate_capacity_step_rate The offered rate (per second) of the step a capacity search is running; absent outside a search.
+# TYPE loadgate_capacity_step_rate gauge
+loadgate_capacity_step_rate 566
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "loadgate_capacity_step", "loadgate_capacity_step_rate"); err != nil {
+		t.Fatal(err)
+	}
+}
