@@ -8,8 +8,9 @@
 // (or Max passes), then bisecting between the last passing and the first
 // failing rate until they are within Precision of each other. A step that
 // cannot decide (too few samples for its confidence) is run again for
-// longer, once; a step the generator could not hold ends the search with
-// "at least R, limited by the generator"; a requirement (MinRate) ends it
+// longer, once; a step the generator could not hold is run again once, and
+// if it still cannot hold it, the search ends with "at least R, limited by
+// the generator"; a requirement (MinRate) ends it
 // as soon as it is proven or disproven.
 //
 // A Search is not safe for concurrent use: one goroutine drives it.
@@ -134,6 +135,13 @@ func (s *Search) Record(v Verdict) {
 		s.stop(fmt.Sprintf("undecided at %s even when measured %d times longer", fmtRate(rate), s.next.Longer))
 		return
 	case GeneratorLow:
+		// A generator that fell behind once may have met a passing
+		// hiccup of its host (another job, a GC, a noisy neighbour): the
+		// step is run again as it was before it is taken for a limit.
+		if s.retries < s.cfg.Retries {
+			s.retries++
+			return
+		}
 		s.limited = rate
 		s.stop(fmt.Sprintf("the generator could not hold %s", fmtRate(rate)))
 		return

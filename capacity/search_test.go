@@ -72,6 +72,24 @@ func TestSearchEdges(t *testing.T) {
 		if a.Capacity != 800 || a.LimitedAt != 1600 || !a.AtLeast || !strings.Contains(a.Why, "generator") {
 			t.Fatalf("%+v", a)
 		}
+		// 1600/s was tried twice (a hiccup of the host is not a limit).
+		if st := s.Steps(); len(st) != 6 || st[4].Rate != 1600 || st[5].Rate != 1600 || st[5].Longer != 1 {
+			t.Fatalf("steps %v, want 1600/s run again once at the same length", st)
+		}
+	})
+	t.Run("a generator hiccup", func(t *testing.T) {
+		s, _ := New(Config{From: 100, Max: 1600})
+		tries := 0
+		a := drive(t, s, func(r float64, _ int) Verdict {
+			if r == 400 && tries == 0 {
+				tries++
+				return GeneratorLow
+			}
+			return Pass
+		})
+		if a.LimitedAt != 0 || a.Capacity != 1600 || !a.Done {
+			t.Fatalf("%+v after %v: one hiccup must not end the search", a, s.Steps())
+		}
 	})
 	t.Run("requirement met early", func(t *testing.T) {
 		s, _ := New(Config{From: 100, Max: 100000, MinRate: 300})
