@@ -48,15 +48,17 @@ type htmlPage struct {
 	Reasons, Warnings         []string
 	Meta                      []htmlKV
 	KPIs                      []htmlKPI
-	Charts                    []*svgChart
-	Thresholds                []htmlThreshold
-	Health                    []htmlKV
-	Errors                    []htmlError
-	Agents                    []htmlAgent
-	AgentsLost                int
-	Metrics                   []htmlMetric
-	Stages, Flows             []string
-	Footer                    string
+	// Capacity is the capacity search's section, nil for a run.
+	Capacity      *htmlCapacity
+	Charts        []*svgChart
+	Thresholds    []htmlThreshold
+	Health        []htmlKV
+	Errors        []htmlError
+	Agents        []htmlAgent
+	AgentsLost    int
+	Metrics       []htmlMetric
+	Stages, Flows []string
+	Footer        string
 }
 
 type htmlKV struct{ Key, Value string }
@@ -100,7 +102,16 @@ func htmlPageOf(s *Summary) htmlPage {
 	p.Meta = htmlMeta(s)
 	p.KPIs = htmlKPIs(s)
 	ps := chartPoints(s.Timeseries)
-	p.Charts = []*svgChart{latencyChart(s, ps), throughputChart(s, ps), errorChart(ps), spectrumChart(s)}
+	p.Capacity = htmlCapacityOf(s)
+	if p.Capacity != nil && len(ps) == 0 {
+		// A search's report has no time series (its steps are in the
+		// capacity charts): only the spectrum of the step at the capacity.
+		sp := spectrumChart(s)
+		sp.Note = strings.Replace(sp.Note, "whole run", "the measurement of the step at the capacity", 1)
+		p.Charts = []*svgChart{sp}
+	} else {
+		p.Charts = []*svgChart{latencyChart(s, ps), throughputChart(s, ps), errorChart(ps), spectrumChart(s)}
+	}
 	for _, t := range s.Thresholds {
 		p.Thresholds = append(p.Thresholds, htmlThresholdOf(t))
 	}

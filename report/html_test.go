@@ -254,21 +254,39 @@ func checkSelfContained(t *testing.T, b []byte) {
 	}
 }
 
-// TestHTMLChromium loads the page in headless Chromium (Debian's package,
-// found as chromium or chromium-browser on PATH)
-// with networking routed to a dead proxy, checks it renders without console
-// errors and takes a 1280×800 screenshot. Set LOADGATE_SCREENSHOT to keep
-// the screenshot at that path.
+// TestHTMLChromium loads the pages of a run and of a capacity search in
+// headless Chromium (Debian's package, found as chromium or
+// chromium-browser on PATH) with networking routed to a dead proxy, checks
+// they render without console errors and takes a 1280×800 screenshot of
+// each. Set LOADGATE_SCREENSHOT to keep the run's screenshot at that path
+// (the search's goes next to it, with -capacity before the extension).
 func TestHTMLChromium(t *testing.T) {
 	// Without Chromium this fails where CI is set and is skipped elsewhere
 	// (internal/testtool); the fonts package gives the page its glyphs.
 	chromium := testtool.Need(t, "chromium", "chromium fonts-dejavu-core")
+	shot := os.Getenv("LOADGATE_SCREENSHOT")
+	t.Run("run", func(t *testing.T) {
+		loadInChromium(t, chromium, htmlOf(t, Build(testRun(t))), shot)
+	})
+	t.Run("capacity", func(t *testing.T) {
+		s := shot
+		if s != "" {
+			s = strings.TrimSuffix(s, filepath.Ext(s)) + "-capacity" + filepath.Ext(s)
+		}
+		loadInChromium(t, chromium, htmlOf(t, Build(capacityRun(t))), s)
+	})
+}
+
+// loadInChromium renders page in headless Chromium to a screenshot at shot
+// (a temporary file when empty) and fails on console errors, network
+// requests and blank screenshots.
+func loadInChromium(t *testing.T, chromium string, html []byte, shot string) {
+	t.Helper()
 	dir := t.TempDir()
 	page := filepath.Join(dir, "report.html")
-	if err := os.WriteFile(page, htmlOf(t, Build(testRun(t))), 0o644); err != nil {
+	if err := os.WriteFile(page, html, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	shot := os.Getenv("LOADGATE_SCREENSHOT")
 	if shot == "" {
 		shot = filepath.Join(dir, "report.png")
 	}

@@ -35,6 +35,12 @@ type svgChart struct {
 	XLabel, YLabel  string
 	Series          []svgSeries
 	Rules           []svgRule
+	// Marks are labelled vertical lines (a capacity search's answer),
+	// Markers points with a tooltip (its steps), drawn over the series.
+	Marks   []svgMark
+	Markers []svgMarker
+	// Wide charts span the width of the page.
+	Wide bool
 	// Empty, when set, replaces the plot with this message.
 	Empty string
 }
@@ -45,17 +51,31 @@ type svgTick struct {
 	Label string
 }
 
-// svgSeries is one line; Area, when set, is a closed path to fill under it.
+// svgSeries is one line; Area, when set, is a closed path to fill under it,
+// Bars a path of error bars to stroke in the line's colour.
 type svgSeries struct {
-	Name, Class string
-	D, Area     string
-	Dashed      bool
+	Name, Class   string
+	D, Area, Bars string
+	Dashed        bool
 }
 
 // svgRule is a labelled horizontal line, such as a threshold's limit.
 type svgRule struct {
 	Y     float64
 	Label string
+}
+
+// svgMark is a labelled vertical line at X; its label is at (TextX,
+// TextY), anchored at Anchor (start or end).
+type svgMark struct {
+	X, TextX, TextY      float64
+	Anchor, Label, Class string
+}
+
+// svgMarker is a point at (X, Y) with a tooltip.
+type svgMarker struct {
+	X, Y         float64
+	Class, Title string
 }
 
 // axis maps data values to plot coordinates linearly.
