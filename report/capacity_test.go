@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -105,5 +106,49 @@ func TestCapacityHTMLNoMeasurement(t *testing.T) {
 	b := htmlOf(t, s)
 	if n := bytes.Count(b, []byte(`>no step measured anything</text>`)); n != 3 {
 		t.Errorf("%d empty capacity charts, want 3", n)
+	}
+}
+
+// TestCapacityHTMLAnswers: the answer's colour and the marks of the other
+// outcomes of a search: a requirement missed, the generator's limit, no
+// rate passing.
+func TestCapacityHTMLAnswers(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	no := false
+	for _, tc := range []struct {
+		name  string
+		edit  func(c *Capacity)
+		class string
+		marks []string // labels of the knee chart's vertical lines
+	}{
+		{"requirement met", func(c *Capacity) {}, "ok", []string{"capacity 703/s", "first failing 734/s", "required 700/s"}},
+		{"requirement missed", func(c *Capacity) { c.Requirement = &Requirement{MinRate: 720, Met: &no} }, "bad",
+			[]string{"capacity 703/s", "first failing 734/s", "required 720/s"}},
+		{"no requirement", func(c *Capacity) { c.Requirement = nil }, "other", []string{"capacity 703/s", "first failing 734/s"}},
+		{"generator-limited", func(c *Capacity) {
+			c.Requirement, c.FirstFailing, c.Precision, c.AtLeast = nil, nil, nil, true
+			c.LimitedAt, c.LimitedBy = f(734), "achieved 80% of the planned arrivals"
+		}, "warn", []string{"capacity ≥ 703/s", "generator limit 734/s"}},
+		{"none passed", func(c *Capacity) { c.Requirement, c.Capacity, c.Precision = nil, 0, nil }, "bad", []string{"first failing 734/s"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Build(capacityRun(t))
+			tc.edit(s.Capacity)
+			h := htmlCapacityOf(s)
+			if h.AnswerClass != tc.class {
+				t.Errorf("answer class %s, want %s (%s)", h.AnswerClass, tc.class, h.Answer)
+			}
+			var marks []string
+			for _, m := range h.Charts[0].Marks {
+				marks = append(marks, m.Label)
+				if m.TextX < h.Charts[0].X0 || m.TextX > h.Charts[0].W {
+					t.Errorf("mark %s labelled outside the chart at x %v", m.Label, m.TextX)
+				}
+			}
+			if strings.Join(marks, "|") != strings.Join(tc.marks, "|") {
+				t.Errorf("marks %q, want %q", marks, tc.marks)
+			}
+			checkSelfContained(t, htmlOf(t, s))
+		})
 	}
 }
