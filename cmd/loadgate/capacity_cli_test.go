@@ -108,7 +108,8 @@ func TestCapacitySearch(t *testing.T) {
 // at or above it passes (exit 0); one the service cannot hold fails as soon
 // as a step at or below it fails (exit 1), with a failed JUnit case; a
 // generator that cannot hold the rates (a clock coarser than the
-// arrivals: slack 100ms) answers "at least", exit 4; --segment and --rate
+// arrivals: slack 100ms) answers "at least", exit 4; a budget stops the
+// search before a step that would end past it (exit 4); --segment and --rate
 // on a search are refused.
 func TestCapacityGate(t *testing.T) {
 	addr := startTarget(t)
@@ -135,6 +136,16 @@ func TestCapacityGate(t *testing.T) {
 		r.expect(t, exitInconclusive)
 		if c["at_least"] != true || c["limited_at"] == nil || !strings.Contains(r.stdout, "limited by the generator") {
 			t.Fatalf("capacity %v: want at least, limited by the generator\n%s", c, r.stdout)
+		}
+	})
+	t.Run("budget", func(t *testing.T) {
+		// Steps of 1.25 s in a 3 s budget: two run (one on a machine so
+		// slow that a step takes over 1.75 s), the third is not started,
+		// and the search says where it got to.
+		r, c, _ := capacityRun(t, capacityScenario(t, addr, "from: 100, max: 1600", "", "50ms"), "--budget", "3s")
+		r.expect(t, exitInconclusive)
+		if n := len(stepsOf(c)); n < 1 || n > 2 || !strings.Contains(fmt.Sprint(c["ended"]), "budget of 3s is spent") || c["at_least"] != true {
+			t.Fatalf("%d steps, ended %q: want 2 steps and the budget spent", n, c["ended"])
 		}
 	})
 	t.Run("--segment on a search", func(t *testing.T) {
