@@ -7,14 +7,16 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/loadgate/loadgate/verdict"
 )
 
 // RunRef names one of the two runs of a Comparison.
 type RunRef struct {
-	Path      string `json:"path,omitempty"` // set by the caller
-	Scenario  string `json:"scenario"`
-	Status    string `json:"status"`
-	StartedAt string `json:"started_at"`
+	Path      string         `json:"path,omitempty"` // set by the caller
+	Scenario  string         `json:"scenario"`
+	Status    verdict.Status `json:"status"`
+	StartedAt string         `json:"started_at"`
 }
 
 func refOf(s *Summary) RunRef {
@@ -42,7 +44,7 @@ func WriteCompareText(w io.Writer, c *Comparison, color bool) error {
 		ref   RunRef
 	}{{"base", c.Base}, {"new ", c.New}} {
 		var about []string
-		for _, x := range []string{r.ref.Scenario, r.ref.StartedAt, r.ref.Status} {
+		for _, x := range []string{r.ref.Scenario, r.ref.StartedAt, string(r.ref.Status)} {
 			if x != "" {
 				about = append(about, x)
 			}

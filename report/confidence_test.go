@@ -7,6 +7,7 @@ import (
 
 	"github.com/loadgate/loadgate/report/schema"
 	"github.com/loadgate/loadgate/slo"
+	"github.com/loadgate/loadgate/verdict"
 )
 
 // TestUndecidedThreshold (docs/thresholds.md, "Confidence"): an undecided
@@ -23,7 +24,7 @@ func TestUndecidedThreshold(t *testing.T) {
 		Key:       "http_req_failed", Observed: 0.004, Limit: 0.01,
 		CI: &slo.Bounds{Lo: 0.001, Hi: 0.02}, Undecided: true, ToDecide: 12000, Why: slo.WhyUnsure,
 	}}
-	r.Status, r.ExitCode = "inconclusive", 4
+	r.Status = verdict.Inconclusive
 	s := Build(r)
 	th := s.Thresholds[0]
 	want := "observed 480ms, limit < 500ms (95% interval 452ms..561ms straddles the limit: about 3,000 more requests would decide)"

@@ -24,7 +24,7 @@ func ExampleWriteFileAtomic() {
 	defer os.RemoveAll(dir)
 
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-	s := report.Build(report.Run{Status: "invalid", ExitCode: 2, Started: t0, Ended: t0,
+	s := report.Build(report.Run{Status: "invalid", Started: t0, Ended: t0,
 		Reasons: []string{"checkout.yaml:3:7: unknown key \"stgaes\" (did you mean \"stages\"?)"}})
 	path := filepath.Join(dir, "run.json")
 	err = report.WriteFileAtomic(path, func(w io.Writer) error { return report.WriteJSON(w, s) })

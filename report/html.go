@@ -6,6 +6,8 @@ import (
 	"html/template"
 	"io"
 	"strings"
+
+	"github.com/loadgate/loadgate/verdict"
 )
 
 //go:embed html.tmpl
@@ -89,7 +91,7 @@ type htmlMetric struct {
 
 func htmlPageOf(s *Summary) htmlPage {
 	p := htmlPage{
-		Name: s.Scenario.Name, Status: strings.ToUpper(s.Status), StatusClass: statusClass(s.Status),
+		Name: s.Scenario.Name, Status: strings.ToUpper(string(s.Status)), StatusClass: statusClass(s.Status),
 		ExitCode: s.ExitCode, Aborted: s.Aborted, Partial: s.Partial,
 		Reasons: s.Reasons, Warnings: s.Warnings,
 	}
@@ -147,13 +149,13 @@ func htmlPageOf(s *Summary) htmlPage {
 
 // statusClass colors the badge: green passed, red failed, amber for runs
 // whose numbers are doubtful, grey for runs that did not measure.
-func statusClass(status string) string {
+func statusClass(status verdict.Status) string {
 	switch status {
-	case "passed":
+	case verdict.Passed:
 		return "ok"
-	case "failed":
+	case verdict.Failed:
 		return "bad"
-	case "inconclusive", "interrupted":
+	case verdict.Inconclusive, verdict.Interrupted:
 		return "warn"
 	}
 	return "other"

@@ -134,7 +134,7 @@ func TestHTMLHostile(t *testing.T) {
 // TestHTMLEmpty renders a run that never started: no plan, no metrics, no
 // series; every chart says so instead of drawing nothing.
 func TestHTMLEmpty(t *testing.T) {
-	b := htmlOf(t, Build(Run{Status: "invalid", ExitCode: 2, Reasons: []string{"s.yaml:3:1: unknown key"}}))
+	b := htmlOf(t, Build(Run{Status: "invalid", Reasons: []string{"s.yaml:3:1: unknown key"}}))
 	if n := bytes.Count(b, []byte(`class="empty"`)); n != 4 {
 		t.Errorf("%d empty charts, want 4", n)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/loadgate/loadgate/verdict"
 )
 
 // JUnit classnames: CI test tabs group test cases by them.
@@ -156,7 +158,7 @@ func junitProperties(s *Summary) []junitProperty {
 	ps := []junitProperty{
 		{"scenario", s.Scenario.Name},
 		{"scenario.sha256", s.Scenario.SHA256},
-		{"status", s.Status},
+		{"status", string(s.Status)},
 		{"exit_code", strconv.Itoa(s.ExitCode)},
 		{"started_at", s.StartedAt},
 		{"ended_at", s.EndedAt},
@@ -193,7 +195,7 @@ func runCase(s *Summary) junitCase {
 	if status == "" {
 		status = "unknown"
 	}
-	if status == "passed" {
+	if status == verdict.Passed {
 		if len(s.Reasons) > 0 {
 			c.SystemOut = newText("passed; " + strings.Join(s.Reasons, "; "))
 		}
@@ -215,7 +217,7 @@ func runCase(s *Summary) junitCase {
 	for _, r := range s.Reasons {
 		body.WriteString("- " + r + "\n")
 	}
-	c.Failure = &junitMessage{Message: xmlText(msg), Type: xmlText(status), Text: newText(body.String()).Text}
+	c.Failure = &junitMessage{Message: xmlText(msg), Type: xmlText(string(status)), Text: newText(body.String()).Text}
 	return c
 }
 

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/loadgate/loadgate/internal/testtool"
+	"github.com/loadgate/loadgate/verdict"
 )
 
 func TestJUnitGolden(t *testing.T) {
@@ -98,7 +99,10 @@ func TestJUnitStatus(t *testing.T) {
 		{"io_error", 74, true},
 		{"invalid", 2, true},
 	} {
-		s := Build(Run{Status: tc.status, ExitCode: tc.code, Started: t0, Ended: t0, Reasons: []string{"why " + tc.status}})
+		s := Build(Run{Status: verdict.Status(tc.status), Started: t0, Ended: t0, Reasons: []string{"why " + tc.status}})
+		if s.ExitCode != tc.code {
+			t.Errorf("%s: exit_code %d, want %d", tc.status, s.ExitCode, tc.code)
+		}
 		b := junitOf(t, s)
 		doc := parseJUnit(t, b)
 		c := doc.Suites[0].Cases[0]

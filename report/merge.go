@@ -10,6 +10,7 @@ import (
 
 	"github.com/loadgate/loadgate/engine"
 	"github.com/loadgate/loadgate/histogram"
+	"github.com/loadgate/loadgate/verdict"
 )
 
 // MergeOptions tunes Merge.
@@ -24,10 +25,10 @@ type MergeOptions struct {
 }
 
 // Cause is one cause of a merged run's verdict that does not come from its
-// thresholds: the status of docs/exit-codes.md it calls for ("inconclusive",
-// "interrupted", "internal_error") and why.
+// thresholds: the status it calls for (inconclusive, interrupted,
+// internal_error; docs/exit-codes.md) and why.
 type Cause struct {
-	Status string
+	Status verdict.Status
 	Reason string
 }
 
@@ -179,22 +180,22 @@ func inputCauses(in []*Summary, names []string, out *Summary) []Cause {
 	for i, s := range in {
 		n := names[i]
 		switch s.Status {
-		case "interrupted", "internal_error":
+		case verdict.Interrupted, verdict.Internal:
 			// The same status, so that the merge is as partial as its input.
 			cs = append(cs, Cause{s.Status, fmt.Sprintf("%s: %s: the merged run is partial", n, s.Status)})
 			continue
-		case "inconclusive":
-			cs = append(cs, Cause{"inconclusive", fmt.Sprintf("%s: inconclusive (%s)", n, strings.Join(s.Reasons, "; "))})
-		case "invalid", "preflight_failed":
+		case verdict.Inconclusive:
+			cs = append(cs, Cause{verdict.Inconclusive, fmt.Sprintf("%s: inconclusive (%s)", n, strings.Join(s.Reasons, "; "))})
+		case verdict.Invalid, verdict.PreflightFailed:
 			// Nothing was sent: like a lost agent, a share of the load is missing.
-			cs = append(cs, Cause{"inconclusive", fmt.Sprintf("%s: %s: nothing was sent, its share of the load is missing", n, s.Status)})
+			cs = append(cs, Cause{verdict.Inconclusive, fmt.Sprintf("%s: %s: nothing was sent, its share of the load is missing", n, s.Status)})
 			continue
-		case "io_error":
+		case verdict.IOError:
 			out.Warnings = append(out.Warnings, n+": its run could not write every report (io_error); its measurements are complete")
 		}
 		if s.Partial {
 			// A .partial report, or a run killed before it ended.
-			cs = append(cs, Cause{"inconclusive", n + ": partial report: its run did not finish, its share of the load is incomplete"})
+			cs = append(cs, Cause{verdict.Inconclusive, n + ": partial report: its run did not finish, its share of the load is incomplete"})
 		}
 	}
 	return cs
@@ -252,7 +253,7 @@ func mergePlans(in []*Summary, names []string, force bool, m *Merged) error {
 	if len(missing) > 5 {
 		missing = append(missing[:5], fmt.Sprintf("… (%d in all)", len(missing)))
 	}
-	m.Causes = append(m.Causes, Cause{"inconclusive", fmt.Sprintf("segments missing from the merge: %s; the load measured is not the whole schedule", strings.Join(missing, ", "))})
+	m.Causes = append(m.Causes, Cause{verdict.Inconclusive, fmt.Sprintf("segments missing from the merge: %s; the load measured is not the whole schedule", strings.Join(missing, ", "))})
 	return nil
 }
 

@@ -339,7 +339,7 @@ func TestMergeInputs(t *testing.T) {
 			}
 			var causes []string
 			for _, c := range m.Causes {
-				causes = append(causes, c.Status+": "+c.Reason)
+				causes = append(causes, string(c.Status)+": "+c.Reason)
 			}
 			if len(causes) != len(tc.causes) {
 				t.Fatalf("causes %q, want %q", causes, tc.causes)

@@ -18,7 +18,7 @@ func notStartedRun(t testing.TB) Run {
 	return Run{
 		Tool: r.Tool, Version: r.Version, Scenario: r.Scenario, Plan: r.Plan,
 		Started: t0, Ended: t0.Add(3 * time.Millisecond), Thresholds: r.Thresholds,
-		Status: "preflight_failed", ExitCode: 3, NotStarted: true,
+		Status: "preflight_failed", NotStarted: true,
 		Reasons: []string{"preflight: http://127.0.0.1:1: refused: connect: connection refused"},
 	}
 }

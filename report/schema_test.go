@@ -28,7 +28,7 @@ func TestSchema(t *testing.T) {
 		sum  *Summary
 	}{
 		{"full run", Build(testRun(t))},
-		{"never started", Build(Run{Tool: "loadgate", Status: "invalid", ExitCode: 2, Reasons: []string{"bad flag"}})},
+		{"never started", Build(Run{Tool: "loadgate", Status: "invalid", Reasons: []string{"bad flag"}})},
 		{"merged", merged.Summary},
 		{"distributed, an agent lost", Build(agentsRun(t))},
 		{"paced by Go timers", Build(goTimerRun(t))},

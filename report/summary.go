@@ -11,6 +11,7 @@ import (
 	"github.com/loadgate/loadgate/capacity"
 	"github.com/loadgate/loadgate/engine"
 	"github.com/loadgate/loadgate/slo"
+	"github.com/loadgate/loadgate/verdict"
 )
 
 // Schema identifies the JSON document this package writes and reads.
@@ -45,10 +46,11 @@ type Run struct {
 	// Timeline holds the per-interval rows; nil reports an empty series.
 	Timeline   *Timeline
 	Thresholds []slo.Result
-	// Status and ExitCode are the verdict (docs/exit-codes.md), decided by the CLI.
-	Status   string
-	ExitCode int
-	Reasons  []string
+	// Status is the verdict (docs/exit-codes.md), decided by the run
+	// (package gate); the report's exit_code is its code. Reasons are
+	// every cause of it.
+	Status  verdict.Status
+	Reasons []string
 	// Warnings are things a reader must know that do not change the verdict
 	// (insecure_skip_verify, a failed warn-severity threshold, ...).
 	Warnings []string
@@ -86,7 +88,7 @@ type Summary struct {
 	Schema     string            `json:"schema"`
 	Tool       string            `json:"tool"`
 	Version    string            `json:"version"`
-	Status     string            `json:"status"`
+	Status     verdict.Status    `json:"status"`
 	ExitCode   int               `json:"exit_code"`
 	Reasons    []string          `json:"reasons"`
 	Warnings   []string          `json:"warnings"`
@@ -260,7 +262,7 @@ func Build(r Run) *Summary {
 		Tool:         r.Tool,
 		Version:      r.Version,
 		Status:       r.Status,
-		ExitCode:     r.ExitCode,
+		ExitCode:     r.Status.Code(),
 		Reasons:      red.strings(r.Reasons),
 		Warnings:     red.strings(r.Warnings),
 		Partial:      r.Partial,
@@ -342,7 +344,7 @@ func notRunReason(r Run) string {
 	if !r.NotStarted {
 		return ""
 	}
-	status := strings.ReplaceAll(r.Status, "_", " ")
+	status := strings.ReplaceAll(string(r.Status), "_", " ")
 	if status == "" {
 		status = "the load never started"
 	}

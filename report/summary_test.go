@@ -83,7 +83,7 @@ func TestBuildExactHistogram(t *testing.T) {
 // TestBuildEmpty covers a run that never started (invalid scenario): no
 // plan, no snapshot, and still a well-formed document.
 func TestBuildEmpty(t *testing.T) {
-	s := Build(Run{Status: "invalid", ExitCode: 2})
+	s := Build(Run{Status: "invalid"})
 	var b bytes.Buffer
 	if err := WriteJSON(&b, s); err != nil {
 		t.Fatal(err)
@@ -199,7 +199,7 @@ func TestBuildNoSamples(t *testing.T) {
 	snap := &engine.Snapshot{Seq: 1, Interval: per, Total: per, Final: true}
 	tl := NewTimeline(p)
 	tl.Observe(snap)
-	s := Build(Run{Plan: p, Final: snap, Timeline: tl, Started: t0, Ended: t0.Add(time.Second), Status: "failed", ExitCode: 1})
+	s := Build(Run{Plan: p, Final: snap, Timeline: tl, Started: t0, Ended: t0.Add(time.Second), Status: "failed"})
 	if m := s.Metrics["http_req_duration"]; m.Type != TypeTrend || m.Count != 0 || m.HDR != "" {
 		t.Errorf("empty trend = %+v", m)
 	}

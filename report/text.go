@@ -349,7 +349,7 @@ func notRun(ts []ThresholdResult) bool {
 }
 
 func writeStatus(w *bufio.Writer, s *Summary, color bool, exit int) {
-	status := strings.ToUpper(s.Status)
+	status := strings.ToUpper(string(s.Status))
 	if status == "" {
 		status = "UNKNOWN"
 	}

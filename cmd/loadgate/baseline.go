@@ -7,6 +7,7 @@ import (
 	"github.com/loadgate/loadgate/report"
 	"github.com/loadgate/loadgate/scenarios"
 	"github.com/loadgate/loadgate/slo"
+	"github.com/loadgate/loadgate/verdict"
 )
 
 // baselineFunc resolves a baseline expression (slo.Options.Baseline).
@@ -87,21 +88,9 @@ func baselineWarnings(b *baseRuns, sc *scenarios.Scenario) []string {
 func runNote(s *report.Summary) string {
 	switch {
 	case s.Partial:
-		return "the run is partial (status " + s.Status + "): its limits come from part of a run"
-	case s.Status == "inconclusive" || s.Status == "internal_error":
-		return "the run's measurement is doubtful (status " + s.Status + ")"
+		return "the run is partial (status " + string(s.Status) + "): its limits come from part of a run"
+	case s.Status == verdict.Inconclusive || s.Status == verdict.Internal:
+		return "the run's measurement is doubtful (status " + string(s.Status) + ")"
 	}
 	return ""
-}
-
-// skippedWarnings lists the thresholds that were skipped, with the reason, so
-// that a baseline threshold that judged nothing is never silent.
-func skippedWarnings(rs []slo.Result) []string {
-	var out []string
-	for _, r := range rs {
-		if r.Skipped {
-			out = append(out, fmt.Sprintf("threshold %s %q skipped: %s", r.Key, r.Threshold.Expr, r.Reason))
-		}
-	}
-	return out
 }

@@ -294,17 +294,6 @@ func generatorLate(t *testing.T, base, duration, extra string) string {
 	return p
 }
 
-func TestExitInternalError(t *testing.T) {
-	tg := newTarget(t, nil)
-	cmd, rep, stdout, stderr := startCmd(t, "run", scenario(t, tg.URL, "  rate: 10\n  duration: 10s\n", ""))
-	cmd.Env = append(cmd.Env, "LOADGATE_DEBUG_PANIC=observer")
-	r := finish(t, cmd, cmd.Run(), rep, stdout, stderr)
-	r.expect(t, exitInternal)
-	if r.report["partial"] != true {
-		t.Fatal("report not marked partial")
-	}
-}
-
 // TestSignals: SIGINT and SIGTERM stop the run, write the reports marked
 // interrupted and partial, and exit 130; a second signal exits at once.
 func TestSignals(t *testing.T) {

@@ -45,13 +45,13 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("the embedded demo scenario is invalid: %w", err)
 	}
 	fmt.Fprintf(stderr, "loadgate demo: built-in target on %s; running examples/demo.yaml (%v)\n", base, sc.Plan.Load.Duration())
-	err = f.session(sc, stdout, stderr).execute()
+	err = f.runGate(f.gateConfig(sc, stdout, stderr), stderr)
 	for _, o := range f.outputs {
-		if o.path != "-" {
-			fmt.Fprintf(stderr, "loadgate demo: %s report written to %s\n", o.format, o.path)
+		if o.Path != "-" {
+			fmt.Fprintf(stderr, "loadgate demo: %s report written to %s\n", o.Format, o.Path)
 		}
 	}
-	return f.failCode.remap(err, stderr)
+	return err
 }
 
 // targetCmd serves the built-in target until SIGINT or SIGTERM.

@@ -10,8 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/loadgate/loadgate/internal/pki"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/loadgate/loadgate/internal/pki"
 )
 
 // The files of deploy/kubernetes and the kinds of their objects, in order.

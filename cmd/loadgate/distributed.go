@@ -15,7 +15,6 @@ import (
 
 	"github.com/loadgate/loadgate/cluster"
 	"github.com/loadgate/loadgate/engine"
-	"github.com/loadgate/loadgate/report"
 	"github.com/loadgate/loadgate/scenarios"
 )
 
@@ -176,70 +175,4 @@ func targetTLS(sc *scenarios.Scenario) (*cluster.TLSOptions, error) {
 		return nil, usagef("tls: " + err.Error())
 	}
 	return o, nil
-}
-
-// agentReports turns what the coordinator saw of its agents into the
-// reports' agents section.
-func agentReports(c *cluster.Coordinator) []report.Agent {
-	if c == nil {
-		return nil
-	}
-	var out []report.Agent
-	for _, a := range c.Status() {
-		r := report.Agent{
-			Addr: a.Addr, Name: a.Name, Segment: fmt.Sprintf("%d/%d", a.Segment.Index, a.Segment.Count),
-			Status: report.AgentComplete, Intervals: a.Intervals, Requests: a.Requests, Planned: a.Planned, Started: a.Started,
-			Late: a.Late,
-		}
-		if a.Lost {
-			r.Status, r.Reason, r.LostAtS = report.AgentLost, a.Reason, a.LostAt.Seconds()
-		}
-		out = append(out, r)
-	}
-	return out
-}
-
-// judgeAgents adds a reason per lost agent: inconclusive (exit 4), or only
-// a note with --tolerate-agent-loss.
-func (s *session) judgeAgents(v *verdict) {
-	if s.coord == nil {
-		return
-	}
-	agents := agentReports(s.coord)
-	complete := 0
-	for _, r := range agents {
-		if r.Status == report.AgentComplete {
-			complete++
-		}
-	}
-	if complete == 0 {
-		// Tolerating a loss needs someone left to measure.
-		v.add(exitInconclusive, fmt.Sprintf("every one of the %d agents was lost: the run measured only what they sent before", len(agents)))
-	}
-	for _, r := range agents {
-		if r.Status != report.AgentLost {
-			continue
-		}
-		what := fmt.Sprintf("agent %s (segment %s) lost at %.1f s: %s; its %d requests until then are kept (coverage %.0f%% of its arrivals)",
-			r.Addr, r.Segment, r.LostAtS, r.Reason, r.Requests, 100*r.Coverage())
-		if s.tolerateLoss {
-			v.add(exitPassed, what+"; tolerated by --tolerate-agent-loss")
-		} else {
-			v.add(exitInconclusive, what)
-		}
-	}
-}
-
-// failAgents ends a run that could not start on every agent: exit 3 with
-// one reason per agent; nothing was sent.
-func (s *session) failAgents(pe *cluster.PreflightError) error {
-	v := &verdict{}
-	for _, a := range pe.Agents {
-		msg := fmt.Sprintf("agent %s: %v", a.Addr, a.Err)
-		fmt.Fprintf(s.stderr, "loadgate: %s\n", msg)
-		v.add(exitPreflightFailed, msg)
-	}
-	fmt.Fprintln(s.stderr, "loadgate: nothing was sent")
-	s.notStarted = true
-	return s.finish(v, nil, false)
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/loadgate/loadgate/gate"
 )
 
 // newFlagSet returns a FlagSet that reports errors instead of exiting.
@@ -71,11 +73,6 @@ func envValues(f *pflag.Flag, v string) []string {
 	return out
 }
 
-// output is one -o FORMAT=PATH.
-type output struct {
-	format, path string
-}
-
 var formats = map[string]bool{"json": true, "text": true, "junit": true, "html": true}
 
 // splitOutputs splits each -o value at the commas that start another
@@ -100,8 +97,8 @@ func splitOutputs(specs []string) []string {
 	return out
 }
 
-func parseOutputs(specs []string) ([]output, error) {
-	var outs []output
+func parseOutputs(specs []string) ([]gate.Output, error) {
+	var outs []gate.Output
 	for _, s := range splitOutputs(specs) {
 		f, p, ok := strings.Cut(s, "=")
 		if !ok || p == "" {
@@ -110,9 +107,18 @@ func parseOutputs(specs []string) ([]output, error) {
 		if !formats[f] {
 			return nil, usagef(fmt.Sprintf("-o %q: unknown format %q (json, junit, html, text)", s, f))
 		}
-		outs = append(outs, output{f, p})
+		outs = append(outs, gate.Output{Format: f, Path: p})
 	}
 	return outs, nil
+}
+
+// checkOutputs is gate.CheckOutputs with its errors as usage errors: a
+// report that cannot be written is found before anything is sent.
+func checkOutputs(outs []gate.Output, partials bool) error {
+	if err := gate.CheckOutputs(outs, partials); err != nil {
+		return usagef(err.Error())
+	}
+	return nil
 }
 
 // parseEnv turns -e KEY=VALUE flags into a map.

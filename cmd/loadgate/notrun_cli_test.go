@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -11,8 +9,6 @@ import (
 	"testing"
 
 	"github.com/loadgate/loadgate/internal/testtool"
-	"github.com/loadgate/loadgate/scenarios"
-	"github.com/loadgate/loadgate/slo"
 )
 
 // TestNotRunThresholds (issue 15 item 5): the thresholds of a run that
@@ -85,29 +81,5 @@ func TestNotRunThresholds(t *testing.T) {
 	}
 	if n := tg.hits.Load(); n != 0 {
 		t.Errorf("runs that never started sent %d requests", n)
-	}
-}
-
-// TestFinishBeforeTheLoadIsNotRun: any end of a session before the load
-// could start is a run that never started, whichever path ends it (fail,
-// or a path that calls finish itself), so its thresholds are not run.
-func TestFinishBeforeTheLoadIsNotRun(t *testing.T) {
-	sc, err := scenarios.Load(scenario(t, "http://127.0.0.1:1", shortLoad, "  http_req_duration: [\"p(95) < 500ms\"]\n"), scenarios.EnvLookup(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := slo.New(&sc.Plan, sc.Thresholds, slo.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stdout bytes.Buffer
-	s := &session{sc: sc, eval: ev, stdout: &stdout, stderr: io.Discard}
-	v := &verdict{}
-	v.add(exitPreflightFailed, "preflight: refused")
-	if code := exitCode(s.finish(v, nil, false)); code != exitPreflightFailed {
-		t.Fatalf("exit %d", code)
-	}
-	if !strings.Contains(stdout.String(), "THRESHOLDS: 1 not run (preflight failed)") {
-		t.Errorf("summary:\n%s", stdout.String())
 	}
 }

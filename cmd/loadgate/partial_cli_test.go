@@ -42,36 +42,3 @@ func TestPartialSurvivesSIGKILL(t *testing.T) {
 		t.Errorf("duration_s %v, want about 10 s", s.DurationS)
 	}
 }
-
-// TestPartialRemoved: the .partial exists during the run and is removed
-// once the final report is written.
-func TestPartialRemoved(t *testing.T) {
-	tg := newTarget(t, nil)
-	cmd, rep, stdout, stderr := startCmd(t, "run", scenario(t, tg.URL, "  rate: 20\n  duration: 2s\n", "  http_reqs: [\"count > 0\"]\n"), "--quiet")
-	cmd.Env = append(cmd.Env, "LOADGATE_DEBUG_PARTIAL_EVERY=300ms")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	seen := false
-	var err error
-wait:
-	for {
-		select {
-		case err = <-exited:
-			break wait
-		case <-time.After(50 * time.Millisecond):
-			if _, statErr := os.Stat(rep + ".partial"); statErr == nil {
-				seen = true
-			}
-		}
-	}
-	finish(t, cmd, err, rep, stdout, stderr).expect(t, exitPassed)
-	if !seen {
-		t.Error("no .partial during the run")
-	}
-	if _, err := os.Stat(rep + ".partial"); !os.IsNotExist(err) {
-		t.Errorf("the .partial is still there after the final report: %v", err)
-	}
-}

@@ -16,8 +16,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/loadgate/loadgate/scenarios"
 	"github.com/spf13/pflag"
+
+	"github.com/loadgate/loadgate/scenarios"
 )
 
 // quickFlags are the flags of quick mode.

@@ -1,18 +1,20 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"os"
+	"slices"
 
+	"github.com/loadgate/loadgate/gate"
 	"github.com/loadgate/loadgate/report"
 )
 
 // reportCmd re-renders a saved run: loadgate report RUN.json -o FORMAT=PATH.
 // Every format is rendered from the Summary alone, so the files are the
-// same bytes the live run wrote for those formats. Without -o the text
-// summary goes to stdout. Exit codes: 0, 2 for bad flags or a file that is
-// not a loadgate report, 74 when a report cannot be written.
+// same bytes the live run wrote for those formats. Without an output to
+// stdout the text summary goes there. The saved verdict is not this
+// command's to change: exit codes are 0, 2 for bad flags or a file that is
+// not a loadgate report, 74 when a report cannot be written (gate.Writer).
 func reportCmd(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("report", "report RUN.json [-o FORMAT=PATH]...", stdout, stderr)
 	out := fs.StringArrayP("out", "o", nil, "write a report: FORMAT=PATH (json, junit, html, text; PATH - is stdout); repeatable")
@@ -27,35 +29,16 @@ func reportCmd(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() != 1 {
 		return usagef("want one saved run: loadgate report RUN.json -o FORMAT=PATH")
 	}
-	if err := checkOutputs(outputs, false); err != nil { // outputs.go
+	if err := checkOutputs(outputs, false); err != nil {
 		return err
 	}
 	sum, err := report.ReadJSON(fs.Arg(0))
 	if err != nil {
 		return &exitError{code: exitInvalid, err: err}
 	}
-	if len(outputs) == 0 {
-		color := !*noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == ""
-		if err := report.WriteText(stdout, sum, color); err != nil {
-			return &exitError{code: exitIO, err: err}
-		}
-		return nil
-	}
-	failed := 0
-	for _, o := range outputs {
-		var err error
-		if o.path == "-" {
-			err = writeFormat(stdout, o.format, sum, false)
-		} else {
-			err = report.WriteFileAtomic(o.path, func(w io.Writer) error { return writeFormat(w, o.format, sum, false) })
-		}
-		if err != nil {
-			// Keep going: the other formats may still be written.
-			fmt.Fprintf(stderr, "loadgate report: %s\n", writeFailure(o, err)) // outputs.go
-			failed++
-		}
-	}
-	if failed > 0 {
+	w := gate.Writer{Stdout: stdout, Stderr: stderr, Prefix: "loadgate report", NoSummary: len(outputs) > 0,
+		Color: !*noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == ""}
+	if slices.ContainsFunc(w.Write(outputs, sum, nil), func(err error) bool { return err != nil }) {
 		return &exitError{code: exitIO, err: errReported}
 	}
 	return nil

@@ -4,14 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/loadgate/loadgate/engine"
-	"github.com/loadgate/loadgate/scenarios"
 	"github.com/spf13/pflag"
+
+	"github.com/loadgate/loadgate/engine"
+	"github.com/loadgate/loadgate/gate"
+	"github.com/loadgate/loadgate/scenarios"
 )
 
 // runFlags are the flags shared by run and demo.
@@ -23,7 +24,7 @@ type runFlags struct {
 	noPre     bool
 	duration  time.Duration
 	rate      float64
-	outputs   []output
+	outputs   []gate.Output
 	overrides map[string]string
 	baselines []string     // --baseline RUN.json, repeatable: the runs are pooled
 	base      baselineFunc // resolved by resolve; nil without --baseline
@@ -142,18 +143,6 @@ func (f *runFlags) apply(l *engine.Load) {
 	l.Stages = []engine.Stage{{Duration: d, Target: rate}}
 }
 
-// session prepares the run of sc. Everything it prints goes through a
-// redactor of the scenario's secrets (secure.go).
-func (f *runFlags) session(sc *scenarios.Scenario, stdout, stderr io.Writer) *session {
-	color := !f.noColor && isTerminal(stdout) && os.Getenv("NO_COLOR") == ""
-	stdout, stderr = redacting(stdout, sc.Secrets), redacting(stderr, sc.Secrets)
-	return &session{
-		sc: sc, outputs: f.outputs, quiet: f.quiet, color: color,
-		preflight: !f.noPre, eng: &engine.Engine{UserAgent: userAgent(), TLS: sc.TLSConfig()}, stdout: stdout, stderr: stderr,
-		baseline: f.base, metrics: f.metrics, failCode: f.failCode, warnings: append(transportWarnings(sc, stderr), f.baselineWarnings(sc, stderr)...),
-	}
-}
-
 // baselineWarnings prints and returns the warnings about the --baseline
 // run (baseline.go).
 func (f *runFlags) baselineWarnings(sc *scenarios.Scenario, stderr io.Writer) []string {
@@ -216,12 +205,12 @@ func runScenario(name, usage string, args []string, stdout, stderr io.Writer, sf
 	if err != nil {
 		return err
 	}
-	s := f.session(sc, stdout, stderr)
+	cfg := f.gateConfig(sc, stdout, stderr)
 	if coord != nil {
-		coord.Log = s.stderr
-		s.coord, s.tolerateLoss = coord, f.dist.tolerate
+		coord.Log = cfg.Stderr
+		cfg.Coordinator, cfg.TolerateAgentLoss = coord, f.dist.tolerate
 	}
-	return f.failCode.remap(s.execute(), stderr)
+	return f.runGate(cfg, stderr)
 }
 
 // loadScenario loads a file and prints every error it has, each on its own

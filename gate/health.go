@@ -1,4 +1,4 @@
-package main
+package gate
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/loadgate/loadgate/scenarios"
 	"github.com/loadgate/loadgate/sli"
 	"github.com/loadgate/loadgate/slo"
+	"github.com/loadgate/loadgate/verdict"
 )
 
 // healthProblems lists why a run's measurement cannot be trusted under the
@@ -91,7 +92,7 @@ type healthWatch struct {
 }
 
 func (s *session) healthWatch() *healthWatch {
-	return &healthWatch{tol: s.sc.Generator, model: s.sc.Plan.Load.Model, w: s.stderr, tty: isTerminal(s.stderr), warned: map[string]bool{}}
+	return &healthWatch{tol: s.sc.Generator, model: s.sc.Plan.Load.Model, w: s.Stderr, tty: s.TTY, warned: map[string]bool{}}
 }
 
 // Observe checks the running totals against the previous snapshot's.
@@ -122,13 +123,13 @@ func (h *healthWatch) Observe(sn *engine.Snapshot) {
 // judge (q and names; q may be nil). It returns the verdict of a run that
 // must not start, with every cause, or nil: exit 2 for a query Prometheus
 // refuses (at the query's position in the scenario), else exit 3.
-func (s *session) preflightCheck(ctx context.Context, plan *engine.Plan, q *sli.Querier, names []string) *verdict {
+func (s *session) preflightCheck(ctx context.Context, plan *engine.Plan, q *sli.Querier, names []string) *verdict.Causes {
 	var targets error
 	var wg sync.WaitGroup
-	if s.coord == nil {
+	if s.Coordinator == nil {
 		wg.Go(func() {
 			if targets = engine.CheckFDLimit(plan); targets == nil {
-				targets = s.eng.Preflight(ctx, plan, preflightTimeout)
+				targets = s.Engine.Preflight(ctx, plan, preflightTimeout)
 			}
 		})
 	}
@@ -138,20 +139,20 @@ func (s *session) preflightCheck(ctx context.Context, plan *engine.Plan, q *sli.
 		wg.Go(func() { slis[i] = q.Check(ctx, n, now) })
 	}
 	wg.Wait()
-	v := &verdict{}
+	v := &verdict.Causes{}
 	if targets != nil {
-		v.add(exitPreflightFailed, "preflight: "+targets.Error())
+		v.Add(verdict.PreflightFailed, "preflight: "+targets.Error())
 	}
 	for _, e := range slis {
 		switch {
 		case e == nil:
 		case e.Fault == sli.FaultQuery:
-			v.add(exitInvalid, s.sliQueryProblem(e))
+			v.Add(verdict.Invalid, s.sliQueryProblem(e))
 		default:
-			v.add(exitPreflightFailed, "preflight: "+e.Error())
+			v.Add(verdict.PreflightFailed, "preflight: "+e.Error())
 		}
 	}
-	if len(v.codes) == 0 {
+	if v.Status() == verdict.Passed {
 		return nil
 	}
 	return v

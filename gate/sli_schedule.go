@@ -1,4 +1,4 @@
-package main
+package gate
 
 import (
 	"context"
@@ -8,50 +8,19 @@ import (
 	"sync"
 	"time"
 
-	"github.com/loadgate/loadgate/internal/loopback"
-
-	"github.com/spf13/pflag"
-
 	"github.com/loadgate/loadgate/engine"
 	"github.com/loadgate/loadgate/report/promexport"
 	"github.com/loadgate/loadgate/sli"
 	"github.com/loadgate/loadgate/slo"
 )
 
-// metricsFlags are the live-observability flags of run and demo (docs/metrics.md, Live metrics).
-type metricsFlags struct {
-	addr        string
-	allowRemote bool
-	linger      time.Duration
-}
-
-func (m *metricsFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&m.addr, "metrics-addr", "", "serve Prometheus /metrics on ADDR during the run, e.g. 127.0.0.1:9464 (loopback unless --metrics-allow-remote)")
-	fs.BoolVar(&m.allowRemote, "metrics-allow-remote", false, "allow a non-loopback --metrics-addr")
-	fs.DurationVar(&m.linger, "metrics-linger", promexport.DefaultLinger, "after the run, keep /metrics up until the final values are scraped, at most this long")
-}
-
-// check validates the flags before anything starts.
-func (m *metricsFlags) check() error {
-	if m.addr == "" {
-		return nil
-	}
-	if _, _, err := net.SplitHostPort(m.addr); err != nil {
-		return usagef(fmt.Sprintf("--metrics-addr %q: want HOST:PORT, e.g. 127.0.0.1:9464", m.addr))
-	}
-	if !m.allowRemote && !loopback.Addr(m.addr) {
-		return usagef(fmt.Sprintf("--metrics-addr %q is not a loopback address: bind 127.0.0.1 or pass --metrics-allow-remote", m.addr))
-	}
-	if m.linger < 0 {
-		return usagef("--metrics-linger must not be negative")
-	}
-	return nil
-}
-
-// extras are the parts of a session that talk to the world around the run:
-// the /metrics server and the Prometheus SLI queries. The zero value (no
-// --metrics-addr, no sli section) does nothing.
-type extras struct {
+// schedule is what a run does on a clock of its own beside the load: the
+// live queries of the Prometheus SLIs the thresholds judge (every
+// sli.live_every, then once over the whole run; docs/thresholds.md) and
+// the /metrics server (docs/metrics.md), both fed by the run's latest
+// snapshot. The zero value (no metrics address, no sli section) does
+// nothing.
+type schedule struct {
 	s      *session
 	srv    *promexport.Server
 	sli    *sli.Querier
@@ -64,7 +33,7 @@ type extras struct {
 }
 
 // stopLive ends the live SLI loop and waits for it.
-func (x *extras) stopLive() {
+func (x *schedule) stopLive() {
 	x.once.Do(func() { close(x.stop) })
 	x.loopWG.Wait()
 }
@@ -87,25 +56,25 @@ func (s *session) sliQuerier() (*sli.Querier, []string, error) {
 	return q, s.eval.SLINames(), nil
 }
 
-// startExtras starts serving /metrics and the live queries of the SLIs
+// startSchedule starts serving /metrics and the live queries of the SLIs
 // (q, which may be nil, and names from sliQuerier).
-func (s *session) startExtras(q *sli.Querier, names []string) (*extras, error) {
-	x := &extras{s: s, stop: make(chan struct{})}
+func (s *session) startSchedule(q *sli.Querier, names []string) (*schedule, error) {
+	x := &schedule{s: s, stop: make(chan struct{})}
 	if q != nil {
 		x.sli, x.names, x.wait, x.every = q, names, s.sc.Spec.SLI.Wait, s.sc.Spec.SLI.LiveEvery
 	}
-	if s.metrics.addr != "" {
-		ln, err := net.Listen("tcp", s.metrics.addr)
+	if s.MetricsAddr != "" {
+		ln, err := net.Listen("tcp", s.MetricsAddr)
 		if err != nil {
 			return nil, fmt.Errorf("--metrics-addr: %w", err)
 		}
 		col := promexport.NewCollector(&s.sc.Plan, promexport.Options{
-			Scenario: s.sc.Name, Version: version, Latest: s.latest.Load, Thresholds: s.eval.Results, Step: s.currentStep,
+			Scenario: s.sc.Name, Version: s.Version, Latest: s.latest.Load, Thresholds: s.eval.Results, Step: s.currentStep,
 		})
 		x.srv = promexport.Serve(ln, col)
-		if !s.quiet {
-			// Not as a URL: stderr cuts URLs to their origin (secure.go).
-			fmt.Fprintf(s.stderr, "loadgate: serving Prometheus metrics on %s, path /metrics\n", x.srv.Addr())
+		if !s.Quiet {
+			// Not as a URL: the CLI's stderr cuts URLs to their origin.
+			fmt.Fprintf(s.Stderr, "loadgate: serving Prometheus metrics on %s, path /metrics\n", x.srv.Addr())
 		}
 	}
 	if x.sli != nil && x.every > 0 {
@@ -116,7 +85,7 @@ func (s *session) startExtras(q *sli.Querier, names []string) (*extras, error) {
 }
 
 // live queries the SLIs over the window so far, every x.every, until stop.
-func (x *extras) live() {
+func (x *schedule) live() {
 	defer x.loopWG.Done()
 	t := time.NewTicker(x.every)
 	defer t.Stop()
@@ -150,7 +119,7 @@ func (x *extras) live() {
 // reading: after waiting one scrape interval, the queries over the whole
 // run. An interrupted run is not queried (nobody waits for it); its SLIs
 // fail with that reason and the exit code is the interrupt's.
-func (x *extras) afterRun(ctx context.Context, res *engine.Result) {
+func (x *schedule) afterRun(ctx context.Context, res *engine.Result) {
 	x.stopLive()
 	if x.sli == nil || res == nil {
 		return
@@ -172,8 +141,8 @@ func (x *extras) afterRun(ctx context.Context, res *engine.Result) {
 		return
 	}
 	w := sli.Window{Start: res.Start, End: res.Start.Add(res.Elapsed)}
-	if !x.s.quiet && x.wait > 0 {
-		fmt.Fprintf(x.s.stderr, "loadgate: waiting %v for Prometheus to scrape the last values, then querying %d SLI(s)\n", x.wait, len(x.names))
+	if !x.s.Quiet && x.wait > 0 {
+		fmt.Fprintf(x.s.Stderr, "loadgate: waiting %v for Prometheus to scrape the last values, then querying %d SLI(s)\n", x.wait, len(x.names))
 	}
 	select { // a signal during the wait ends it (an abort does not)
 	case <-time.After(x.wait):
@@ -189,7 +158,7 @@ func (x *extras) afterRun(ctx context.Context, res *engine.Result) {
 
 // close keeps /metrics up until the last snapshot has been scraped (or
 // the linger has passed), then stops it.
-func (x *extras) close() {
+func (x *schedule) close() {
 	x.stopLive()
 	if x.srv == nil {
 		return
@@ -198,7 +167,7 @@ func (x *extras) close() {
 	if sn := x.s.latest.Load(); sn != nil {
 		latest = sn.Seq
 	}
-	if err := x.srv.Close(latest, x.s.metrics.linger); err != nil {
-		fmt.Fprintf(x.s.stderr, "loadgate: metrics server: %v\n", err)
+	if err := x.srv.Close(latest, x.s.MetricsLinger); err != nil {
+		fmt.Fprintf(x.s.Stderr, "loadgate: metrics server: %v\n", err)
 	}
 }
