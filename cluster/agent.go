@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -420,31 +419,11 @@ func (s *session) engine(o *TLSOptions) (*engine.Engine, error) {
 	return &engine.Engine{Dial: s.allow.Dial, TLS: cfg, UserAgent: ua}, nil
 }
 
-// Config builds the client TLS configuration of the agent's HTTP clients.
-// A nil o gives a nil configuration (verification with the system roots).
+// Config builds the client TLS configuration of the agent's HTTP clients
+// with the one builder of local runs too (engine.TLSOptions.Config). A nil
+// o gives a nil configuration (verification with the system roots).
 func (o *TLSOptions) Config() (*tls.Config, error) {
-	if o == nil {
-		return nil, nil
-	}
-	cfg := &tls.Config{ServerName: o.ServerName, InsecureSkipVerify: o.InsecureSkipVerify, MinVersion: o.MinVersion}
-	if v := o.MinVersion; v != 0 && (v < tls.VersionTLS10 || v > tls.VersionTLS13) {
-		return nil, fmt.Errorf("tls: unknown min_version 0x%04x", v)
-	}
-	if len(o.CAPEM) > 0 {
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(o.CAPEM) {
-			return nil, errors.New("tls: ca_file holds no PEM certificate")
-		}
-		cfg.RootCAs = pool
-	}
-	if len(o.CertPEM) > 0 || len(o.KeyPEM) > 0 {
-		pair, err := tls.X509KeyPair(o.CertPEM, o.KeyPEM)
-		if err != nil {
-			return nil, fmt.Errorf("tls: client certificate: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{pair}
-	}
-	return cfg, nil
+	return o.Options().Config()
 }
 
 // audit writes one audit line about this session's run.

@@ -25,6 +25,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/loadgate/loadgate/engine"
 )
 
 // Protocol is the version of the control protocol. The handshake refuses a
@@ -137,6 +139,24 @@ type TLSOptions struct {
 	ServerName         string `json:"server_name,omitempty"`
 	InsecureSkipVerify bool   `json:"insecure_skip_verify,omitempty"`
 	MinVersion         uint16 `json:"min_version,omitempty"`
+}
+
+// WireTLS is o as the plan message carries it; nil for nil.
+func WireTLS(o *engine.TLSOptions) *TLSOptions {
+	if o == nil {
+		return nil
+	}
+	return &TLSOptions{CAPEM: o.CAPEM, CertPEM: o.CertPEM, KeyPEM: o.KeyPEM, ServerName: o.ServerName,
+		InsecureSkipVerify: o.InsecureSkipVerify, MinVersion: o.MinVersion}
+}
+
+// Options is o as the engine builds it; nil for nil.
+func (o *TLSOptions) Options() *engine.TLSOptions {
+	if o == nil {
+		return nil
+	}
+	return &engine.TLSOptions{CAPEM: o.CAPEM, CertPEM: o.CertPEM, KeyPEM: o.KeyPEM, ServerName: o.ServerName,
+		InsecureSkipVerify: o.InsecureSkipVerify, MinVersion: o.MinVersion}
 }
 
 // start tells the agent to start its load Delay after receiving the frame.

@@ -163,7 +163,7 @@ func (s *session) preflightCheck(ctx context.Context, plan *engine.Plan, q *sli.
 // of Prometheus's parse error when it gave one, else at the query.
 func (s *session) sliQueryProblem(e *sli.QueryError) string {
 	pos := scenarios.Pos{Line: 1, Col: 1}
-	if q, ok := s.sc.Spec.SLI.Query(e.Name); ok {
+	if q, ok := s.sc.SLI().Query(e.Name); ok {
 		pos = q.QueryPos
 		if e.Offset >= 0 {
 			pos = q.PosAt(e.Offset)

@@ -41,15 +41,15 @@ func (x *schedule) stopLive() {
 // sliQuerier returns the querier of the SLIs the thresholds judge, and
 // their names; nil without any. It runs after the evaluator is built.
 func (s *session) sliQuerier() (*sli.Querier, []string, error) {
-	spec := s.sc.Spec
-	if spec == nil || spec.SLI == nil || len(s.eval.SLINames()) == 0 {
+	spec := s.sc.SLI()
+	if spec == nil || len(s.eval.SLINames()) == 0 {
 		return nil, nil, nil
 	}
-	qs := make([]sli.Query, len(spec.SLI.Queries))
-	for i, q := range spec.SLI.Queries {
+	qs := make([]sli.Query, len(spec.Queries))
+	for i, q := range spec.Queries {
 		qs[i] = sli.Query{Name: q.Name, PromQL: q.Query, Empty: q.Empty}
 	}
-	q, err := sli.New(spec.SLI.PrometheusURL, spec.SLI.Timeout, qs)
+	q, err := sli.New(spec.PrometheusURL, spec.Timeout, qs)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -61,7 +61,7 @@ func (s *session) sliQuerier() (*sli.Querier, []string, error) {
 func (s *session) startSchedule(q *sli.Querier, names []string) (*schedule, error) {
 	x := &schedule{s: s, stop: make(chan struct{})}
 	if q != nil {
-		x.sli, x.names, x.wait, x.every = q, names, s.sc.Spec.SLI.Wait, s.sc.Spec.SLI.LiveEvery
+		x.sli, x.names, x.wait, x.every = q, names, s.sc.SLI().Wait, s.sc.SLI().LiveEvery
 	}
 	if s.MetricsAddr != "" {
 		ln, err := net.Listen("tcp", s.MetricsAddr)

@@ -16,8 +16,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/loadgate/loadgate/engine"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/loadgate/loadgate/engine"
 )
 
 // Limits of one feeder.

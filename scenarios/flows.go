@@ -6,8 +6,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/loadgate/loadgate/engine"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/loadgate/loadgate/engine"
 )
 
 var (

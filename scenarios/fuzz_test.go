@@ -81,11 +81,11 @@ func FuzzURLVars(f *testing.F) {
 // checkSLIPositions: every offset of every SLI query maps to a position in
 // the file (where preflight reports a PromQL error; SLIQuery.PosAt).
 func checkSLIPositions(t *testing.T, sc *Scenario, data []byte) {
-	if sc.Spec.SLI == nil {
+	if sc.spec.SLI == nil {
 		return
 	}
 	lines := strings.Count(string(data), "\n") + 1
-	for _, q := range sc.Spec.SLI.Queries {
+	for _, q := range sc.spec.SLI.Queries {
 		for off := -1; off <= len(q.Query)+1; off++ {
 			if p := q.PosAt(off); p.Line < 1 || p.Col < 1 || p.Line > lines {
 				t.Fatalf("query %s: PosAt(%d) = %v, outside the file (%d lines)", q.Name, off, p, lines)

@@ -4,8 +4,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/loadgate/loadgate/engine"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/loadgate/loadgate/engine"
 )
 
 // generatorKeys are the keys of the generator block: the tolerances of the

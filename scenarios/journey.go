@@ -15,8 +15,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/loadgate/loadgate/engine"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/loadgate/loadgate/engine"
 )
 
 // maxBodyFile bounds a body_file: it is held in memory and sent as is.

@@ -3,8 +3,9 @@ package scenarios
 import (
 	"time"
 
-	"github.com/loadgate/loadgate/engine"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/loadgate/loadgate/engine"
 )
 
 var (

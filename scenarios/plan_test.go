@@ -147,11 +147,11 @@ func TestQuickForms(t *testing.T) {
 // TestLaterSections checks that data and sli are kept in the Spec.
 func TestLaterSections(t *testing.T) {
 	sc := mustLoad(t, testdataDir+"/valid/later.yaml", nil)
-	d := sc.Spec.Data
+	d := sc.spec.Data
 	if len(d) != 1 || d[0].Name != "users" || d[0].Order != "random" || d[0].Path != testdataDir+"/valid/users.csv" {
 		t.Errorf("Data = %+v", d)
 	}
-	sli := sc.Spec.SLI
+	sli := sc.spec.SLI
 	if sli == nil || sli.PrometheusURL != "http://localhost:9090" || len(sli.Queries) != 1 || sli.Queries[0].Name != "server_cpu" {
 		t.Errorf("SLI = %+v", sli)
 	}

@@ -11,9 +11,10 @@ import (
 	"path/filepath"
 	"slices"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/loadgate/loadgate/engine"
 	"github.com/loadgate/loadgate/slo"
-	"go.yaml.in/yaml/v3"
 )
 
 // Scenario is a compiled scenario file: what the engine runs and what gates
@@ -41,17 +42,18 @@ type Scenario struct {
 	// Search is the capacity search of load.search, nil without one
 	// (docs/capacity.md): the plan's load is then one step at its max.
 	Search *SearchSpec
-	// Spec is the decoded file, including the data files as loaded and the
-	// sli section, which the CLI runs.
-	Spec *Spec
+	// spec is the decoded file, including the data files as loaded; the
+	// run reads its sli and tls sections through SLI and TLSOptions.
+	spec *Spec
 
 	src *source // the file's text, for positions inside expressions
 }
 
 // Load reads and compiles the scenario file at path. lookup supplies ${VAR}
 // values: the process environment overlaid by -e KEY=VALUE (see EnvLookup);
-// nil means no variable is set. Invalid files yield Errors.
-func Load(path string, lookup func(string) (string, bool)) (*Scenario, error) {
+// nil means no variable is set. Invalid files yield Errors; a plan the
+// options make unable to run yields an *OverrideError.
+func Load(path string, lookup func(string) (string, bool), opts ...Option) (*Scenario, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("scenarios: %w", err)
@@ -63,12 +65,14 @@ func Load(path string, lookup func(string) (string, bool)) (*Scenario, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scenarios: %w", err)
 	}
-	return Parse(path, data, lookup)
+	return Parse(path, data, lookup, opts...)
 }
 
 // Parse compiles a scenario from data. name is the file name used in error
 // positions; relative data files are resolved against its directory.
-func Parse(name string, data []byte, lookup func(string) (string, bool)) (*Scenario, error) {
+// The options are applied once to the compiled plan, which is then
+// validated once.
+func Parse(name string, data []byte, lookup func(string) (string, bool), opts ...Option) (*Scenario, error) {
 	el := &errorList{file: name, bad: map[*yaml.Node]bool{}}
 	sum := sha256.Sum256(data)
 	root := parseTree(data, el)
@@ -91,9 +95,27 @@ func Parse(name string, data []byte, lookup func(string) (string, bool)) (*Scena
 	if err := el.result(); err != nil {
 		return nil, err
 	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if spec.Load.Search != nil {
+		// A search chooses its own rates: its plan's load is one step at
+		// its max, which a profile override must not replace (the CLI
+		// refuses --rate and --duration on a search).
+		o.rate, o.duration = 0, 0
+	}
+	o.apply(&plan)
+	if e := plan.CheckLoad(); e != nil && o.profile() {
+		return nil, &OverrideError{Load: e}
+	}
 	// The checks above report every user error with a position; this only
-	// catches a gap between them and the engine's invariants.
+	// catches a gap between them and the engine's invariants, or a segment
+	// the plan cannot be cut into.
 	if err := plan.Validate(); err != nil {
+		if o.profile() || !o.segment.Whole() {
+			return nil, &OverrideError{Err: err}
+		}
 		el.at(1, 1, "%v", err)
 		return nil, el.result()
 	}
@@ -105,7 +127,7 @@ func Parse(name string, data []byte, lookup func(string) (string, bool)) (*Scena
 		Secrets:   sortedSecrets(c.secrets),
 		Generator: spec.Generator,
 		Search:    spec.Load.Search,
-		Spec:      spec,
+		spec:      spec,
 		src:       src,
 	}
 	for _, t := range spec.Thresholds {
@@ -137,14 +159,14 @@ func sortedSecrets(m map[string]bool) []string {
 // are left to the evaluator, which skips them with a warning. It returns
 // Errors, or nil.
 func (sc *Scenario) CheckBaseline(base func(key string, e slo.Expr) (float64, bool, string)) error {
-	if base == nil || sc.Spec == nil {
+	if base == nil || sc.spec == nil {
 		return nil
 	}
 	el := &errorList{file: sc.Path, bad: map[*yaml.Node]bool{}}
 	if sc.Path == "" {
 		el.file = sc.Name
 	}
-	for _, t := range sc.Spec.Thresholds {
+	for _, t := range sc.spec.Thresholds {
 		if !t.expr.Baseline || t.Metric == slo.SLIMetric {
 			continue
 		}

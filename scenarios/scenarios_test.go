@@ -118,7 +118,7 @@ func TestValid(t *testing.T) {
 			if err := sc.Plan.Validate(); err != nil {
 				t.Errorf("Plan.Validate: %v", err)
 			}
-			if len(sc.SHA256) != 64 || sc.Name == "" || sc.Spec == nil {
+			if len(sc.SHA256) != 64 || sc.Name == "" || sc.spec == nil {
 				t.Errorf("incomplete scenario: name %q sha %q", sc.Name, sc.SHA256)
 			}
 		})

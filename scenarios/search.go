@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/loadgate/loadgate/capacity"
 	"github.com/loadgate/loadgate/engine"
 	"github.com/loadgate/loadgate/slo"
-	"go.yaml.in/yaml/v3"
 )
 
 // SearchSpec is load.search: a capacity search instead of a profile

@@ -7,8 +7,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/loadgate/loadgate/slo"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/loadgate/loadgate/slo"
 )
 
 // SLI defaults (docs/scenario-reference.md, sli).
@@ -127,6 +128,14 @@ func (s *source) valueLines(n *yaml.Node) []textLine {
 		out = out[:min(len(out), 1)]
 	}
 	return out
+}
+
+// SLI returns the scenario's sli section, nil without one.
+func (sc *Scenario) SLI() *SLISpec {
+	if sc.spec == nil {
+		return nil
+	}
+	return sc.spec.SLI
 }
 
 // Query returns the query named name.

@@ -11,7 +11,7 @@ import (
 
 func TestSLISection(t *testing.T) {
 	sc := mustLoad(t, testdataDir+"/valid/sli.yaml", nil)
-	s := sc.Spec.SLI
+	s := sc.spec.SLI
 	if s.Wait != 2*time.Second || s.LiveEvery != 5*time.Second || s.Timeout != 3*time.Second || len(s.Queries) != 2 {
 		t.Fatalf("SLI = %+v", s)
 	}
@@ -32,7 +32,7 @@ func TestSLISection(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Defaults when only url and queries are given.
-	later := mustLoad(t, testdataDir+"/valid/later.yaml", nil).Spec.SLI
+	later := mustLoad(t, testdataDir+"/valid/later.yaml", nil).spec.SLI
 	if later.Wait != DefaultSLIWait || later.Timeout != DefaultSLITimeout || later.LiveEvery != 0 {
 		t.Fatalf("defaults: %+v", later)
 	}
@@ -41,7 +41,7 @@ func TestSLISection(t *testing.T) {
 // TestSLIQueryEmpty: the long form of a query, { query, empty }, and the
 // short form's default (fail: Empty is nil).
 func TestSLIQueryEmpty(t *testing.T) {
-	s := mustLoad(t, testdataDir+"/valid/sli_empty.yaml", nil).Spec.SLI
+	s := mustLoad(t, testdataDir+"/valid/sli_empty.yaml", nil).spec.SLI
 	want := map[string]string{"restarts": "0", "cpu": "fail", "error_ratio": "-0.15", "folded": "fail", "quoted": "fail"}
 	if len(s.Queries) != len(want) {
 		t.Fatalf("%d queries, want %d", len(s.Queries), len(want))
@@ -58,7 +58,7 @@ func TestSLIQueryEmpty(t *testing.T) {
 	if q, _ := s.Query("restarts"); !strings.HasPrefix(q.Query, "sum(increase(") {
 		t.Errorf("restarts: query %q", q.Query)
 	}
-	if short := mustLoad(t, testdataDir+"/valid/sli.yaml", nil).Spec.SLI.Queries[0]; short.Empty != nil {
+	if short := mustLoad(t, testdataDir+"/valid/sli.yaml", nil).spec.SLI.Queries[0]; short.Empty != nil {
 		t.Errorf("a short-form query's empty is %v, want fail (nil)", *short.Empty)
 	}
 }
@@ -68,7 +68,7 @@ func TestSLIQueryEmpty(t *testing.T) {
 // writing a scalar; where the text is not verbatim, to the start of its
 // line or of the query.
 func TestSLIQueryPosAt(t *testing.T) {
-	s := mustLoad(t, testdataDir+"/valid/sli_empty.yaml", nil).Spec.SLI
+	s := mustLoad(t, testdataDir+"/valid/sli_empty.yaml", nil).spec.SLI
 	at := func(name, sub string, nth int) Pos {
 		t.Helper()
 		q, _ := s.Query(name)

@@ -3,9 +3,10 @@ package scenarios
 import (
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/loadgate/loadgate/engine"
 	"github.com/loadgate/loadgate/slo"
-	"go.yaml.in/yaml/v3"
 )
 
 // Spec is a scenario file decoded into typed values, before the flows are

@@ -6,9 +6,10 @@ import (
 	"strings"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/loadgate/loadgate/engine"
 	"github.com/loadgate/loadgate/slo"
-	"go.yaml.in/yaml/v3"
 )
 
 var thresholdKeys = []string{"expr", "abort_on_fail", "delay", "window", "severity", "min_samples", "confidence", "undecided"}

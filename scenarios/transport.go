@@ -7,8 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/loadgate/loadgate/engine"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/loadgate/loadgate/engine"
 )
 
 // This file decodes how loadgate talks to the targets: the tls section
@@ -27,7 +28,8 @@ type TLSSpec struct {
 	ServerName         string // SNI and the name verified; "" is the URL's host
 	MinVersion         uint16 // tls.VersionTLS12, ...; 0 is Go's default (TLS 1.2)
 
-	config *tls.Config
+	options *engine.TLSOptions // the files' contents, for agents
+	config  *tls.Config        // built from options (engine.TLSOptions.Config)
 }
 
 // HTTPSpec is the http section.
@@ -41,16 +43,27 @@ type HTTPSpec struct {
 // section, or nil without one (verify against the system roots). The
 // caller gets its own copy.
 func (s *Scenario) TLSConfig() *tls.Config {
-	if s.Spec == nil || s.Spec.TLS == nil || s.Spec.TLS.config == nil {
+	if s.spec == nil || s.spec.TLS == nil || s.spec.TLS.config == nil {
 		return nil
 	}
-	return s.Spec.TLS.config.Clone()
+	return s.spec.TLS.config.Clone()
+}
+
+// TLSOptions returns the scenario's tls section as data (the certificate
+// files' contents, read once when the scenario was parsed), for agents
+// that cannot read the files; nil without a tls section.
+func (s *Scenario) TLSOptions() *engine.TLSOptions {
+	if s.spec == nil || s.spec.TLS == nil || s.spec.TLS.options == nil {
+		return nil
+	}
+	o := *s.spec.TLS.options
+	return &o
 }
 
 // TLSInsecure reports whether the scenario turns certificate verification
 // off.
 func (s *Scenario) TLSInsecure() bool {
-	return s.Spec != nil && s.Spec.TLS != nil && s.Spec.TLS.InsecureSkipVerify
+	return s.spec != nil && s.spec.TLS != nil && s.spec.TLS.InsecureSkipVerify
 }
 
 var (
@@ -65,28 +78,28 @@ var (
 func (d *decoder) tlsSection(n *yaml.Node, dir string) *TLSSpec {
 	out := &TLSSpec{}
 	fs := d.fields(n, "in tls", tlsKeys, nil)
-	cfg := &tls.Config{}
+	o := &engine.TLSOptions{}
 	if f, ok := fs["insecure_skip_verify"]; ok {
 		out.InsecureSkipVerify = d.boolean(f.val, "tls.insecure_skip_verify")
-		cfg.InsecureSkipVerify = out.InsecureSkipVerify
+		o.InsecureSkipVerify = out.InsecureSkipVerify
 	}
 	if f, ok := fs["server_name"]; ok {
 		if out.ServerName, ok = d.str(f.val, "tls.server_name"); ok && out.ServerName == "" {
 			d.el.node(f.val, "tls.server_name must not be empty (leave it out to use the URL's host)")
 		}
-		cfg.ServerName = out.ServerName
+		o.ServerName = out.ServerName
 	}
 	if f, ok := fs["min_version"]; ok {
 		if f.val.Kind != yaml.ScalarNode || tlsVersions[f.val.Value] == 0 {
 			d.el.node(f.val, "tls.min_version must be 1.0, 1.1, 1.2 or 1.3, got %s", scalarText(f.val))
 		} else {
 			out.MinVersion = tlsVersions[f.val.Value]
-			cfg.MinVersion = out.MinVersion
+			o.MinVersion = out.MinVersion
 		}
 	}
 	if f, ok := fs["ca_file"]; ok {
 		if path, ok := d.tlsFile(f.val, "tls.ca_file", dir, &out.CAFile); ok {
-			cfg.RootCAs = d.caPool(f.val, path)
+			o.CAPEM = d.caPEM(f.val, path)
 		}
 	}
 	cert, hasCert := fs["cert_file"]
@@ -100,16 +113,34 @@ func (d *decoder) tlsSection(n *yaml.Node, dir string) *TLSSpec {
 		certPath, ok1 := d.tlsFile(cert.val, "tls.cert_file", dir, &out.CertFile)
 		keyPath, ok2 := d.tlsFile(key.val, "tls.key_file", dir, &out.KeyFile)
 		if ok1 && ok2 {
-			pair, err := tls.LoadX509KeyPair(certPath, keyPath)
-			if err != nil {
-				d.el.node(cert.val, "tls.cert_file and tls.key_file: %v", unwrapPathError(err))
-			} else {
-				cfg.Certificates = []tls.Certificate{pair}
-			}
+			o.CertPEM, o.KeyPEM = d.keyPair(cert.val, certPath, keyPath)
 		}
 	}
-	out.config = cfg
+	cfg, err := o.Config()
+	if err != nil {
+		// The checks above report each problem at its key; this only
+		// catches a gap between them and the builder.
+		d.el.node(n, "%v", err)
+		return out
+	}
+	out.options, out.config = o, cfg
 	return out
+}
+
+// keyPair reads the client certificate and its key, checked as a pair;
+// nil, nil after an error at n.
+func (d *decoder) keyPair(n *yaml.Node, certPath, keyPath string) (certPEM, keyPEM []byte) {
+	certPEM, err := os.ReadFile(certPath)
+	if err == nil {
+		if keyPEM, err = os.ReadFile(keyPath); err == nil {
+			_, err = tls.X509KeyPair(certPEM, keyPEM)
+		}
+	}
+	if err != nil {
+		d.el.node(n, "tls.cert_file and tls.key_file: %v", unwrapPathError(err))
+		return nil, nil
+	}
+	return certPEM, keyPEM
 }
 
 // tlsFile checks that n names a readable regular file, resolved against
@@ -137,20 +168,19 @@ func (d *decoder) tlsFile(n *yaml.Node, what, dir string, asWritten *string) (st
 	return path, true
 }
 
-// caPool reads the PEM certificates of a CA file into a pool that replaces
-// the system roots.
-func (d *decoder) caPool(n *yaml.Node, path string) *x509.CertPool {
+// caPEM reads the PEM certificates of a CA file, which replace the system
+// roots; nil after an error at n.
+func (d *decoder) caPEM(n *yaml.Node, path string) []byte {
 	pem, err := os.ReadFile(path)
 	if err != nil {
 		d.el.node(n, "tls.ca_file %s: %v", n.Value, unwrapPathError(err))
 		return nil
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
+	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
 		d.el.node(n, "tls.ca_file %s holds no PEM certificate", n.Value)
 		return nil
 	}
-	return pool
+	return pem
 }
 
 func (d *decoder) httpSection(n *yaml.Node) HTTPSpec {

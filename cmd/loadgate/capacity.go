@@ -74,6 +74,10 @@ func (sf *searchFlags) apply(fs *pflag.FlagSet, sc *scenarios.Scenario) error {
 	if e := sc.Plan.CheckLoad(); e != nil {
 		return usagef(fmt.Sprintf("--max %g: %s", s.Config.Max, e.Msg))
 	}
+	// SetSearch replaced the compiled plan's load: check it again.
+	if err := sc.Plan.Validate(); err != nil {
+		return usagef(err.Error())
+	}
 	return nil
 }
 

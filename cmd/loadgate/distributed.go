@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/loadgate/loadgate/internal/loopback"
@@ -82,9 +81,7 @@ func (d *distFlags) coordinator(sc *scenarios.Scenario, seg engine.Segment) (*cl
 			}
 		}
 	}
-	if c.Target, err = targetTLS(sc); err != nil {
-		return nil, err
-	}
+	c.Target = cluster.WireTLS(sc.TLSOptions())
 	return c, nil
 }
 
@@ -146,33 +143,4 @@ func readPool(path string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("%s holds no PEM certificate", path)
 	}
 	return pool, nil
-}
-
-// targetTLS is the scenario's tls section with its files' contents, for
-// agents that cannot read the coordinator's files.
-func targetTLS(sc *scenarios.Scenario) (*cluster.TLSOptions, error) {
-	if sc.Spec == nil || sc.Spec.TLS == nil {
-		return nil, nil
-	}
-	t := sc.Spec.TLS
-	o := &cluster.TLSOptions{ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: t.MinVersion}
-	read := func(f string) ([]byte, error) {
-		if f == "" {
-			return nil, nil
-		}
-		if !filepath.IsAbs(f) {
-			f = filepath.Join(filepath.Dir(sc.Path), f)
-		}
-		return os.ReadFile(f)
-	}
-	var err error
-	if o.CAPEM, err = read(t.CAFile); err == nil {
-		if o.CertPEM, err = read(t.CertFile); err == nil {
-			o.KeyPEM, err = read(t.KeyFile)
-		}
-	}
-	if err != nil {
-		return nil, usagef("tls: " + err.Error())
-	}
-	return o, nil
 }

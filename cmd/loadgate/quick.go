@@ -103,7 +103,7 @@ func (q *quickFlags) scenario(f *runFlags, stderr io.Writer) (*scenarios.Scenari
 	if err != nil {
 		return nil, err
 	}
-	sc, err := scenarios.Parse(quickScenarioName, []byte(doc.b.String()), scenarios.EnvLookup(f.overrides))
+	sc, err := scenarios.Parse(quickScenarioName, []byte(doc.b.String()), scenarios.EnvLookup(f.overrides), f.compileOptions()...)
 	if err == nil {
 		sc.Path = "" // no file
 		// --threshold 'http_req_failed: rate < baseline + 1%' with a
@@ -114,7 +114,7 @@ func (q *quickFlags) scenario(f *runFlags, stderr io.Writer) (*scenarios.Scenari
 	}
 	errs, ok := err.(scenarios.Errors)
 	if !ok {
-		return nil, &exitError{code: exitInvalid, err: err}
+		return nil, f.overrideError(&exitError{code: exitInvalid, err: err})
 	}
 	for _, e := range errs {
 		doc.explain(stderr, e)
@@ -243,9 +243,9 @@ func (f *runFlags) scenario(fs *pflag.FlagSet, stderr io.Writer) (*scenarios.Sce
 		if fs.NArg() != 1 {
 			return nil, usagef("want one scenario file: loadgate run SCENARIO.yaml (or quick mode: loadgate run --url URL --rate R --duration D)")
 		}
-		sc, err := loadScenario(fs.Arg(0), f.overrides, stderr)
+		sc, err := loadScenario(fs.Arg(0), f.overrides, stderr, f.compileOptions()...)
 		if err != nil {
-			return nil, err
+			return nil, f.overrideError(err)
 		}
 		// A baseline threshold that could never pass on this baseline
 		// (docs/thresholds.md, Baselines).

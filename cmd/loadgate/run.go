@@ -41,6 +41,8 @@ type runFlags struct {
 	// canary gate cannot pass without its reference (baseline.go).
 	baseRun         *baseRuns
 	requireBaseline bool
+	// search is set by capacity, whose scenario becomes a search.
+	search bool
 }
 
 func (f *runFlags) register(fs *pflag.FlagSet, withScenarioFlags bool) {
@@ -122,25 +124,28 @@ func (f *runFlags) overrideFlags() string {
 	return strings.Join(out, " ")
 }
 
-// apply replaces the load profile with a constant one when --duration or
-// --rate is given: the rate defaults to the profile's highest target and the
-// duration to the profile's length.
-func (f *runFlags) apply(l *engine.Load) {
-	if f.duration == 0 && f.rate == 0 {
-		return
+// compileOptions are the overrides of the scenario's load: --rate,
+// --duration and --segment, applied once as it compiles. A capacity search
+// chooses its own rates: capacity gives only the segment, and run refuses
+// --rate and --duration on a search once the scenario is read.
+func (f *runFlags) compileOptions() []scenarios.Option {
+	if f.search {
+		return []scenarios.Option{scenarios.WithSegment(f.seg)}
 	}
-	rate, d := f.rate, f.duration
-	if rate == 0 {
-		rate = l.StartRate
-		for _, s := range l.Stages {
-			rate = max(rate, s.Target)
-		}
+	return []scenarios.Option{scenarios.WithRate(f.rate), scenarios.WithDuration(f.duration), scenarios.WithSegment(f.seg)}
+}
+
+// overrideError words a plan the overrides cannot run as a usage error
+// that names the flags; other errors are returned as they are.
+func (f *runFlags) overrideError(err error) error {
+	var oe *scenarios.OverrideError
+	switch {
+	case !errors.As(err, &oe):
+		return err
+	case oe.Load != nil:
+		return usagef(fmt.Sprintf("%s: %s", f.overrideFlags(), oe.Load.Msg))
 	}
-	if d == 0 {
-		d = l.Duration()
-	}
-	l.StartRate = rate
-	l.Stages = []engine.Stage{{Duration: d, Target: rate}}
+	return usagef(oe.Err.Error())
 }
 
 // baselineWarnings prints and returns the warnings about the --baseline
@@ -165,6 +170,7 @@ func runScenario(name, usage string, args []string, stdout, stderr io.Writer, sf
 	f.register(fs, true)
 	if sf != nil {
 		sf.register(fs)
+		f.search = true
 	}
 	if done, err := parseFlags(fs, args); done || err != nil {
 		return err
@@ -193,14 +199,6 @@ func runScenario(name, usage string, args []string, stdout, stderr io.Writer, sf
 	if sc.Search != nil && (f.rate > 0 || f.duration > 0) {
 		return usagef(fmt.Sprintf("%s: a capacity search chooses its own rates; give the search's flags (--from, --max, --step...) to loadgate capacity instead", f.overrideFlags()))
 	}
-	f.apply(&sc.Plan.Load)
-	sc.Plan.Segment = f.seg
-	if e := sc.Plan.CheckLoad(); e != nil && (f.rate > 0 || f.duration > 0) {
-		return usagef(fmt.Sprintf("%s: %s", f.overrideFlags(), e.Msg))
-	}
-	if err := sc.Plan.Validate(); err != nil {
-		return usagef(err.Error())
-	}
 	coord, err := f.dist.coordinator(sc, f.seg)
 	if err != nil {
 		return err
@@ -215,8 +213,8 @@ func runScenario(name, usage string, args []string, stdout, stderr io.Writer, sf
 
 // loadScenario loads a file and prints every error it has, each on its own
 // line as file:line:col: message.
-func loadScenario(path string, overrides map[string]string, stderr io.Writer) (*scenarios.Scenario, error) {
-	sc, err := scenarios.Load(path, scenarios.EnvLookup(overrides))
+func loadScenario(path string, overrides map[string]string, stderr io.Writer, opts ...scenarios.Option) (*scenarios.Scenario, error) {
+	sc, err := scenarios.Load(path, scenarios.EnvLookup(overrides), opts...)
 	if err == nil {
 		return sc, nil
 	}
