@@ -13,6 +13,7 @@ import (
 	"github.com/loadgate/loadgate/engine"
 	"github.com/loadgate/loadgate/gate"
 	"github.com/loadgate/loadgate/scenarios"
+	"github.com/loadgate/loadgate/slo"
 )
 
 // runFlags are the flags shared by run and demo.
@@ -26,9 +27,9 @@ type runFlags struct {
 	rate      float64
 	outputs   []gate.Output
 	overrides map[string]string
-	baselines []string     // --baseline RUN.json, repeatable: the runs are pooled
-	base      baselineFunc // resolved by resolve; nil without --baseline
-	segment   string       // --segment I/N
+	baselines []string                                               // --baseline RUN.json, repeatable: the runs are pooled
+	base      func(key string, agg slo.Expr) (float64, bool, string) // resolved by resolve; nil without --baseline
+	segment   string                                                 // --segment I/N
 	seg       engine.Segment
 	metrics   metricsFlags // --metrics-addr and friends (metrics.go)
 	quick     quickFlags   // --url and friends: quick mode (quick.go)
@@ -38,8 +39,8 @@ type runFlags struct {
 	// baseRun is the --baseline run (several pooled into one), nil
 	// without it; requireBaseline
 	// (--require-baseline) makes a run without one invalid, so that a
-	// canary gate cannot pass without its reference (baseline.go).
-	baseRun         *baseRuns
+	// canary gate cannot pass without its reference (gate.LoadBaselines).
+	baseRun         *gate.Baselines
 	requireBaseline bool
 	// search is set by capacity, whose scenario becomes a search.
 	search bool
@@ -88,10 +89,12 @@ func (f *runFlags) resolve(stderr io.Writer) error {
 		// (docs/thresholds.md, Baselines).
 		return usagef("--require-baseline: no --baseline given (or it is empty); a canary gate needs its reference run; nothing was sent")
 	}
-	if f.baseRun, err = loadBaselines(f.baselines); err != nil || f.baseRun == nil {
-		return err
+	if f.baseRun, err = gate.LoadBaselines(f.baselines); err != nil {
+		return usagef(err.Error())
 	}
-	f.base = f.baseRun.pooled.Baseline
+	if f.baseRun != nil {
+		f.base = f.baseRun.Baseline
+	}
 	return nil
 }
 
@@ -149,9 +152,9 @@ func (f *runFlags) overrideError(err error) error {
 }
 
 // baselineWarnings prints and returns the warnings about the --baseline
-// run (baseline.go).
+// runs (gate.Baselines.Warnings).
 func (f *runFlags) baselineWarnings(sc *scenarios.Scenario, stderr io.Writer) []string {
-	ws := baselineWarnings(f.baseRun, sc)
+	ws := f.baseRun.Warnings(sc)
 	for _, w := range ws {
 		fmt.Fprintf(stderr, "loadgate: warning: %s\n", w)
 	}

@@ -1,4 +1,4 @@
-package main
+package gate
 
 import (
 	"fmt"
@@ -10,10 +10,7 @@ import (
 	"github.com/loadgate/loadgate/verdict"
 )
 
-// baselineFunc resolves a baseline expression (slo.Options.Baseline).
-type baselineFunc = func(key string, agg slo.Expr) (float64, bool, string)
-
-// loadBaselines reads the --baseline reports before anything is sent and
+// LoadBaselines reads the --baseline reports before anything is sent and
 // pools them into one (report.Pool: histograms merged exactly, rates
 // pooled), so that a baseline kept from several runs is less noisy than any
 // one of them (docs/thresholds.md, Baselines). Empty paths (an unset
@@ -21,19 +18,20 @@ type baselineFunc = func(key string, agg slo.Expr) (float64, bool, string)
 // report, or a run that measured nothing (an invalid or preflight-failed
 // one), is bad input: exit 2. A run that was partial, whose measurement
 // was inconclusive or that ran another scenario is usable, with a warning
-// (baselineWarnings).
-func loadBaselines(paths []string) (*baseRuns, error) {
-	var b baseRuns
+// (Warnings). Its errors say that nothing was sent: they are the
+// caller's exit 2.
+func LoadBaselines(paths []string) (*Baselines, error) {
+	var b Baselines
 	for _, path := range paths {
 		if path == "" {
 			continue
 		}
 		sum, err := report.ReadJSON(path)
 		if err != nil {
-			return nil, usagef(fmt.Sprintf("--baseline %s: %v; nothing was sent", path, err))
+			return nil, fmt.Errorf("--baseline %s: %v; nothing was sent", path, err)
 		}
 		if len(sum.Metrics) == 0 {
-			return nil, usagef(fmt.Sprintf("--baseline %s: the run has no metrics (status %s); nothing was sent", path, sum.Status))
+			return nil, fmt.Errorf("--baseline %s: the run has no metrics (status %s); nothing was sent", path, sum.Status)
 		}
 		b.paths = append(b.paths, path)
 		b.runs = append(b.runs, sum)
@@ -43,26 +41,32 @@ func loadBaselines(paths []string) (*baseRuns, error) {
 	}
 	pooled, err := report.Pool(b.runs)
 	if err != nil {
-		return nil, usagef(fmt.Sprintf("--baseline %s: %v; nothing was sent", strings.Join(b.paths, ", "), err))
+		return nil, fmt.Errorf("--baseline %s: %v; nothing was sent", strings.Join(b.paths, ", "), err)
 	}
 	b.pooled = pooled
 	return &b, nil
 }
 
-// baseRuns are the --baseline runs, each with its path, and their pool,
-// which the thresholds read.
-type baseRuns struct {
+// Baselines are the --baseline runs, each with its path, and their pool,
+// which the thresholds read (Baseline).
+type Baselines struct {
 	paths  []string
 	runs   []*report.Summary
 	pooled *report.Summary
 }
 
-// baselineWarnings says why a --baseline run makes a doubtful reference
+// Baseline resolves a baseline threshold's value in the pooled run
+// (Config.Baseline, slo.Options.Baseline).
+func (b *Baselines) Baseline(key string, agg slo.Expr) (float64, bool, string) {
+	return b.pooled.Baseline(key, agg)
+}
+
+// Warnings says why a --baseline run makes a doubtful reference
 // for sc: partial, inconclusive, or another scenario (a different sha256).
 // They go to stderr and into the report's warnings, so that a canary gate
 // that passed against the wrong reference says so where the pipeline keeps
 // it (docs/thresholds.md, Baselines).
-func baselineWarnings(b *baseRuns, sc *scenarios.Scenario) []string {
+func (b *Baselines) Warnings(sc *scenarios.Scenario) []string {
 	if b == nil {
 		return nil
 	}
