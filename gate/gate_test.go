@@ -2,6 +2,7 @@ package gate
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -182,5 +183,78 @@ func TestWriterRewritesOnFailure(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "exit code 74") {
 		t.Errorf("stdout:\n%s", stdout.String())
+	}
+}
+
+// TestWriterKeepsASavedVerdict: without rejudge (loadgate report) a file
+// that cannot be written is said and returned, the others are written
+// with the saved status, and stdout gets the report to "-" only.
+func TestWriterKeepsASavedVerdict(t *testing.T) {
+	dir := t.TempDir()
+	v := &verdict.Causes{}
+	v.Add(verdict.Failed, "threshold failed")
+	sum := summarize(report.Run{Tool: Tool}, v)
+	outs := []Output{{"json", "/dev/null/x.json"}, {"junit", filepath.Join(dir, "a.xml")}, {"json", "-"}}
+	var stderr, stdout bytes.Buffer
+	errs := Writer{Stdout: &stdout, Stderr: &stderr, Prefix: "loadgate report", NoSummary: true}.Write(outs, sum, nil)
+	if errs[0] == nil || errs[1] != nil || errs[2] != nil {
+		t.Fatalf("errors %v", errs)
+	}
+	if !strings.HasPrefix(stderr.String(), "loadgate report: cannot write json report /dev/null/x.json: ") {
+		t.Errorf("stderr %q", stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a.xml")); err != nil {
+		t.Error(err)
+	}
+	var got report.Summary
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil || got.Status != verdict.Failed || got.ExitCode != 1 {
+		t.Errorf("stdout: status %s exit_code %d (%v), want the saved failed, 1", got.Status, got.ExitCode, err)
+	}
+}
+
+// TestMergeVerdict: a merge is judged as its run would be: an interrupted
+// input makes it partial and interrupted, a failed threshold on the merged
+// data is a reason after it, an inconclusive cause comes last, a status of
+// a later version is not trusted, and a report that cannot be written is
+// io_error in every report written (docs/exit-codes.md).
+func TestMergeVerdict(t *testing.T) {
+	m := &report.Merged{
+		Summary: &report.Summary{Tool: Tool, Thresholds: []report.ThresholdResult{
+			{Metric: "http_req_duration", Expr: "p(95) < 1ms", Observed: 5, Limit: 1, Unit: "ms", Severity: "fail"},
+			{Metric: "http_reqs", Expr: "count > 0", Observed: 10, Passed: true, Severity: "fail"},
+		}},
+		Causes: []report.Cause{
+			{Status: verdict.Inconclusive, Reason: "b.json: partial report"},
+			{Status: verdict.Interrupted, Reason: "a.json: interrupted: the merged run is partial"},
+			{Status: "later", Reason: "c.json: a status of a later version"},
+		},
+	}
+	v := judgeMerge(m)
+	if v.Status() != verdict.Interrupted || !m.Summary.Partial {
+		t.Fatalf("status %s, partial %v: want interrupted and partial", v.Status(), m.Summary.Partial)
+	}
+	if r := v.Reasons(); len(r) != 4 || !strings.HasPrefix(r[0], "a.json") || !strings.HasPrefix(r[1], "threshold http_req_duration") || !strings.HasPrefix(r[2], "b.json") {
+		t.Errorf("reasons %q", r)
+	}
+	if !v.Has(verdict.Inconclusive) {
+		t.Error("a status of a later version must count as inconclusive")
+	}
+
+	dir := t.TempDir()
+	m.Causes, m.Summary.Partial = nil, false
+	outs := []Output{{"json", filepath.Join(dir, "m.json")}, {"junit", "/dev/null/m.xml"}}
+	if code := WriteMerge(m, outs, Writer{Stdout: io.Discard, Stderr: io.Discard}); code != verdict.IOError.Code() {
+		t.Fatalf("exit %d, want 74", code)
+	}
+	b, err := os.ReadFile(outs[0].Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s report.Summary
+	if err := json.Unmarshal(b, &s); err != nil || s.Status != verdict.IOError || s.ExitCode != 74 {
+		t.Fatalf("merged report: status %s, exit_code %d (%v): want io_error, 74, written again", s.Status, s.ExitCode, err)
+	}
+	if len(s.Reasons) != 2 || !strings.HasPrefix(s.Reasons[1], "cannot write junit report /dev/null/m.xml") {
+		t.Errorf("reasons %q", s.Reasons)
 	}
 }
