@@ -32,7 +32,7 @@ type runFlags struct {
 	base      func(key string, agg slo.Expr) (float64, bool, string) // resolved by resolve; nil without --baseline
 	segment   string                                                 // --segment I/N
 	seg       engine.Segment
-	metrics   metricsFlags // --metrics-addr and friends (metrics.go)
+	metrics   metricsFlags // --metrics-addr and friends (metricsflags.go)
 	quick     quickFlags   // --url and friends: quick mode (quick.go)
 	failCode  failCode     // --exit-code-on-fail (failcode.go)
 	dist      distFlags    // --agents and friends (distributed.go)
