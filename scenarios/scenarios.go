@@ -100,10 +100,10 @@ func Parse(name string, data []byte, lookup func(string) (string, bool), opts ..
 		opt(&o)
 	}
 	if spec.Load.Search != nil {
-		// A search chooses its own rates: its plan's load is one step at
-		// its max, which a profile override must not replace (the CLI
-		// refuses --rate and --duration on a search).
-		o.rate, o.duration = 0, 0
+		// A search chooses its own rates and is not cut into segments: its
+		// plan's load is one step at its max, which no override replaces
+		// (the CLI refuses --rate, --duration and --segment on a search).
+		o = options{}
 	}
 	o.apply(&plan)
 	if e := plan.CheckLoad(); e != nil && o.profile() {

@@ -130,8 +130,9 @@ func (f *runFlags) overrideFlags() string {
 
 // compileOptions are the overrides of the scenario's load: --rate,
 // --duration and --segment, applied once as it compiles. A capacity search
-// chooses its own rates: capacity gives only the segment, and run refuses
-// --rate and --duration on a search once the scenario is read.
+// chooses its own rates: capacity gives only the segment, and run and
+// capacity refuse --rate, --duration and --segment on a search once the
+// scenario is read.
 func (f *runFlags) compileOptions() []scenarios.Option {
 	if f.search {
 		return []scenarios.Option{scenarios.WithSegment(f.seg)}
