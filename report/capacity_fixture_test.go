@@ -7,6 +7,7 @@ import (
 	"github.com/loadgate/loadgate/capacity"
 	"github.com/loadgate/loadgate/engine"
 	"github.com/loadgate/loadgate/slo"
+	"github.com/loadgate/loadgate/verdict"
 )
 
 // The synthetic capacity search of the golden files (issue 18): the real
@@ -199,7 +200,7 @@ func capacityRun(t testing.TB) Run {
 		Scenario: Scenario{Name: "catalog-capacity", Path: "testdata/capacity.yaml", SHA256: "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"},
 		Plan:     at.Plan, Started: t0, Ended: t0.Add(o.Elapsed),
 		Final: final, Thresholds: at.Results, Capacity: o,
-		Status: "passed", ExitCode: 0,
+		Status:  verdict.Passed,
 		Reasons: []string{"capacity: " + CapacityAnswer(CapacityOf(o, nil))},
 	}
 }
