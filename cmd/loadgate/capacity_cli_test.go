@@ -148,6 +148,28 @@ func TestCapacityGate(t *testing.T) {
 			t.Fatalf("%d steps, ended %q: want 2 steps and the budget spent", n, c["ended"])
 		}
 	})
+	t.Run("bad search flags", func(t *testing.T) {
+		tg := newTarget(t, nil)
+		plain := scenario(t, tg.URL, shortLoad, "  http_req_failed: [\"rate < 1%\"]\n")
+		for _, tc := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{plain}, "has no load.search: give --from and --max"},
+			{[]string{plain, "--from", "10", "--max", "100", "--precision", "150%"}, "--precision: want a share between 0% and 100%"},
+			{[]string{plain, "--from", "100", "--max", "10"}, "max (10) must be at least from (100)"},
+			{[]string{plain, "--from", "10", "--max", "100", "--min-rate", "500"}, "min_rate (500) must be within 0..max (100)"},
+			{[]string{plain, "--from", "10", "--max", "100", "--step", "2s", "--budget", "1s"}, "shorter than one step"},
+		} {
+			r := run(t, append([]string{"capacity"}, tc.args...)...)
+			if r.code != exitInvalid || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("capacity %v: exit %d, stderr %q; want 2 and %q", tc.args[1:], r.code, r.stderr, tc.want)
+			}
+		}
+		if n := tg.hits.Load(); n != 0 {
+			t.Errorf("bad flags sent %d requests", n)
+		}
+	})
 	t.Run("--segment on a search", func(t *testing.T) {
 		r := run(t, "capacity", capacityScenario(t, addr, "from: 100, max: 1600", "", "50ms"), "--segment", "0/2")
 		r.expect(t, exitInvalid)
