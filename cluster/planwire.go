@@ -195,6 +195,15 @@ func dec[T ~uint8](e *enums, t wireEnum[T], n uint8) T {
 // the protocol has no number for (a plan not built from the engine's
 // constants).
 func encodePlan(p *engine.Plan) (*wirePlan, error) {
+	for _, f := range p.Flows {
+		for _, s := range f.Steps {
+			if s.Protocol != engine.ProtoHTTP {
+				// Protocol 1 has no field for it: an agent would run an
+				// HTTP request in its place.
+				return nil, fmt.Errorf("flow %q step %q: protocol 1 carries HTTP steps only, not %s", f.Name, s.Name, s.Protocol)
+			}
+		}
+	}
 	var e enums
 	l := &p.Load
 	stages := convert(l.Stages, func(s *engine.Stage) wireStage {

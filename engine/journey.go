@@ -130,6 +130,9 @@ type stepPlan struct {
 	captures []captureExec
 	checks   []checkExec
 	needBody bool
+	// proto is the compiled step of a non-HTTP protocol (proto.go); nil
+	// for HTTP.
+	proto protoStep
 }
 
 // dynamic reports whether the request changes per iteration.
@@ -253,30 +256,40 @@ func compileStep(st *Step, rs *resolver) (*stepPlan, error) {
 		}
 		sp.checks = append(sp.checks, ce)
 	}
+	if st.Protocol != ProtoHTTP {
+		k, err := kindOf(st)
+		if err != nil {
+			return nil, err
+		}
+		if sp.proto, err = k.compile(st, sp, rs); err != nil {
+			return nil, err
+		}
+	}
 	return sp, nil
 }
 
 // judge runs the step's checks and returns the set of those that held (bit
-// i for check i). A response that never came (err) holds none.
-func (sp *stepPlan) judge(resp *fasthttp.Response, body []byte, service time.Duration, got bool) (held uint64) {
+// i for check i). A response that never came (err) holds none. status is
+// what a status check compares: the HTTP status, or a gRPC code; resp is
+// nil for a non-HTTP step (a header check then never holds).
+func (sp *stepPlan) judge(resp *fasthttp.Response, status int, body []byte, service time.Duration, got bool) (held uint64) {
 	if !got {
 		return 0
 	}
 	for i := range sp.checks {
-		if sp.checks[i].holds(resp, body, service) {
+		if sp.checks[i].holds(resp, status, body, service) {
 			held |= 1 << i
 		}
 	}
 	return held
 }
 
-func (ce *checkExec) holds(resp *fasthttp.Response, body []byte, service time.Duration) bool {
+func (ce *checkExec) holds(resp *fasthttp.Response, status int, body []byte, service time.Duration) bool {
 	c := ce.c
 	switch c.Kind {
 	case CheckStatus:
-		st := resp.StatusCode()
 		for _, s := range c.Statuses {
-			if s == st {
+			if s == status {
 				return true
 			}
 		}
@@ -288,7 +301,7 @@ func (ce *checkExec) holds(resp *fasthttp.Response, body []byte, service time.Du
 	case CheckJSONEquals:
 		return jsonEqual(gjson.GetBytes(body, ce.path), ce.want)
 	case CheckHeaderEquals:
-		return string(resp.Header.Peek(c.Path)) == c.Value
+		return resp != nil && string(resp.Header.Peek(c.Path)) == c.Value
 	case CheckMaxDuration:
 		return service <= c.MaxDuration
 	}
@@ -317,7 +330,7 @@ func compactJSON(s string) string {
 }
 
 // capture runs the step's captures into v. On a miss it returns the
-// capture that found nothing.
+// capture that found nothing. resp is nil for a non-HTTP step.
 func (sp *stepPlan) capture(resp *fasthttp.Response, body []byte, v *vars) *captureExec {
 	for i := range sp.captures {
 		ce := &sp.captures[i]
@@ -344,6 +357,9 @@ func (sp *stepPlan) capture(resp *fasthttp.Response, body []byte, v *vars) *capt
 				dst = append(dst, body[m[0]:m[1]]...)
 			}
 		case CaptureHeader:
+			if resp == nil {
+				return ce
+			}
 			h := resp.Header.Peek(ce.c.Expr)
 			if h == nil {
 				return ce

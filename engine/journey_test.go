@@ -159,10 +159,10 @@ func TestChecksAndCaptures(t *testing.T) {
 	resp.SetStatusCode(200)
 	resp.Header.Set("X-A", "b")
 	body := []byte(`{"n":1,"name":"widget","tags":["a","b"],"items":[{"id":1},{"id":"x-2"}]}`)
-	if got := sp.judge(resp, body, time.Millisecond, true); got != 1<<8-1 {
+	if got := sp.judge(resp, resp.StatusCode(), body, time.Millisecond, true); got != 1<<8-1 {
 		t.Fatalf("checks held %08b, want all 8", got)
 	}
-	if got := sp.judge(resp, body, time.Millisecond, false); got != 0 {
+	if got := sp.judge(resp, resp.StatusCode(), body, time.Millisecond, false); got != 0 {
 		t.Fatalf("%d checks held without a response", got)
 	}
 	v := &vars{captures: make([][]byte, 4)}

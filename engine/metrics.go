@@ -38,19 +38,28 @@ type Metric struct {
 	Tags []string
 	// Bytes marks counters of bytes rather than events.
 	Bytes bool
+	// PerProto marks a metric of the steps of one protocol, Proto: the
+	// http_ metrics read HTTP steps only, the grpc_ ones gRPC steps only.
+	PerProto bool
+	Proto    Protocol
 }
 
 var (
 	reqTags  = []string{"flow", "step", "method", "status"}
 	flowTags = []string{"flow"}
+	stepTags = []string{"flow", "step"}
 )
 
 // Metrics is the catalogue of docs/metrics.md, in report order.
 var Metrics = []Metric{
-	{Name: "http_req_duration", Type: Trend, Tags: reqTags},
-	{Name: "http_req_service_time", Type: Trend, Tags: reqTags[:3]},
-	{Name: "http_reqs", Type: Counter, Tags: reqTags},
-	{Name: "http_req_failed", Type: Rate, Tags: reqTags},
+	{Name: "http_req_duration", Type: Trend, Tags: reqTags, PerProto: true},
+	{Name: "http_req_service_time", Type: Trend, Tags: reqTags[:3], PerProto: true},
+	{Name: "http_reqs", Type: Counter, Tags: reqTags, PerProto: true},
+	{Name: "http_req_failed", Type: Rate, Tags: reqTags, PerProto: true},
+	{Name: "grpc_req_duration", Type: Trend, Tags: stepTags, PerProto: true, Proto: ProtoGRPC},
+	{Name: "grpc_req_service_time", Type: Trend, Tags: stepTags, PerProto: true, Proto: ProtoGRPC},
+	{Name: "grpc_reqs", Type: Counter, Tags: stepTags, PerProto: true, Proto: ProtoGRPC},
+	{Name: "grpc_req_failed", Type: Rate, Tags: stepTags, PerProto: true, Proto: ProtoGRPC},
 	{Name: "iterations", Type: Counter, Tags: flowTags},
 	{Name: "iteration_duration", Type: Trend, Tags: flowTags},
 	{Name: "dropped_iterations", Type: Counter},
@@ -155,12 +164,16 @@ func Select(p *Plan, metric string, tags []Tag) (*Selection, error) {
 			s.class = c
 		}
 	}
+	mixed := m.PerProto && !onlyProtocol(p, m.Proto)
 	for fi, f := range p.Flows {
 		if flow != "" && f.Name != flow {
 			continue
 		}
 		s.flows = append(s.flows, fi)
 		for si, st := range f.Steps {
+			if m.PerProto && st.Protocol != m.Proto {
+				continue
+			}
 			if (step == "" || st.Name == step) && (method == "" || st.Method == method) {
 				ci := -1
 				if check != "" {
@@ -172,7 +185,7 @@ func Select(p *Plan, metric string, tags []Tag) (*Selection, error) {
 			}
 		}
 	}
-	if step == "" && method == "" && check == "" {
+	if step == "" && method == "" && check == "" && !mixed {
 		s.cover = coverAll
 		if flow != "" {
 			s.cover = coverFlows
@@ -185,6 +198,45 @@ func Select(p *Plan, metric string, tags []Tag) (*Selection, error) {
 		return nil, fmt.Errorf("no step matches %s", s.Key())
 	}
 	return s, nil
+}
+
+// SelectAnyProtocol is Select of a request metric of HTTP (http_req_duration,
+// http_req_service_time, http_reqs, http_req_failed) over the steps of
+// every protocol: what the progress line and the timeline show, whatever a
+// plan speaks.
+func SelectAnyProtocol(p *Plan, metric string) (*Selection, error) {
+	m, ok := LookupMetric(metric)
+	if !ok || !m.PerProto || m.Proto != ProtoHTTP {
+		return nil, fmt.Errorf("engine: %q is not an HTTP request metric", metric)
+	}
+	s := &Selection{Metric: m, class: -1, cover: coverAll}
+	for fi := range p.Flows {
+		s.flows = append(s.flows, fi)
+		for si := range p.Flows[fi].Steps {
+			s.steps = append(s.steps, stepRef{fi, si, -1})
+		}
+	}
+	return s, nil
+}
+
+// onlyProtocol reports whether every step of p speaks proto.
+func onlyProtocol(p *Plan, proto Protocol) bool {
+	for _, f := range p.Flows {
+		for _, st := range f.Steps {
+			if st.Protocol != proto {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// HasSteps reports whether s reads any step: false for a metric of a
+// protocol the plan does not speak (grpc_reqs of an HTTP plan), whose
+// value is always empty; a report leaves it out and a threshold on it is
+// an error at load.
+func (s *Selection) HasSteps() bool {
+	return !s.Metric.PerProto || len(s.steps) > 0
 }
 
 // HasChecks reports whether a step that s selects has checks: only the
@@ -323,17 +375,17 @@ func (s *Selection) readSteps(p *Period, v *Value) {
 	var hs []*histogram.Histogram
 	for _, st := range s.sources(p) {
 		switch s.Metric.Name {
-		case "http_req_duration":
+		case "http_req_duration", "grpc_req_duration":
 			if s.class >= 0 {
 				hs = append(hs, st.ByClass[s.class])
 			} else {
 				hs = append(hs, st.Duration)
 			}
-		case "http_req_service_time":
+		case "http_req_service_time", "grpc_req_service_time":
 			hs = append(hs, st.ServiceTime)
-		case "http_reqs":
+		case "http_reqs", "grpc_reqs":
 			v.Count += s.requests(st)
-		case "http_req_failed":
+		case "http_req_failed", "grpc_req_failed":
 			if s.class >= 0 {
 				v.Total += st.Status[s.class]
 				v.Hits += st.FailedByClass[s.class]

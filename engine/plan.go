@@ -175,6 +175,32 @@ type Header struct {
 	Key, Value string
 }
 
+// Protocol is what a step speaks. HTTP steps go through the engine's HTTP
+// client (engine/internal/httpc); the others through their protoKind
+// (proto.go).
+type Protocol uint8
+
+const (
+	// ProtoHTTP is an HTTP request (the zero value).
+	ProtoHTTP Protocol = iota
+	// ProtoGRPC is a gRPC call (grpc.go).
+	ProtoGRPC
+	// ProtoWS is a WebSocket session (ws.go).
+	ProtoWS
+	numProtocols
+)
+
+// String names p as metric prefixes do: http, grpc, ws.
+func (p Protocol) String() string {
+	switch p {
+	case ProtoGRPC:
+		return "grpc"
+	case ProtoWS:
+		return "ws"
+	}
+	return "http"
+}
+
 // Step is one HTTP request of a flow. The URL is absolute; the URL's path
 // and query, header values and the body may hold {{ ... }} templates
 // (template.go), kept here as written so that reports show the template,
@@ -208,6 +234,13 @@ type Step struct {
 	// MaxRedirects is how many redirects are followed; 0 follows none (the
 	// 3xx is the step's answer). Scenarios default to DefaultMaxRedirects.
 	MaxRedirects int
+	// Protocol is what the step speaks; a non-HTTP step's URL still names
+	// its target (http:// or https:// for gRPC, ws:// or wss:// for
+	// WebSocket), its Headers are gRPC metadata or handshake headers, and
+	// the call itself is in GRPC or WS.
+	Protocol Protocol
+	GRPC     *GRPCCall  // the call of a gRPC step (plan_grpc.go)
+	WS       *WSSession // the session of a WebSocket step (plan_ws.go)
 }
 
 // Accepts reports whether status counts as a success for this step.

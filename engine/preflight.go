@@ -40,14 +40,31 @@ func (e *preflightError) Error() string {
 // TLS the server must select h2. It sends no HTTP request. A nil error means
 // every target answered.
 func (e *Engine) Preflight(ctx context.Context, p *Plan, timeout time.Duration) error {
-	targets := map[string]*url.URL{}
-	for _, f := range p.Flows {
-		for _, s := range f.Steps {
+	// One probe per target and protocol: a non-HTTP step's probe may need
+	// the step itself (a gRPC method resolved by reflection), so it keeps
+	// the first step of its (protocol, target).
+	type probe struct {
+		u    *url.URL
+		step *Step
+	}
+	targets := map[string]probe{}
+	for fi := range p.Flows {
+		for si := range p.Flows[fi].Steps {
+			s := &p.Flows[fi].Steps[si]
 			u, err := url.Parse(s.URL)
 			if err != nil {
 				return fmt.Errorf("engine: bad url %q: %w", s.URL, err)
 			}
-			targets[u.Scheme+"://"+u.Host] = u
+			key := u.Scheme + "://" + u.Host
+			if s.Protocol != ProtoHTTP {
+				key = s.Protocol.String() + " " + key
+				if s.Protocol == ProtoGRPC {
+					key += " " + s.Name // each gRPC step may resolve its own method
+				}
+			}
+			if _, ok := targets[key]; !ok {
+				targets[key] = probe{u, s}
+			}
 		}
 	}
 	type result struct {
@@ -55,8 +72,19 @@ func (e *Engine) Preflight(ctx context.Context, p *Plan, timeout time.Duration) 
 		err    error
 	}
 	ch := make(chan result, len(targets))
-	for t, u := range targets {
-		go func() { ch <- result{t, httpc.Probe(ctx, u, e.Dial, e.TLS, p.HTTPVersion == HTTP2, timeout)} }()
+	for _, pr := range targets {
+		go func() {
+			target := pr.u.Scheme + "://" + pr.u.Host
+			if pr.step.Protocol == ProtoHTTP {
+				ch <- result{target, httpc.Probe(ctx, pr.u, e.Dial, e.TLS, p.HTTPVersion == HTTP2, timeout)}
+				return
+			}
+			k, err := kindOf(pr.step)
+			if err == nil {
+				err = k.probe(ctx, e, pr.step, timeout)
+			}
+			ch <- result{target, err}
+		}()
 	}
 	pe := &preflightError{}
 	for range targets {

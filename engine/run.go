@@ -98,7 +98,12 @@ type run struct {
 	n          atomic.Int64 // closed model: iteration counter for flow picks
 	wg         sync.WaitGroup
 	// cancel stops the run with a cause (a recovered panic).
-	cancel   context.CancelCauseFunc
+	cancel context.CancelCauseFunc
+	// cut is cancelled at the hard stop, when requests in flight are cut
+	// off: the non-HTTP protocols' calls and sessions run under it (HTTP's
+	// connections are closed through conns).
+	cut      context.Context
+	cutOff   context.CancelFunc
 	journeys // journey.go: compiled flows, feeders, redirect clients
 }
 
@@ -176,6 +181,9 @@ func (e *Engine) Run(ctx context.Context, p *Plan, obs ...Observer) (*Result, er
 	if plan.Load.Model == Open {
 		r.endCut += plan.Load.Slack + endTolerance
 	}
+	r.cut, r.cutOff = context.WithCancel(context.Background())
+	defer r.cutOff()
+	defer r.closeProtos()
 	if err := r.prepare(e); err != nil {
 		return nil, err
 	}
@@ -249,6 +257,7 @@ func (r *run) supervise(ctx context.Context) error {
 	case <-grace.C:
 		r.hard.Store(true)
 		r.conns.CloseAll()
+		r.cutOff()
 		<-done
 	}
 	if cause == nil && ctx.Err() != nil {
@@ -279,6 +288,13 @@ func (r *run) prepare(e *Engine) error {
 		r.steps[fi] = make([]stepExec, len(f.Steps))
 		for si := range f.Steps {
 			st := &f.Steps[si]
+			if st.Protocol != ProtoHTTP {
+				if st.Timeout <= 0 {
+					st.Timeout = DefaultTimeout
+				}
+				r.steps[fi][si] = stepExec{step: st}
+				continue
+			}
 			u, err := url.Parse(st.URL)
 			if err != nil || u.Host == "" {
 				return fmt.Errorf("engine: flow %q step %q: bad url %q", f.Name, st.Name, st.URL)
@@ -295,7 +311,10 @@ func (r *run) prepare(e *Engine) error {
 		}
 	}
 	r.flowTable = weightTable(r.plan.Flows)
-	return r.prepareJourneys(doers, mk)
+	if err := r.prepareJourneys(doers, mk); err != nil {
+		return err
+	}
+	return r.startProtos(e)
 }
 
 // targetKey names a target as scheme://host:port, host in lower case and

@@ -37,13 +37,57 @@ const (
 	// drop) or still waiting when the load ended (overload: wait). It was
 	// never sent; it counts as a failed request of its flow's first step.
 	KindNoFreeSlot
+	// KindGRPCCanceled .. KindGRPCUnauthenticated are gRPC calls that
+	// ended with that status code (1..16, in the codes' order): the
+	// server's answer, or the client's for DEADLINE_EXCEEDED and a
+	// transport the call could not use (UNAVAILABLE). KindOfGRPCCode maps
+	// a code to its kind.
+	KindGRPCCanceled
+	KindGRPCUnknown
+	KindGRPCInvalidArgument
+	KindGRPCDeadlineExceeded
+	KindGRPCNotFound
+	KindGRPCAlreadyExists
+	KindGRPCPermissionDenied
+	KindGRPCResourceExhausted
+	KindGRPCFailedPrecondition
+	KindGRPCAborted
+	KindGRPCOutOfRange
+	KindGRPCUnimplemented
+	KindGRPCInternal
+	KindGRPCUnavailable
+	KindGRPCDataLoss
+	KindGRPCUnauthenticated
+	// KindWSHandshake is a WebSocket upgrade the server refused (any
+	// answer but 101 Switching Protocols).
+	KindWSHandshake
+	// KindWSClosed is a WebSocket session the peer closed before the
+	// message the step waited for came.
+	KindWSClosed
 	NumKinds
 )
+
+// KindOfGRPCCode is the kind of a gRPC status code: KindNone for OK (0),
+// KindOther for a code gRPC does not define.
+func KindOfGRPCCode(code uint32) Kind {
+	switch {
+	case code == 0:
+		return KindNone
+	case code <= 16:
+		return KindGRPCCanceled + Kind(code-1)
+	}
+	return KindOther
+}
 
 var kindNames = [NumKinds]string{
 	"ok", "refused", "reset", "timeout", "dns", "tls", "no_free_conn", "closed",
 	"local_port", "fd", "4xx", "5xx", "status", "other", "truncated", "header_too_large", "protocol",
 	"capture", "redirect_limit", "denied", "no_free_slot",
+	"grpc_canceled", "grpc_unknown", "grpc_invalid_argument", "grpc_deadline_exceeded",
+	"grpc_not_found", "grpc_already_exists", "grpc_permission_denied", "grpc_resource_exhausted",
+	"grpc_failed_precondition", "grpc_aborted", "grpc_out_of_range", "grpc_unimplemented",
+	"grpc_internal", "grpc_unavailable", "grpc_data_loss", "grpc_unauthenticated",
+	"ws_handshake", "ws_closed",
 }
 
 // String is the kind's name in reports.

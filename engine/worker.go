@@ -201,6 +201,9 @@ func (w *worker) send(fi, si int, due time.Duration) (time.Duration, bool) {
 	r := w.r
 	ex := &r.steps[fi][si]
 	sp := &r.flows[fi].steps[si]
+	if sp.proto != nil {
+		return sp.proto.exec(w, fi, si, due)
+	}
 	req := w.request(fi, si, ex, sp)
 	now := time.Now()
 	sent := now.Sub(r.start)
@@ -239,7 +242,7 @@ func (w *worker) send(fi, si int, due time.Duration) (time.Duration, bool) {
 			body, w.gz = httpc.DecodeBody(w.resp, body, w.gz, maxBody(ex.step))
 		}
 		s.checks = len(sp.checks)
-		s.checksHeld = sp.judge(w.resp, body, end-sent, err == nil)
+		s.checksHeld = sp.judge(w.resp, s.status, body, end-sent, err == nil)
 		more = w.captured(sp, ex.step.Name, body, cut, err == nil, &s)
 	}
 	s.failed = s.kind != KindNone

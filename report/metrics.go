@@ -317,7 +317,7 @@ func selections(p *engine.Plan, total *engine.Period, ths []slo.Result, extra []
 	stepTags, flowTags := subMetricTags(p)
 	for _, m := range engine.Metrics {
 		base, err := engine.Select(p, m.Name, nil)
-		if err != nil || !applies(p, m, base.Read(total)) {
+		if err != nil || !base.HasSteps() || !applies(p, m, base.Read(total)) {
 			continue
 		}
 		add(base, nil)

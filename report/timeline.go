@@ -98,9 +98,11 @@ func newTimeline(p *engine.Plan, maxRows int) *Timeline {
 	}
 }
 
-// mustSelect selects a whole metric, which cannot fail for a catalogue name.
+// mustSelect selects a whole request metric over the steps of every
+// protocol (the progress line and the timeline show requests, whatever the
+// plan speaks), which cannot fail for an http_ request metric.
 func mustSelect(p *engine.Plan, metric string) *engine.Selection {
-	s, err := engine.Select(p, metric, nil)
+	s, err := engine.SelectAnyProtocol(p, metric)
 	if err != nil {
 		panic("report: " + err.Error())
 	}

@@ -95,7 +95,7 @@ func (c *compiler) steps(f FlowSpec) []engine.Step {
 		if timeout == 0 {
 			timeout = engine.DefaultTimeout
 		}
-		out = append(out, engine.Step{
+		step := engine.Step{
 			Name:         st.Name,
 			Method:       st.Method,
 			URL:          c.url(st),
@@ -111,7 +111,14 @@ func (c *compiler) steps(f FlowSpec) []engine.Step {
 			Checks:       st.Checks,
 			MaxBody:      orDefault(0, nonZero(st.MaxBody), nonZero(c.spec.Defaults.MaxBody)),
 			MaxRedirects: orDefault(engine.DefaultMaxRedirects, st.MaxRedirects, c.spec.Defaults.MaxRedirects),
-		})
+		}
+		switch {
+		case st.GRPC != nil:
+			c.compileGRPC(&st, &step)
+		case st.WS != nil:
+			c.compileWS(&st, &step)
+		}
+		out = append(out, step)
 	}
 	return out
 }

@@ -15,7 +15,7 @@ var (
 	flowKeys   = []string{"name", "weight", "steps"}
 	methodKeys = []string{"get", "post", "put", "patch", "delete", "head", "options"}
 	stepKeys   = append([]string{"name", "headers", "body", "json", "form", "body_file", "timeout", "think", "check",
-		"capture", "max_body", "max_redirects"}, methodKeys...)
+		"capture", "max_body", "max_redirects", "grpc", "ws"}, methodKeys...)
 	checkKeys = []string{"status", "body_contains", "json", "header", "max_duration"}
 )
 
@@ -85,7 +85,18 @@ func (d *decoder) step(n *yaml.Node, path string) StepSpec {
 		s.Name = d.name(f.val, "step name")
 		s.Pos = posOf(f.val)
 	}
-	d.request(n, fs, &s, where)
+	switch g, w := fs["grpc"], fs["ws"]; {
+	case g.key != nil && w.key != nil:
+		d.el.node(w.key, "step has both grpc and ws: a step speaks one protocol")
+	case g.key != nil:
+		d.noMethod(n, fs, g.key)
+		d.grpcStep(g.val, &s, path+".grpc")
+	case w.key != nil:
+		d.noMethod(n, fs, w.key)
+		d.wsStep(w.val, &s, path+".ws")
+	default:
+		d.request(n, fs, &s, where)
+	}
 	if f, ok := fs["headers"]; ok {
 		s.Headers = d.headers(f.val, path+".headers")
 	}
@@ -105,6 +116,16 @@ func (d *decoder) step(n *yaml.Node, path string) StepSpec {
 	}
 	d.limits(fs, &s.MaxBody, &s.MaxRedirects)
 	return s
+}
+
+// noMethod reports a method key in a step that speaks another protocol
+// (key is its grpc: or ws: key).
+func (d *decoder) noMethod(n *yaml.Node, fs map[string]field, key *yaml.Node) {
+	for _, m := range methodKeys {
+		if f, ok := fs[m]; ok {
+			d.el.node(f.key, "step has both %s and %s: a step makes one request", key.Value, m)
+		}
+	}
 }
 
 // request finds the one method key of a step.

@@ -99,7 +99,11 @@ type StepSpec struct {
 	BodyVerbatim bool // body_file: sent as it is
 	MaxBody      int  // 0: the default
 	MaxRedirects int  // -1: the default
-	Pos          Pos
+	// GRPC and WS are the call of a gRPC step (grpc.go) and the session
+	// of a WebSocket step (ws.go); nil for HTTP.
+	GRPC *GRPCSpec
+	WS   *WSSpec
+	Pos  Pos
 	// targetNode locates Target for URL errors.
 	targetNode *yaml.Node
 	// refs are the templated scalars of the step, in file order.

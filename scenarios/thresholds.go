@@ -302,6 +302,11 @@ func (d *decoder) resolveSelector(plan *engine.Plan, t ThresholdSpec, planOK boo
 		d.el.at(t.Pos.Line, t.Pos.Col, "invalid selector %q: %v", t.Selector, err)
 		return true
 	}
+	if !sel.HasSteps() {
+		// grpc_reqs of a plan of HTTP steps: never any data.
+		d.el.at(t.Pos.Line, t.Pos.Col, "invalid selector %q: %s counts %s steps, and no step it selects is one", t.Selector, m.Name, protoName(m.Proto))
+		return false
+	}
 	if m.Name == "checks" && !sel.HasChecks(plan) {
 		// "checks: rate > 99%" without a check: could only fail with "no
 		// data" (docs/thresholds.md, Selectors).
@@ -316,6 +321,17 @@ func (d *decoder) resolveSelector(plan *engine.Plan, t ThresholdSpec, planOK boo
 		plan.StatusTrends = true
 	}
 	return true
+}
+
+// protoName is how errors name a protocol.
+func protoName(p engine.Protocol) string {
+	switch p {
+	case engine.ProtoGRPC:
+		return "gRPC"
+	case engine.ProtoWS:
+		return "WebSocket"
+	}
+	return "HTTP"
 }
 
 func metricHint(name string) string {

@@ -56,6 +56,13 @@ func (d *distFlags) coordinator(sc *scenarios.Scenario, seg engine.Segment) (*cl
 	if !seg.Whole() {
 		return nil, usagef("--segment and --agents do not mix: the coordinator gives each agent its segment")
 	}
+	for _, f := range sc.Plan.Flows {
+		for _, st := range f.Steps {
+			if st.Protocol != engine.ProtoHTTP {
+				return nil, usagef(fmt.Sprintf("--agents: step %q of flow %q is a %s step, and agents speak HTTP only for now (docs/distributed.md); run it on one host", st.Name, f.Name, st.Protocol))
+			}
+		}
+	}
 	seen := map[string]bool{}
 	for _, a := range d.agents {
 		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
