@@ -55,8 +55,13 @@ func TestRunConstantRateLoopback(t *testing.T) {
 	if res.Stopped != nil {
 		t.Fatalf("stopped: %v", res.Stopped)
 	}
-	if p99 := st.Duration.Quantile(0.99); p99 > 100*time.Millisecond {
-		t.Fatalf("p99 = %v on an idle loopback server", p99)
+	// Latency counts from the intended time, so the generator's own
+	// lateness on a busy machine (a -race build sharing 2 cores with
+	// other tests: 138 ms once) is in it; beyond that lag, an idle
+	// loopback server adds little.
+	lag := res.Final.Total.Lag.Max()
+	if p99 := st.Duration.Quantile(0.99); p99 > lag+100*time.Millisecond {
+		t.Fatalf("p99 = %v on an idle loopback server (schedule lag max %v)", p99, lag)
 	}
 }
 

@@ -89,7 +89,10 @@ func scenario(t *testing.T, base, load, thresholds string) string {
 // write: they are about exit codes and reports, and a busy 2-core machine
 // running a -race binary must not turn them into "inconclusive" runs. The
 // tests of the generator's own verdict (TestExitInconclusive) write theirs.
-const looseGenerator = "generator: { max_schedule_lag_p99: 5s, min_achieved_ratio: 0.5 }\n"
+// A 1 s run whose (distributed) start was late by 0.6 s on such a machine
+// started 42% of its arrivals (the profile's end is a hard bound), hence
+// the low ratio.
+const looseGenerator = "generator: { max_schedule_lag_p99: 5s, min_achieved_ratio: 0.2 }\n"
 
 const shortLoad = "  rate: 50\n  duration: 1s\n"
 

@@ -332,6 +332,7 @@ func TestDistributedInterruptDuringHandshake(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
+	accepted := make(chan struct{}, 1)
 	go func() { // accepts and never answers
 		for {
 			c, err := ln.Accept()
@@ -339,11 +340,21 @@ func TestDistributedInterruptDuringHandshake(t *testing.T) {
 				return
 			}
 			defer c.Close()
+			select {
+			case accepted <- struct{}{}:
+			default:
+			}
 		}
 	}()
 	tg := newTarget(t, nil)
 	cmd, wait := coordinate(t, scenario(t, tg.URL, shortLoad, ""), []string{ln.Addr().String()})
-	time.Sleep(time.Second)
+	// The coordinator dialled the agent: it is in its handshake, with its
+	// signal handler installed (before any dial).
+	select {
+	case <-accepted:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the coordinator never dialled the agent")
+	}
 	began := time.Now()
 	cmd.Process.Signal(syscall.SIGINT)
 	r := wait()
