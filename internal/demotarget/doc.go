@@ -22,6 +22,10 @@
 //	                       (?dist=exp: exponential service times), first come first served: its
 //	                       capacity is workers/service (8/10ms: 800/s), past which the latency grows
 //	                       without bound; for capacity searches
+//	GET  /ws/echo          WebSocket: every message sent back (?delay=250ms answers late, ?close=2s
+//	                       closes the session from the server, ?status=403 refuses the upgrade)
+//	GET  /ws/feed          WebSocket: a welcome, then {"type":"quote",...} at ?rate= per second; a
+//	                       {"op":"subscribe","symbol":"X"} is answered (internal/wstarget has the details)
 //	GET  /metrics          the target's own Prometheus metrics (requests by route and code, durations, process CPU); not counted
 //
 // Randomness (delays, failures, tokens) comes from one generator seeded with

@@ -25,6 +25,8 @@ const (
 	routeDelay
 	routeHealth
 	routeQueue
+	routeWSEcho
+	routeWSFeed
 	routeOther
 	numRoutes
 )
@@ -41,6 +43,8 @@ var routeNames = [numRoutes]string{
 	routeDelay:    "/delay/{duration}",
 	routeHealth:   "/health",
 	routeQueue:    "/queue/{workers}/{service}",
+	routeWSEcho:   "/ws/echo",
+	routeWSFeed:   "/ws/feed",
 	routeOther:    "other",
 }
 
@@ -68,6 +72,15 @@ func (s *Server) routes() http.Handler {
 	handle("GET", routeDelay, s.handleDelay)
 	handle("GET", routeHealth, s.handleHealth)
 	handle("GET", routeQueue, s.handleQueue)
+	// WebSocket sessions (internal/wstarget) are counted, not timed: a
+	// session's length is the client's choice, not a latency.
+	for route, h := range map[int]http.Handler{routeWSEcho: s.ws.Echo(), routeWSFeed: s.ws.Feed()} {
+		mux.Handle("GET "+routeNames[route], http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			s.total.Add(1)
+			s.counts[route].Add(1)
+			h.ServeHTTP(w, r)
+		}))
+	}
 	// Everything else (unknown paths, wrong methods) still counts, as "other".
 	mux.Handle("/", s.count(routeOther, func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "not found"})

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/loadgate/loadgate/internal/loopback"
+	"github.com/loadgate/loadgate/internal/wstarget"
 )
 
 // DefaultAddr is where `loadgate target` listens unless told otherwise.
@@ -103,6 +104,8 @@ type Server struct {
 	total   atomic.Int64
 	counts  [numRoutes]atomic.Int64
 	metrics *metrics // served on GET /metrics
+	// ws serves the WebSocket sessions of /ws/echo and /ws/feed.
+	ws *wstarget.Server
 
 	served atomic.Bool
 }
@@ -117,6 +120,7 @@ func New(opt Options) *Server {
 		sleep:   sleepCtx,
 		metrics: newMetrics(),
 		queues:  map[queueKey]chan struct{}{},
+		ws:      wstarget.New(),
 	}
 	s.handler = s.routes()
 	return s
@@ -157,6 +161,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	grace, cancel := context.WithTimeout(context.Background(), s.opt.ShutdownGrace)
 	defer cancel()
+	// Shutdown does not wait for hijacked connections: the WebSocket
+	// sessions are ended (close frame 1001) and waited for apart.
+	wsDone := make(chan struct{})
+	go func() { s.ws.Close(); close(wsDone) }()
+	defer func() { <-wsDone }()
 	if err := srv.Shutdown(grace); err != nil {
 		cancelBase()
 		_ = srv.Close()

@@ -1,0 +1,9 @@
+package wsc
+
+import (
+	"testing"
+
+	"github.com/loadgate/loadgate/internal/testguard"
+)
+
+func TestMain(m *testing.M) { testguard.Main(m) }
