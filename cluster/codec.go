@@ -45,6 +45,21 @@ type wireStep struct {
 	ChecksPassed int64            `json:"checks_passed,omitempty"`
 	ChecksTotal  int64            `json:"checks_total,omitempty"`
 	Checks       []wireCheckCount `json:"checks,omitempty"`
+	// WS is a WebSocket step's engine.WSStats; absent for other steps
+	// (and for every step of protocol 1's plans, which are HTTP only:
+	// the field is ready for when plans carry WebSocket steps).
+	WS *wireWS `json:"ws,omitempty"`
+}
+
+// wireWS is an engine.WSStats on the wire.
+type wireWS struct {
+	Connect      string `json:"connect,omitempty"`
+	Msg          string `json:"msg,omitempty"`
+	MsgService   string `json:"msg_service,omitempty"`
+	MsgsReceived int64  `json:"msgs_received,omitempty"`
+	MsgsSent     int64  `json:"msgs_sent,omitempty"`
+	Expected     int64  `json:"expected,omitempty"`
+	Missed       int64  `json:"missed,omitempty"`
 }
 
 // wireCheckCount is an engine.CheckCount on the wire, its keys those the
@@ -87,6 +102,11 @@ func encodePeriod(p *engine.Period) (*wirePeriod, error) {
 				Checks: convert(s.Checks, func(c *engine.CheckCount) wireCheckCount {
 					return wireCheckCount{Passed: c.Passed, Total: c.Total}
 				}),
+			}
+			if x := &s.WS; x.Connect != nil || x.Msg != nil || x.MsgService != nil ||
+				x.MsgsReceived != 0 || x.MsgsSent != 0 || x.Expected != 0 || x.Missed != 0 {
+				ws.WS = &wireWS{Connect: enc(x.Connect), Msg: enc(x.Msg), MsgService: enc(x.MsgService),
+					MsgsReceived: x.MsgsReceived, MsgsSent: x.MsgsSent, Expected: x.Expected, Missed: x.Missed}
 			}
 			if hasByClass(s) && !byClassIsDuration(s) {
 				ws.ByClass = make([]string, len(s.ByClass))
@@ -162,6 +182,16 @@ func decodePeriod(w *wirePeriod, p *engine.Plan) (*engine.Period, error) {
 				Checks: convert(ws.Checks, func(c *wireCheckCount) engine.CheckCount {
 					return engine.CheckCount{Passed: c.Passed, Total: c.Total}
 				}),
+			}
+			if x := ws.WS; x != nil {
+				if err := nonNegative(x.MsgsReceived, x.MsgsSent, x.Expected, x.Missed); err != nil {
+					return nil, err
+				}
+				if x.Missed > x.Expected || x.Expected > maxCount || x.MsgsReceived > maxCount || x.MsgsSent > maxCount {
+					return nil, violation("WebSocket counts: %d of %d expectations missed, %d messages received, %d sent", x.Missed, x.Expected, x.MsgsReceived, x.MsgsSent)
+				}
+				s.WS = engine.WSStats{Connect: dec("ws connect", x.Connect), Msg: dec("ws message", x.Msg), MsgService: dec("ws message service time", x.MsgService),
+					MsgsReceived: x.MsgsReceived, MsgsSent: x.MsgsSent, Expected: x.Expected, Missed: x.Missed}
 			}
 			if len(ws.ByClass) > len(s.ByClass) {
 				return nil, violation("%d status classes, want at most %d", len(ws.ByClass), len(s.ByClass))

@@ -60,6 +60,15 @@ var Metrics = []Metric{
 	{Name: "grpc_req_service_time", Type: Trend, Tags: stepTags, PerProto: true, Proto: ProtoGRPC},
 	{Name: "grpc_reqs", Type: Counter, Tags: stepTags, PerProto: true, Proto: ProtoGRPC},
 	{Name: "grpc_req_failed", Type: Rate, Tags: stepTags, PerProto: true, Proto: ProtoGRPC},
+	{Name: "ws_connect_duration", Type: Trend, Tags: stepTags, PerProto: true, Proto: ProtoWS},
+	{Name: "ws_msg_duration", Type: Trend, Tags: stepTags, PerProto: true, Proto: ProtoWS},
+	{Name: "ws_msg_service_time", Type: Trend, Tags: stepTags, PerProto: true, Proto: ProtoWS},
+	{Name: "ws_msg_failed", Type: Rate, Tags: stepTags, PerProto: true, Proto: ProtoWS},
+	{Name: "ws_msgs_received", Type: Counter, Tags: stepTags, PerProto: true, Proto: ProtoWS},
+	{Name: "ws_msgs_sent", Type: Counter, Tags: stepTags, PerProto: true, Proto: ProtoWS},
+	{Name: "ws_sessions", Type: Counter, Tags: stepTags, PerProto: true, Proto: ProtoWS},
+	{Name: "ws_session_duration", Type: Trend, Tags: stepTags, PerProto: true, Proto: ProtoWS},
+	{Name: "ws_session_failed", Type: Rate, Tags: stepTags, PerProto: true, Proto: ProtoWS},
 	{Name: "iterations", Type: Counter, Tags: flowTags},
 	{Name: "iteration_duration", Type: Trend, Tags: flowTags},
 	{Name: "dropped_iterations", Type: Counter},
@@ -396,6 +405,26 @@ func (s *Selection) readSteps(p *Period, v *Value) {
 		case "checks":
 			v.Hits += st.ChecksPassed
 			v.Total += st.ChecksTotal
+		case "ws_connect_duration":
+			hs = append(hs, st.WS.Connect)
+		case "ws_msg_duration":
+			hs = append(hs, st.WS.Msg)
+		case "ws_msg_service_time":
+			hs = append(hs, st.WS.MsgService)
+		case "ws_msg_failed":
+			v.Hits += st.WS.Missed
+			v.Total += st.WS.Expected
+		case "ws_msgs_received":
+			v.Count += st.WS.MsgsReceived
+		case "ws_msgs_sent":
+			v.Count += st.WS.MsgsSent
+		case "ws_sessions":
+			v.Count += st.Requests
+		case "ws_session_duration":
+			hs = append(hs, st.Duration)
+		case "ws_session_failed":
+			v.Hits += st.Failed
+			v.Total += st.Requests
 		}
 	}
 	if v.Type == Trend {

@@ -40,6 +40,9 @@ func newAcc(p *Plan) *acc {
 			s.Duration = histogram.New()
 			s.ServiceTime = histogram.New()
 			s.Checks = make([]CheckCount, len(f.Steps[si].Checks))
+			if f.Steps[si].Protocol == ProtoWS {
+				s.WS = WSStats{Connect: histogram.New(), Msg: histogram.New(), MsgService: histogram.New()}
+			}
 			if p.StatusTrends {
 				for c := range s.ByClass {
 					s.ByClass[c] = histogram.New()
@@ -63,7 +66,8 @@ func (a *acc) reset() {
 				}
 			}
 			clear(s.Checks)
-			*s = StepStats{Duration: hs[0], ServiceTime: hs[1], ByClass: s.ByClass, Checks: s.Checks}
+			ws := s.WS.reset()
+			*s = StepStats{Duration: hs[0], ServiceTime: hs[1], ByClass: s.ByClass, Checks: s.Checks, WS: ws}
 		}
 		a.flows[fi].iterations = 0
 		a.flows[fi].duration.Reset()
@@ -96,6 +100,8 @@ type sample struct {
 	// checks judged on the response, and the set of those that held
 	checks     int
 	checksHeld uint64
+	// ws is a WebSocket session's own figures (ws.go); nil for others.
+	ws *wsSample
 }
 
 func (sh *shard) record(s *sample) {
@@ -121,6 +127,9 @@ func (sh *shard) record(s *sample) {
 		st.Checks[i].Passed += held
 		st.ChecksTotal++
 		st.ChecksPassed += held
+	}
+	if s.ws != nil {
+		st.WS.record(s.ws)
 	}
 	sh.mu.Unlock()
 }
@@ -286,6 +295,9 @@ func sumStats(ss []StepStats) StepStats {
 	}
 	out.Duration = field(func(s *StepStats) *histogram.Histogram { return s.Duration })
 	out.ServiceTime = field(func(s *StepStats) *histogram.Histogram { return s.ServiceTime })
+	out.WS.Connect = field(func(s *StepStats) *histogram.Histogram { return s.WS.Connect })
+	out.WS.Msg = field(func(s *StepStats) *histogram.Histogram { return s.WS.Msg })
+	out.WS.MsgService = field(func(s *StepStats) *histogram.Histogram { return s.WS.MsgService })
 	for c := range out.ByClass {
 		out.ByClass[c] = field(func(s *StepStats) *histogram.Histogram { return s.ByClass[c] })
 	}
@@ -355,7 +367,7 @@ func (p *Period) reset() {
 
 // resetStep returns s emptied, with its (writable) histograms reset.
 func resetStep(s StepStats) StepStats {
-	out := StepStats{Duration: resetHist(s.Duration), ServiceTime: resetHist(s.ServiceTime)}
+	out := StepStats{Duration: resetHist(s.Duration), ServiceTime: resetHist(s.ServiceTime), WS: s.WS.reset()}
 	for c := range s.ByClass {
 		out.ByClass[c] = resetHist(s.ByClass[c])
 	}
@@ -386,6 +398,7 @@ func (p *Period) copyWith(conv func(*histogram.Histogram) *histogram.Histogram) 
 			st := p.Steps[fi][si]
 			st.Checks = append([]CheckCount(nil), st.Checks...) // p's are written again
 			st.Duration, st.ServiceTime = conv(st.Duration), conv(st.ServiceTime)
+			st.WS.Connect, st.WS.Msg, st.WS.MsgService = conv(st.WS.Connect), conv(st.WS.Msg), conv(st.WS.MsgService)
 			for cl := range st.ByClass {
 				st.ByClass[cl] = conv(st.ByClass[cl])
 			}
@@ -415,6 +428,9 @@ func addStep(dst, src *StepStats) { addStepWith(dst, src, mergeInto) }
 func addStepWith(dst, src *StepStats, merge merger) {
 	dst.Duration = merge(dst.Duration, src.Duration)
 	dst.ServiceTime = merge(dst.ServiceTime, src.ServiceTime)
+	dst.WS.Connect = merge(dst.WS.Connect, src.WS.Connect)
+	dst.WS.Msg = merge(dst.WS.Msg, src.WS.Msg)
+	dst.WS.MsgService = merge(dst.WS.MsgService, src.WS.MsgService)
 	for c := range dst.ByClass {
 		dst.ByClass[c] = merge(dst.ByClass[c], src.ByClass[c])
 	}
@@ -450,6 +466,31 @@ func addCounters(dst, src *StepStats) {
 	}
 	dst.ChecksPassed += src.ChecksPassed
 	dst.ChecksTotal += src.ChecksTotal
+	dst.WS.MsgsReceived += src.WS.MsgsReceived
+	dst.WS.MsgsSent += src.WS.MsgsSent
+	dst.WS.Expected += src.WS.Expected
+	dst.WS.Missed += src.WS.Missed
+}
+
+// record adds one WebSocket session's figures (its histograms are the
+// accumulator's, allocated for WebSocket steps).
+func (s *WSStats) record(ws *wsSample) {
+	if ws.connected {
+		s.Connect.Record(ws.connect)
+	}
+	for _, m := range ws.msgs {
+		s.Msg.Record(m.d)
+		s.MsgService.Record(m.service)
+	}
+	s.MsgsReceived += ws.received
+	s.MsgsSent += ws.sent
+	s.Expected += ws.expected
+	s.Missed += ws.missed
+}
+
+// reset returns s emptied, its (writable) histograms reset.
+func (s *WSStats) reset() WSStats {
+	return WSStats{Connect: resetHist(s.Connect), Msg: resetHist(s.Msg), MsgService: resetHist(s.MsgService)}
 }
 
 // mergeInto merges src into dst and returns dst, allocating a writable dst

@@ -139,6 +139,30 @@ type StepStats struct {
 	// Checks counts each check of the step (as Step.Checks); nil in
 	// FlowTotals and All, which sum steps with different checks.
 	Checks []CheckCount
+	// WS is what a WebSocket step measured beyond its sessions, which are
+	// its requests (Duration, ServiceTime, Requests, Failed, Errors); zero
+	// for the steps of other protocols.
+	WS WSStats
+}
+
+// WSStats is what the sessions of a WebSocket step measured
+// (docs/metrics.md, WebSocket).
+type WSStats struct {
+	// Connect is ws_connect_duration: the handshake's end − the intended
+	// time of the step.
+	Connect *histogram.Histogram
+	// Msg is ws_msg_duration: a matching message − when its exchange was
+	// due (the step's intended time for the first exchange, the end of the
+	// one before for the others); MsgService is ws_msg_service_time: the
+	// matching message − the exchange's actual send.
+	Msg, MsgService *histogram.Histogram
+	// MsgsReceived and MsgsSent count data messages (ws_msgs_received,
+	// ws_msgs_sent).
+	MsgsReceived, MsgsSent int64
+	// Expected counts the expectations of the sessions, Missed those that
+	// no message met (ws_msg_failed): a timeout, the session closed or
+	// failed before, or the handshake refused.
+	Expected, Missed int64
 }
 
 // CheckCount is how often one check held.

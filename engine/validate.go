@@ -48,6 +48,9 @@ func (p *Plan) StopGrace() time.Duration {
 			if t <= 0 {
 				t = DefaultTimeout
 			}
+			if st.WS != nil {
+				t = st.WS.bound(&st) // a WebSocket session: its handshake and waits
+			}
 			g = max(g, t)
 		}
 	}

@@ -43,6 +43,8 @@ type worker struct {
 	body  []byte // kept body of the last response
 	gz    []byte // inflated body
 	redir httpc.Redirector
+	// ws is the figures of the WebSocket session the worker runs (ws.go).
+	ws wsSample
 }
 
 func (r *run) newWorker(id int) *worker {

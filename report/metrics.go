@@ -326,8 +326,11 @@ func selections(p *engine.Plan, total *engine.Period, ths []slo.Result, extra []
 			if err != nil {
 				continue // the metric has no such tag
 			}
-			if m.Name == "checks" && s.Read(total).Empty() {
-				continue // a step without checks has no checks rate, not a 0% one
+			if (m.Name == "checks" || m.Proto == engine.ProtoWS) && s.Read(total).Empty() {
+				// a step without checks has no checks rate, not a 0% one;
+				// a WebSocket step without expectations (or whose
+				// handshakes all failed) no ws_msg_duration
+				continue
 			}
 			add(s, nil)
 		}
@@ -356,8 +359,27 @@ func applies(p *engine.Plan, m engine.Metric, v engine.Value) bool {
 		return p.Load.Model == engine.Open || !v.Empty()
 	case "slot_wait":
 		return !v.Empty() // the open model's runs (reports of versions before it have none)
+	case "ws_msg_duration", "ws_msg_service_time", "ws_msg_failed":
+		return wsExpects(p) // a plan whose WebSocket steps wait for no message has none
 	}
 	return true
+}
+
+// wsExpects reports whether a WebSocket step of p waits for a message.
+func wsExpects(p *engine.Plan) bool {
+	for _, f := range p.Flows {
+		for _, st := range f.Steps {
+			if st.WS == nil {
+				continue
+			}
+			for _, ex := range st.WS.Exchanges {
+				if ex.Expect {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // subMetricTags returns the tag sets of the per-step sub-metrics ({step:S},

@@ -93,7 +93,7 @@ func (d *decoder) step(n *yaml.Node, path string) StepSpec {
 		d.grpcStep(g.val, &s, path+".grpc")
 	case w.key != nil:
 		d.noMethod(n, fs, w.key)
-		d.wsStep(w.val, &s, path+".ws")
+		d.wsStep(w.val, fs, &s, path+".ws")
 	default:
 		d.request(n, fs, &s, where)
 	}
@@ -263,7 +263,7 @@ func (d *decoder) urlVars(n *yaml.Node) bool {
 	}
 	v := n.Value
 	pathStart := 0
-	for _, scheme := range []string{"http://", "https://"} {
+	for _, scheme := range []string{"http://", "https://", "ws://", "wss://"} {
 		if strings.HasPrefix(v, scheme) {
 			pathStart = len(v)
 			if j := strings.IndexAny(v[len(scheme):], "/?#"); j >= 0 {

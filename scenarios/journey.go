@@ -33,6 +33,9 @@ var (
 type tmplRef struct {
 	exprs []engine.TemplateExpr
 	pos   []Pos // of each expression
+	// local are the captures of the step's own earlier parts that the
+	// template may use too (a WebSocket step's earlier exchanges).
+	local []string
 }
 
 // template checks the syntax of the templates in n's value and records

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/loadgate/loadgate/engine"
@@ -22,6 +23,13 @@ func (c *compiler) checkRefs(f FlowSpec) {
 	for _, st := range f.Steps {
 		for _, ref := range st.refs {
 			for i, e := range ref.exprs {
+				if slices.Contains(ref.local, e.Name) && e.Column == "" {
+					continue
+				}
+				if st.WS != nil && later[e.Name] == st.Name && !captured[e.Name] {
+					c.el.at(ref.pos[i].Line, ref.pos[i].Col, "{{ %s }} is captured by a later exchange of this step: an exchange uses the captures of the exchanges before it", e.Name)
+					continue
+				}
 				if msg := c.checkExpr(e, captured, later); msg != "" {
 					c.el.at(ref.pos[i].Line, ref.pos[i].Col, "%s", msg)
 				}

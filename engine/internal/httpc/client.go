@@ -209,6 +209,11 @@ func (cs *Conns) track(c net.Conn, raw bool) (net.Conn, error) {
 	return tc, nil
 }
 
+// Track registers a connection that another client opened (a WebSocket
+// session's): its bytes count, and CloseAll closes it. After CloseAll it
+// closes c and returns ErrStopped.
+func (cs *Conns) Track(c net.Conn) (net.Conn, error) { return cs.track(c, false) }
+
 // CloseAll closes every open connection and refuses new ones.
 func (cs *Conns) CloseAll() {
 	cs.mu.Lock()
