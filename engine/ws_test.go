@@ -400,11 +400,14 @@ func TestWSRun(t *testing.T) {
 func TestWSValidate(t *testing.T) {
 	ok := wsStepOf("s", "ws://127.0.0.1:1/", WSSession{Exchanges: []WSExchange{{Expect: true, Checks: 1}}}, []Check{{Kind: CheckBodyContains, Value: "x"}}, nil)
 	for name, mod := range map[string]func(*Step){
-		"no session":        func(s *Step) { s.WS = nil },
-		"http url":          func(s *Step) { s.URL = "http://127.0.0.1:1/" },
-		"checks mismatch":   func(s *Step) { s.WS.Exchanges[0].Checks = 2 },
-		"status check":      func(s *Step) { s.Checks[0] = Check{Kind: CheckStatus, Statuses: []int{200}} },
-		"header capture":    func(s *Step) { s.Captures = []Capture{{Name: "h", From: CaptureHeader, Expr: "X"}}; s.WS.Exchanges[0].Captures = 1 },
+		"no session":      func(s *Step) { s.WS = nil },
+		"http url":        func(s *Step) { s.URL = "http://127.0.0.1:1/" },
+		"checks mismatch": func(s *Step) { s.WS.Exchanges[0].Checks = 2 },
+		"status check":    func(s *Step) { s.Checks[0] = Check{Kind: CheckStatus, Statuses: []int{200}} },
+		"header capture": func(s *Step) {
+			s.Captures = []Capture{{Name: "h", From: CaptureHeader, Expr: "X"}}
+			s.WS.Exchanges[0].Captures = 1
+		},
 		"empty exchange":    func(s *Step) { s.WS.Exchanges = append(s.WS.Exchanges, WSExchange{}) },
 		"checks w/o expect": func(s *Step) { s.WS.Exchanges[0].Expect = false },
 		"negative ping":     func(s *Step) { s.WS.Ping = -1 },
