@@ -15,18 +15,22 @@ func TestReferenceListsEveryKey(t *testing.T) {
 	}
 	doc := string(b)
 	sections := map[string][]string{
-		"top level":  topKeys,
-		"load":       loadKeys,
-		"generator":  generatorKeys,
-		"flows":      flowKeys,
-		"steps":      stepKeys,
-		"check":      checkKeys,
-		"thresholds": thresholdKeys,
-		"sli":        append(append([]string{"prometheus"}, sliPromKeys...), sliQueryKeys...),
-		"tls":        tlsKeys,
-		"http":       httpKeys,
-		"data":       {"name", "file", "order"},
-		"defaults":   {"timeout", "headers", "cookies", "max_body", "max_redirects"},
+		"top level":   topKeys,
+		"load":        loadKeys,
+		"generator":   generatorKeys,
+		"flows":       flowKeys,
+		"steps":       stepKeys,
+		"check":       checkKeys,
+		"thresholds":  thresholdKeys,
+		"sli":         append(append([]string{"prometheus"}, sliPromKeys...), sliQueryKeys...),
+		"tls":         tlsKeys,
+		"http":        httpKeys,
+		"data":        {"name", "file", "order"},
+		"defaults":    {"timeout", "headers", "cookies", "max_body", "max_redirects"},
+		"ws":          wsKeys,
+		"ws exchange": wsExchangeKeys,
+		"ws expect":   wsExpectKeys,
+		"ws message":  wsMessageKeys,
 	}
 	for section, keys := range sections {
 		for _, k := range keys {
