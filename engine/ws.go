@@ -463,10 +463,15 @@ exchanges:
 			}
 		}
 	}
-	if ended {
+	switch {
+	case ended:
 		kind = x.ended(w, endErr, waitingFor)
 		sess.Abort()
-	} else {
+	case kind != KindNone:
+		// A peer that did not answer in time is not waited for again: the
+		// close frame goes out, and the connection is closed.
+		ws.received += int64(sess.Close(0))
+	default:
 		ws.received += int64(sess.Close(wsCloseWait))
 	}
 	// The iteration goes on unless a capture of the step did not take:
@@ -481,7 +486,7 @@ exchanges:
 func (x *wsStep) ended(w *worker, err error, waitingFor int) Kind {
 	r := w.r
 	kind := KindWSClosed
-	if _, ok := wsc.Closed(err); !ok {
+	if _, ok := wsc.Closed(err); !ok && err != nil {
 		kind = classify(err)
 	}
 	if r.rec.samples[kind].Load() == nil && err != nil {

@@ -251,18 +251,23 @@ func (s *Session) Ping(deadline time.Time) error {
 // Close ends the session with a normal closure (1000): it sends a close
 // frame, waits up to wait for the peer's (discarding the messages that
 // come before it), then closes the connection and waits for the reader.
-// It returns the number of messages discarded. It is idempotent.
+// With wait 0 it sends the close frame (if it can within closeWrite) and
+// closes the connection at once. It returns the number of messages
+// discarded. It is idempotent.
 func (s *Session) Close(wait time.Duration) (discarded int) {
 	s.closeOnce.Do(func() {
-		deadline := time.Now().Add(wait)
+		deadline := time.Now().Add(max(wait, closeWrite))
 		msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
-		if s.c.WriteControl(websocket.CloseMessage, msg, deadline) == nil {
+		if s.c.WriteControl(websocket.CloseMessage, msg, deadline) == nil && wait > 0 {
 			discarded = s.drainUntil(deadline)
 		}
 		s.shut()
 	})
 	return discarded
 }
+
+// closeWrite bounds the write of a close frame.
+const closeWrite = 100 * time.Millisecond
 
 // Abort closes the connection at once, without a close handshake, and
 // waits for the reader. It is idempotent, and a no-op after Close.

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/loadgate/loadgate/internal/wstarget"
 )
 
@@ -231,5 +232,34 @@ func TestHandshakeDeadline(t *testing.T) {
 	}
 	if el := time.Since(began); el > time.Second {
 		t.Fatalf("took %v", el)
+	}
+}
+
+// TestCloseHungPeer: a peer that never answers the close frame is waited
+// for up to the given wait, and not at all with 0.
+func TestCloseHungPeer(t *testing.T) {
+	release := make(chan struct{})
+	up := websocket.Upgrader{}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		<-release // never reads: no close frame comes back
+	}))
+	defer hs.Close()
+	defer close(release)
+	url := "ws" + strings.TrimPrefix(hs.URL, "http")
+	for _, c := range []struct{ wait, min, max time.Duration }{
+		{0, 0, 300 * time.Millisecond},
+		{300 * time.Millisecond, 290 * time.Millisecond, 2 * time.Second},
+	} {
+		s := dial(t, NewDialer(Config{}), url)
+		began := time.Now()
+		s.Close(c.wait)
+		if el := time.Since(began); el < c.min || el > c.max {
+			t.Errorf("Close(%v) took %v, want %v..%v", c.wait, el, c.min, c.max)
+		}
 	}
 }
