@@ -72,9 +72,9 @@ func TestEcho(t *testing.T) {
 
 func TestEchoDelay(t *testing.T) {
 	_, base := start(t)
-	c := dial(t, base+"/ws/echo?delay=200ms")
-	// Two messages at once are answered each 200 ms after it came, not
-	// one after the other.
+	c := dial(t, base+"/ws/echo?delay=500ms")
+	// Two messages at once are answered each 500 ms after it came, not
+	// one after the other (1 s).
 	began := time.Now()
 	for _, m := range []string{"a", "b"} {
 		if err := c.WriteMessage(websocket.TextMessage, []byte(m)); err != nil {
@@ -87,8 +87,8 @@ func TestEchoDelay(t *testing.T) {
 			t.Fatalf("got %q %v, want %q", b, err, want)
 		}
 	}
-	if el := time.Since(began); el < 200*time.Millisecond || el > 390*time.Millisecond {
-		t.Fatalf("answers after %v, want 200 ms (each delayed, not queued behind the other)", el)
+	if el := time.Since(began); el < 500*time.Millisecond || el > 950*time.Millisecond {
+		t.Fatalf("answers after %v, want 500 ms (each delayed, not queued behind the other)", el)
 	}
 }
 
