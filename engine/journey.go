@@ -145,6 +145,9 @@ type flowPlan struct {
 	steps   []stepPlan
 	slots   int   // capture slots
 	feeders []int // feeders the flow reads, one row each per iteration
+	// logic is the flow's compiled logic (logic.go); nil for a flow
+	// without, which worker.iterate runs in its plain loop.
+	logic *flowLogic
 }
 
 // compileFlow compiles the templates, captures and checks of f, resolving
@@ -170,6 +173,9 @@ func compileFlow(f *Flow, data []Feeder) (*flowPlan, error) {
 		fp.steps[si] = *sp
 	}
 	fp.slots = len(rs.captures)
+	if err := fp.compileLogic(f, data, rs); err != nil {
+		return nil, err
+	}
 	for fi := range data {
 		if rs.used[fi] {
 			fp.feeders = append(fp.feeders, fi)

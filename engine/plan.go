@@ -241,6 +241,9 @@ type Step struct {
 	Protocol Protocol
 	GRPC     *GRPCCall  // the call of a gRPC step (plan_grpc.go)
 	WS       *WSSession // the session of a WebSocket step (plan_ws.go)
+	// Logic repeats or skips the step, or ends the iteration after it
+	// (plan_logic.go); nil runs it once.
+	Logic *Logic
 }
 
 // Accepts reports whether status counts as a success for this step.
@@ -262,6 +265,8 @@ type Flow struct {
 	Name   string
 	Weight int
 	Steps  []Step
+	// Groups are runs of steps repeated or skipped as one (plan_logic.go).
+	Groups []Group
 }
 
 // CaptureFrom is where a capture looks.

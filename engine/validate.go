@@ -222,6 +222,9 @@ func (p *Plan) CheckLoad() *LoadProblem {
 // the target answers: the think times it cannot skip. A step with
 // captures ends the iteration when they find nothing, before its think.
 func (f *Flow) minBusy() time.Duration {
+	if f.hasLogic() {
+		return 0 // a condition may skip any think time
+	}
 	var d time.Duration
 	for i := range f.Steps {
 		st := &f.Steps[i]

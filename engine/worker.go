@@ -45,6 +45,11 @@ type worker struct {
 	redir httpc.Redirector
 	// ws is the figures of the WebSocket session the worker runs (ws.go).
 	ws wsSample
+
+	// logic is the flow-logic state by flow (logic.go), made on first use;
+	// status is the HTTP status of the last request sent, for conditions.
+	logic  []*logicState
+	status int
 }
 
 func (r *run) newWorker(id int) *worker {
@@ -101,6 +106,9 @@ func (w *worker) iterate(n int64, fi int, intended time.Duration) (end time.Dura
 	defer r.inFlight.Add(-1)
 	if !w.begin(n, fi) {
 		return r.since()
+	}
+	if fl := r.flows[fi].logic; fl != nil {
+		return w.interpret(fi, fl, intended)
 	}
 	due := intended
 	end = intended
@@ -248,6 +256,7 @@ func (w *worker) send(fi, si int, due time.Duration) (time.Duration, bool) {
 		more = w.captured(sp, ex.step.Name, body, cut, err == nil, &s)
 	}
 	s.failed = s.kind != KindNone
+	w.status = s.status
 	w.shard.record(&s)
 	return end, more
 }
