@@ -57,6 +57,26 @@ type wirePlanFlow struct {
 	Name   string         `json:"Name"`
 	Weight int            `json:"Weight"`
 	Steps  []wirePlanStep `json:"Steps"`
+	// Groups and a step's Logic are omitted when empty, so that a plan
+	// without flow logic travels as it did before them.
+	Groups []wireGroup `json:"Groups,omitempty"`
+}
+
+// wireLogic is engine.Logic: conditions as the text the user wrote, which
+// the agent's engine compiles as the coordinator's did.
+type wireLogic struct {
+	If     string `json:"If,omitempty"`
+	Repeat int    `json:"Repeat,omitempty"`
+	Over   string `json:"Over,omitempty"`
+	Until  string `json:"Until,omitempty"`
+	StopIf string `json:"StopIf,omitempty"`
+}
+
+type wireGroup struct {
+	Name  string    `json:"Name"`
+	From  int       `json:"From"`
+	To    int       `json:"To"`
+	Logic wireLogic `json:"Logic"`
 }
 
 type wirePlanStep struct {
@@ -75,6 +95,7 @@ type wirePlanStep struct {
 	Checks       []wireCheck   `json:"Checks"`
 	MaxBody      int           `json:"MaxBody"`
 	MaxRedirects int           `json:"MaxRedirects"`
+	Logic        *wireLogic    `json:"Logic,omitempty"`
 }
 
 type wireHeader struct {
@@ -227,9 +248,13 @@ func encodePlan(p *engine.Plan) (*wirePlan, error) {
 				BodyEscape: enc(&e, escapes, s.BodyEscape), BodyVerbatim: s.BodyVerbatim,
 				Timeout: int64(s.Timeout), Accept: s.Accept, Think: int64(s.Think), ThinkMax: int64(s.ThinkMax),
 				Captures: captures, Checks: checks, MaxBody: s.MaxBody, MaxRedirects: s.MaxRedirects,
+				Logic: encodeLogic(s.Logic),
 			}
 		})
-		return wirePlanFlow{Name: f.Name, Weight: f.Weight, Steps: steps}
+		groups := convert(f.Groups, func(g *engine.Group) wireGroup {
+			return wireGroup{Name: g.Name, From: g.From, To: g.To, Logic: *encodeLogic(&g.Logic)}
+		})
+		return wirePlanFlow{Name: f.Name, Weight: f.Weight, Steps: steps, Groups: groups}
 	})
 	e.inStep = false
 	data := convert(p.Data, func(f *engine.Feeder) wireFeeder {
@@ -284,9 +309,13 @@ func (w *wirePlan) plan() (*engine.Plan, error) {
 				Timeout: time.Duration(s.Timeout), Accept: s.Accept,
 				Think: time.Duration(s.Think), ThinkMax: time.Duration(s.ThinkMax),
 				Captures: captures, Checks: checks, MaxBody: s.MaxBody, MaxRedirects: s.MaxRedirects,
+				Logic: s.Logic.logic(),
 			}
 		})
-		return engine.Flow{Name: f.Name, Weight: f.Weight, Steps: steps}
+		groups := convert(f.Groups, func(g *wireGroup) engine.Group {
+			return engine.Group{Name: g.Name, From: g.From, To: g.To, Logic: *g.Logic.logic()}
+		})
+		return engine.Flow{Name: f.Name, Weight: f.Weight, Steps: steps, Groups: groups}
 	})
 	e.inStep = false
 	data := convert(w.Data, func(f *wireFeeder) engine.Feeder {
@@ -313,4 +342,20 @@ func (w *wirePlan) plan() (*engine.Plan, error) {
 		return nil, e.err
 	}
 	return p, nil
+}
+
+// encodeLogic is l on the wire; nil stays nil.
+func encodeLogic(l *engine.Logic) *wireLogic {
+	if l == nil {
+		return nil
+	}
+	return &wireLogic{If: l.If, Repeat: l.Repeat, Over: l.Over, Until: l.Until, StopIf: l.StopIf}
+}
+
+// logic is the engine.Logic of w; nil stays nil.
+func (w *wireLogic) logic() *engine.Logic {
+	if w == nil {
+		return nil
+	}
+	return &engine.Logic{If: w.If, Repeat: w.Repeat, Over: w.Over, Until: w.Until, StopIf: w.StopIf}
 }

@@ -106,7 +106,26 @@ func wirePlans() map[string]planMsg {
 		NoCookies:   true,
 		HTTPVersion: engine.H2C,
 	}
+	// logic has flow logic on a step and on a group: a plan without any
+	// (open, closed) keeps the bytes it had before flow logic.
+	logic := &engine.Plan{
+		Name: "logic",
+		Load: engine.Load{StartRate: 1, Stages: []engine.Stage{{Duration: time.Minute, Target: 1}}},
+		Flows: []engine.Flow{{Name: "shop", Weight: 1, Steps: []engine.Step{
+			{Name: "login", Method: "POST", URL: "http://api.example.test/login",
+				Captures: []engine.Capture{{Name: "role", From: engine.CaptureJSON, Expr: "$.role"}},
+				Logic:    &engine.Logic{StopIf: `role == "guest"`}},
+			{Name: "poll", Method: "GET", URL: "http://api.example.test/poll",
+				Captures: []engine.Capture{{Name: "state", From: engine.CaptureJSON, Expr: "$.state"}},
+				Logic:    &engine.Logic{Repeat: 10, Until: `state == "done"`}},
+			{Name: "item", Method: "GET", URL: "http://api.example.test/items/{{ items.id }}",
+				Logic: &engine.Logic{Over: "items"}},
+			{Name: "cart", Method: "GET", URL: "http://api.example.test/cart"},
+		}, Groups: []engine.Group{{Name: "browse", From: 2, To: 4, Logic: engine.Logic{If: `role == "admin"`, Repeat: 2}}}}},
+		Data: []engine.Feeder{{Name: "items", Columns: []string{"id"}, Rows: [][]string{{"1"}, {"2"}}}},
+	}
 	return map[string]planMsg{
+		"logic": wireMsg(logic, nil),
 		"open": wireMsg(open, &TLSOptions{
 			CAPEM:      []byte("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"),
 			CertPEM:    []byte("-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n"),
