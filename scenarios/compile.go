@@ -41,7 +41,8 @@ func (c *compiler) plan() engine.Plan {
 		}
 		seen[f.Name] = f.Pos
 		c.checkRefs(f)
-		p.Flows = append(p.Flows, engine.Flow{Name: f.Name, Weight: f.Weight, Steps: c.steps(f)})
+		p.Flows = append(p.Flows, engine.Flow{Name: f.Name, Weight: f.Weight, Steps: c.steps(f), Groups: groups(f)})
+		c.checkLogic(f, &p.Flows[len(p.Flows)-1], p.Data)
 	}
 	c.checkLoad(&p)
 	return p
@@ -111,6 +112,7 @@ func (c *compiler) steps(f FlowSpec) []engine.Step {
 			Checks:       st.Checks,
 			MaxBody:      orDefault(0, nonZero(st.MaxBody), nonZero(c.spec.Defaults.MaxBody)),
 			MaxRedirects: orDefault(engine.DefaultMaxRedirects, st.MaxRedirects, c.spec.Defaults.MaxRedirects),
+			Logic:        st.Logic.plan(),
 		}
 		switch {
 		case st.GRPC != nil:

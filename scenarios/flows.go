@@ -15,7 +15,7 @@ var (
 	flowKeys   = []string{"name", "weight", "steps"}
 	methodKeys = []string{"get", "post", "put", "patch", "delete", "head", "options"}
 	stepKeys   = append([]string{"name", "headers", "body", "json", "form", "body_file", "timeout", "think", "check",
-		"capture", "max_body", "max_redirects", "grpc", "ws"}, methodKeys...)
+		"capture", "max_body", "max_redirects", "grpc", "ws"}, slices.Concat(methodKeys, logicKeys)...)
 	checkKeys = []string{"status", "body_contains", "json", "header", "max_duration"}
 )
 
@@ -41,7 +41,7 @@ func (d *decoder) flows(n *yaml.Node) []FlowSpec {
 			f.Weight = int(w)
 		}
 		if v, ok := fs["steps"]; ok {
-			f.Steps = d.steps(v.val, "flows["+itoa(i)+"]")
+			f.Steps, f.Groups = d.flowSteps(v.val, "flows["+itoa(i)+"]")
 		}
 		out = append(out, f)
 	}
@@ -60,18 +60,6 @@ func (d *decoder) name(n *yaml.Node, what string) string {
 		d.el.node(n, "%s %q must not contain any of { } , or a line break (it is used in selectors)", what, s)
 	}
 	return s
-}
-
-func (d *decoder) steps(n *yaml.Node, flow string) []StepSpec {
-	items := d.list(n, "steps")
-	if n.Kind == yaml.SequenceNode && len(items) == 0 {
-		d.el.node(n, "steps must not be empty")
-	}
-	out := make([]StepSpec, 0, len(items))
-	for i, it := range items {
-		out = append(out, d.step(it, flow+".steps["+itoa(i)+"]"))
-	}
-	return out
 }
 
 func (d *decoder) step(n *yaml.Node, path string) StepSpec {
@@ -115,6 +103,7 @@ func (d *decoder) step(n *yaml.Node, path string) StepSpec {
 		s.captureNode = f.val
 	}
 	d.limits(fs, &s.MaxBody, &s.MaxRedirects)
+	d.logic(fs, &s.Logic)
 	return s
 }
 

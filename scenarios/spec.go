@@ -75,6 +75,8 @@ type FlowSpec struct {
 	Name   string
 	Weight int
 	Steps  []StepSpec
+	// Groups are runs of Steps repeated or skipped as one (logic.go).
+	Groups []GroupSpec
 	Pos    Pos
 }
 
@@ -103,7 +105,9 @@ type StepSpec struct {
 	// of a WebSocket step (ws.go); nil for HTTP.
 	GRPC *GRPCSpec
 	WS   *WSSpec
-	Pos  Pos
+	// Logic is the step's repeat, if and stop_iteration_if (logic.go).
+	Logic LogicSpec
+	Pos   Pos
 	// targetNode locates Target for URL errors.
 	targetNode *yaml.Node
 	// refs are the templated scalars of the step, in file order.
