@@ -37,11 +37,11 @@ const (
 // suggestions).
 var CondBuiltins = []string{condIteration, condVU, condStatus, condIndex}
 
-// condFuncs are the expr built-in functions a condition may call: pure,
+// CondFuncs are the expr built-in functions a condition may call: pure,
 // bounded functions on strings and numbers. The others (now, date, range,
 // repeat, JSON, ...) are disabled: a condition reads the iteration's
 // values and nothing else.
-var condFuncs = []string{
+var CondFuncs = []string{
 	"int", "float", "string", "len", "lower", "upper", "trim", "trimPrefix", "trimSuffix",
 	"hasPrefix", "hasSuffix", "indexOf", "abs", "min", "max", "ceil", "floor", "round",
 }
@@ -283,7 +283,7 @@ func (lc *logicCompiler) cond(si, gi int, key, src string) (*cond, error) {
 // condOptions are the compile options of every condition.
 func condOptions(env map[string]any) []expr.Option {
 	opts := []expr.Option{expr.Env(env), expr.AsBool(), expr.MaxNodes(maxCondNodes), expr.DisableAllBuiltins()}
-	for _, f := range condFuncs {
+	for _, f := range CondFuncs {
 		opts = append(opts, expr.EnableBuiltin(f))
 	}
 	return opts

@@ -156,6 +156,7 @@ func (d *decoder) logic(fs map[string]field, l *LogicSpec) {
 	}
 	if _, ok := rs["count"]; !ok && l.Over == "" && len(rs) > 0 {
 		d.el.node(f.val, "repeat needs a count (the most repetitions) or over: repeat: { count: 10, until: ... }")
+		l.Until = "" // reported here, not again by the engine
 	}
 	if l.Repeat == 0 && l.Over == "" {
 		l.Repeat = 1 // reported; keeps the engine's check quiet
@@ -269,6 +270,7 @@ func condNames(f *engine.Flow, data []engine.Feeder) string {
 		b.WriteString("a data column (" + strings.Join(cols, ", ") + "), ")
 	}
 	b.WriteString("or one of " + strings.Join(engine.CondBuiltins, ", "))
+	b.WriteString("; functions: " + strings.Join(engine.CondFuncs, ", "))
 	return b.String()
 }
 
