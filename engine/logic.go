@@ -305,6 +305,19 @@ func (lc *logicCompiler) compileCond(key, src string) (*cond, error) {
 		if !ok || seen[id.Value] {
 			return false
 		}
+		if id.Value == "$env" {
+			// $env["first-id"] reads any name: fill them all.
+			for _, nm := range lc.fl.names {
+				if !seen[nm.name] {
+					seen[nm.name] = true
+					c.names = append(c.names, nm)
+					if nm.kind == nameFeeder {
+						lc.used[nm.slot] = true
+					}
+				}
+			}
+			return false
+		}
 		if nm, ok := lc.fl.names[id.Value]; ok {
 			seen[id.Value] = true
 			c.names = append(c.names, nm)

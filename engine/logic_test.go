@@ -207,6 +207,17 @@ func TestFlowLogic(t *testing.T) {
 			paths: "/poll?k=0 /poll?k=0 /poll?k=0 /after /poll?k=1 /poll?k=1 /poll?k=1 /after",
 		},
 		{
+			name: "a capture name with a dash, through $env",
+			steps: func(u string) []Step {
+				return []Step{
+					lstep("login", u+"/login?role=x", nil, jcap("the-role", "$.role")),
+					lstep("x", u+"/x", &Logic{If: `$env["the-role"] == "x"`}),
+					lstep("y", u+"/y", &Logic{If: `$env["the-role"] == "y"`}),
+				}
+			},
+			iters: 1, want: []int64{1, 1, 0}, wantIters: 1,
+		},
+		{
 			name: "status of the last step",
 			steps: func(u string) []Step {
 				return []Step{lstep("m", u+"/missing", nil), lstep("retry", u+"/retry", &Logic{If: `status == 404`}), lstep("never", u+"/never", &Logic{If: `status == 404`})}

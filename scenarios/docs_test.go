@@ -31,6 +31,8 @@ func TestReferenceListsEveryKey(t *testing.T) {
 		"ws exchange": wsExchangeKeys,
 		"ws expect":   wsExpectKeys,
 		"ws message":  wsMessageKeys,
+		"group":       groupKeys,
+		"repeat":      repeatKeys,
 	}
 	for section, keys := range sections {
 		for _, k := range keys {
