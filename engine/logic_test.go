@@ -401,3 +401,32 @@ func BenchmarkIterateLogic(b *testing.B) {
 		w.iterate(1, 0, r.since())
 	}
 }
+
+// TestFlowLogicRun: a whole run of a flow with logic, many iterations at
+// once (workers share the compiled conditions, each with its own VM):
+// every iteration makes the same requests.
+func TestFlowLogicRun(t *testing.T) {
+	srv := newLogicServer(t)
+	p := constPlan(srv.URL, 200, 500*time.Millisecond)
+	p.Data = []Feeder{{Name: "items", Columns: []string{"id"}, Rows: [][]string{{"a"}, {"b"}, {"c"}}}}
+	p.Flows[0].Steps = []Step{
+		lstep("login", srv.URL+"/login?role=user", nil, jcap("role", "$.role"), jcap("n", "$.n")),
+		lstep("item", srv.URL+"/items/{{ items.id }}", &Logic{Over: "items", If: `role == "user"`}),
+		lstep("admin", srv.URL+"/admin", &Logic{If: `role == "admin"`}),
+		lstep("end", srv.URL+"/end", &Logic{StopIf: `int(n) == 7`}),
+		lstep("never", srv.URL+"/never", nil),
+	}
+	res, err := (&Engine{}).Run(t.Context(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := res.Final.Total.Steps[0]
+	n := st[0].Requests
+	if n != 100 || st[1].Requests != 3*n || st[2].Requests != 0 || st[3].Requests != n || st[4].Requests != 0 {
+		t.Fatalf("requests login %d item %d admin %d end %d never %d, want 100, 300, 0, 100, 0",
+			n, st[1].Requests, st[2].Requests, st[3].Requests, st[4].Requests)
+	}
+	if it := res.Final.Total.Flows[0].Iterations; it != n {
+		t.Fatalf("%d iterations complete, want %d", it, n)
+	}
+}
