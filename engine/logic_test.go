@@ -370,14 +370,26 @@ func TestRepeatDoesNotAllocateNoRace(t *testing.T) {
 	}
 	p := constPlan("http://stub.local/bench", 1000, time.Second)
 	p.Flows[0].Steps[0].Logic = &Logic{Repeat: 4}
+	// and a group repeated twice over the rows of a feeder, its step
+	// templated with the row.
+	p.Data = []Feeder{{Name: "items", Columns: []string{"id"}, Rows: [][]string{{"a"}, {"b"}, {"c"}}}}
+	p.Flows = append(p.Flows, Flow{Name: "g", Weight: 1, Steps: []Step{
+		{Name: "a", Method: "GET", URL: "http://stub.local/a/{{ items.id }}", Timeout: time.Second, Logic: &Logic{Over: "items"}},
+		{Name: "b", Method: "GET", URL: "http://stub.local/b", Timeout: time.Second},
+	}, Groups: []Group{{Name: "g", From: 0, To: 2, Logic: Logic{Repeat: 2}}}})
 	r, stop := journeyRun(t, p)
 	defer stop()
 	w := r.newWorker(0)
-	for i := range 10 {
-		w.iterate(int64(i), 0, r.since())
+	for fi, reqs := range []int{4, 2 * (3 + 1)} {
+		for i := range 10 {
+			w.iterate(int64(i), fi, r.since())
+		}
+		if n := testing.AllocsPerRun(100, func() { w.iterate(1, fi, r.since()) }); n != 0 {
+			t.Fatalf("flow %s: an iteration of %d requests allocates %v times", p.Flows[fi].Name, reqs, n)
+		}
 	}
-	if n := testing.AllocsPerRun(100, func() { w.iterate(1, 0, r.since()) }); n != 0 {
-		t.Fatalf("an iteration of 4 repetitions allocates %v times", n)
+	if got := r.rec.shards[0].cur.steps[1][0].Requests; got != 111*6 {
+		t.Fatalf("step a: %d requests, want %d", got, 111*6)
 	}
 }
 
