@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -261,7 +262,7 @@ func TestAgentRefusesVersion(t *testing.T) {
 	a := startAgent(t, &Agent{Version: "1.2.3"})
 	c := dialAgent(t, a.addr)
 	_, err := c.hello(Protocol+1, testToken, "v2 run")
-	c.wantRefused(err, RefuseVersion, "agent speaks protocol v1 (loadgate 1.2.3), coordinator v2 (loadgate coord-test)")
+	c.wantRefused(err, RefuseVersion, fmt.Sprintf("agent speaks protocol v%d (loadgate 1.2.3), coordinator v%d (loadgate coord-test)", Protocol, Protocol+1))
 	if got := a.audit.lines("refused (version)"); len(got) != 1 || !strings.Contains(got[0], `run="v2 run"`) {
 		t.Fatalf("audit lines %q", got)
 	}

@@ -219,9 +219,9 @@ func encodePlan(p *engine.Plan) (*wirePlan, error) {
 	for _, f := range p.Flows {
 		for _, s := range f.Steps {
 			if s.Protocol != engine.ProtoHTTP {
-				// Protocol 1 has no field for it: an agent would run an
+				// The protocol has no field for it: an agent would run an
 				// HTTP request in its place.
-				return nil, fmt.Errorf("flow %q step %q: protocol 1 carries HTTP steps only, not %s", f.Name, s.Name, s.Protocol)
+				return nil, fmt.Errorf("flow %q step %q: protocol %d carries HTTP steps only, not %s", f.Name, s.Name, Protocol, s.Protocol)
 			}
 		}
 	}

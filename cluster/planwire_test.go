@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -309,10 +310,10 @@ func TestPlanWireEnums(t *testing.T) {
 
 	w := wirePlans()["open"].Plan
 	w.Flows[1].Steps[0].Checks[1].Kind = 9
-	if _, err := w.plan(); err == nil || err.Error() != `flow "checkout" step "login": check kind 9 is not one of protocol 1` {
+	if _, err := w.plan(); err == nil || err.Error() != fmt.Sprintf(`flow "checkout" step "login": check kind 9 is not one of protocol %d`, Protocol) {
 		t.Errorf("check kind 9: %v", err)
 	}
-	if _, err := encodePlan(&engine.Plan{Load: engine.Load{Model: 7}}); err == nil || err.Error() != "load model 7 has no number in protocol 1" {
+	if _, err := encodePlan(&engine.Plan{Load: engine.Load{Model: 7}}); err == nil || err.Error() != fmt.Sprintf("load model 7 has no number in protocol %d", Protocol) {
 		t.Errorf("model 7: %v", err)
 	}
 }
@@ -343,5 +344,5 @@ func TestAgentRefusesUnknownEnum(t *testing.T) {
 	if err := c.fc.send(msgPlan, planMsg{Plan: w}); err != nil {
 		t.Fatal(err)
 	}
-	c.wantRefused(c.fc.expect(5*time.Second, msgReady, &struct{}{}), RefusePlan, "load model 7 is not one of protocol 1")
+	c.wantRefused(c.fc.expect(5*time.Second, msgReady, &struct{}{}), RefusePlan, fmt.Sprintf("load model 7 is not one of protocol %d", Protocol))
 }

@@ -31,8 +31,10 @@ import (
 
 // Protocol is the version of the control protocol. The handshake refuses a
 // peer of another version: a plan or an interval may not mean the same
-// thing to both ends.
-const Protocol = 1
+// thing to both ends. 2: plans carry flow logic (a step's Logic, a flow's
+// Groups), which an agent of protocol 1 would drop and run every step once;
+// everything else is as protocol 1 numbered it (planwire.go).
+const Protocol = 2
 
 // handshakeFrame caps a frame's payload before the peer is trusted (the
 // agent has not checked the token, the coordinator has not been welcomed):
