@@ -32,6 +32,9 @@ type decoder struct {
 	// refs collects the templates of the step being decoded; nil outside
 	// steps.
 	refs *[]tmplRef
+	// grpc is the top-level grpc section, decoded before the flows; nil
+	// without one.
+	grpc *GRPCSection
 }
 
 // hint explains a type error on a quoted ${...}: its value, which did

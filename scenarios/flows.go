@@ -78,6 +78,7 @@ func (d *decoder) step(n *yaml.Node, path string) StepSpec {
 		d.el.node(w.key, "step has both grpc and ws: a step speaks one protocol")
 	case g.key != nil:
 		d.noMethod(n, fs, g.key)
+		d.notForGRPC(fs)
 		d.grpcStep(g.val, &s, path+".grpc")
 	case w.key != nil:
 		d.noMethod(n, fs, w.key)
@@ -96,7 +97,7 @@ func (d *decoder) step(n *yaml.Node, path string) StepSpec {
 		s.Think, s.ThinkMax = d.think(f.val)
 	}
 	if f, ok := fs["check"]; ok {
-		s.Accept, s.Checks = d.check(f.val, path+".check")
+		s.Accept, s.Checks = d.check(f.val, path+".check", s.GRPC != nil)
 	}
 	if f, ok := fs["capture"]; ok {
 		s.Captures = d.captures(f.val, path+".capture")

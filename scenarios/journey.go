@@ -154,10 +154,20 @@ func slicesContains(xs []string, s string) bool {
 
 // check decodes check: { status, body_contains, json, header, max_duration }
 // into the accepted statuses and the checks.
-func (d *decoder) check(n *yaml.Node, path string) (accept []int, checks []engine.Check) {
+// A gRPC step's status is a gRPC status (OK, NOT_FOUND or a code), and it
+// has no header to check.
+func (d *decoder) check(n *yaml.Node, path string, grpc bool) (accept []int, checks []engine.Check) {
 	fs := d.fields(n, "in "+path, checkKeys, nil)
+	if f, ok := fs["header"]; ok && grpc {
+		d.el.node(f.key, "a gRPC step has no response headers to check: check status or json")
+		delete(fs, "header")
+	}
 	if f, ok := fs["status"]; ok {
-		accept = d.statuses(f.val)
+		if grpc {
+			accept = d.grpcStatuses(f.val)
+		} else {
+			accept = d.statuses(f.val)
+		}
 		if len(accept) > 0 {
 			checks = append(checks, engine.Check{Kind: engine.CheckStatus, Statuses: accept})
 		}

@@ -32,6 +32,8 @@ type Spec struct {
 	// Generator holds the generator-health tolerances (defaults when the
 	// block is absent).
 	Generator engine.Tolerances
+	// GRPC is the top-level grpc section (grpc.go); nil without one.
+	GRPC *GRPCSection
 
 	baseURLNode *yaml.Node // nil when base_url is not given
 	// planErrs counts the errors found in the parts that make up the plan,
@@ -154,7 +156,7 @@ type DataSpec struct {
 	missing map[string]missingKey // a JSON feeder's objects that lack a column
 }
 
-var topKeys = []string{"version", "name", "base_url", "defaults", "load", "flows", "thresholds", "confidence", "data", "sli", "cookies", "generator", "tls", "http"}
+var topKeys = []string{"version", "name", "base_url", "defaults", "load", "flows", "thresholds", "confidence", "data", "sli", "cookies", "generator", "tls", "http", "grpc"}
 
 // decodeSpec decodes the root mapping of a scenario file.
 func (d *decoder) decodeSpec(root *yaml.Node, dir string) *Spec {
@@ -189,6 +191,11 @@ func (d *decoder) decodeSpec(root *yaml.Node, dir string) *Spec {
 	}
 	if f, ok := fs["load"]; ok {
 		s.Load = d.load(f.val)
+	}
+	if f, ok := fs["grpc"]; ok {
+		// before the flows: their gRPC steps are checked against its
+		// descriptors
+		s.GRPC = d.grpcSection(f.val)
 	}
 	if f, ok := fs["flows"]; ok {
 		s.Flows = d.flows(f.val)

@@ -212,7 +212,7 @@ func checkHTTPVersion(el *errorList, h HTTPSpec, p *engine.Plan) {
 	}
 	for _, f := range p.Flows {
 		for _, st := range f.Steps {
-			if st.URL == "" || strings.HasPrefix(st.URL, want+"://") {
+			if st.URL == "" || st.Protocol != engine.ProtoHTTP || strings.HasPrefix(st.URL, want+"://") {
 				continue
 			}
 			hint := "use h2c for cleartext HTTP/2"

@@ -84,6 +84,9 @@ type trackedConn struct {
 	// armed is the deadline setDeadline left on the connection; zero when
 	// it is not known.
 	armed time.Time
+	// shared marks a connection that another client tracks (Track), whose
+	// goroutines set its deadlines concurrently: armed is not used.
+	shared bool
 }
 
 // deadlineSlop is the share of a request's timeout by which its deadline
@@ -116,17 +119,23 @@ func setDeadline(conn net.Conn, tc *trackedConn, d time.Time, timeout time.Durat
 // SetDeadline, SetReadDeadline and SetWriteDeadline forget the deadline
 // setDeadline armed: it is no longer the connection's.
 func (c *trackedConn) SetDeadline(t time.Time) error {
-	c.armed = time.Time{}
+	if !c.shared {
+		c.armed = time.Time{}
+	}
 	return c.Conn.SetDeadline(t)
 }
 
 func (c *trackedConn) SetReadDeadline(t time.Time) error {
-	c.armed = time.Time{}
+	if !c.shared {
+		c.armed = time.Time{}
+	}
 	return c.Conn.SetReadDeadline(t)
 }
 
 func (c *trackedConn) SetWriteDeadline(t time.Time) error {
-	c.armed = time.Time{}
+	if !c.shared {
+		c.armed = time.Time{}
+	}
 	return c.Conn.SetWriteDeadline(t)
 }
 
@@ -195,24 +204,32 @@ func (cs *Conns) Len() int {
 // track registers c; raw asks for raw I/O with receive timestamps where c
 // supports it (see rawIO).
 func (cs *Conns) track(c net.Conn, raw bool) (net.Conn, error) {
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	if cs.closed {
-		c.Close()
-		return nil, ErrStopped
-	}
 	tc := &trackedConn{Conn: c, owner: cs}
 	if raw {
 		tc.raw = newRawIO(c)
+	}
+	return cs.add(tc)
+}
+
+// add registers tc, or closes it after CloseAll.
+func (cs *Conns) add(tc *trackedConn) (net.Conn, error) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.closed {
+		tc.Conn.Close()
+		return nil, ErrStopped
 	}
 	cs.set[tc] = struct{}{}
 	return tc, nil
 }
 
 // Track registers a connection that another client opened (a WebSocket
-// session's): its bytes count, and CloseAll closes it. After CloseAll it
-// closes c and returns ErrStopped.
-func (cs *Conns) Track(c net.Conn) (net.Conn, error) { return cs.track(c, false) }
+// session's, the gRPC client's): its bytes count, and CloseAll closes it.
+// Such a client's goroutines may set its deadlines concurrently (shared).
+// After CloseAll it closes c and returns ErrStopped.
+func (cs *Conns) Track(c net.Conn) (net.Conn, error) {
+	return cs.add(&trackedConn{Conn: c, owner: cs, shared: true})
+}
 
 // CloseAll closes every open connection and refuses new ones.
 func (cs *Conns) CloseAll() {
