@@ -228,3 +228,60 @@ func TestGRPCPreflight(t *testing.T) {
 		t.Errorf("reflected Watch: %d calls, %d failed, checks %v; server %d", st.Requests, st.Failed, st.Checks, s.Calls()-calls)
 	}
 }
+
+// TestGRPCStallShowsInLatencyNoRace is the coordinated-omission proof of
+// stall_test.go for gRPC: calls due at a constant 500/s to a server that
+// freezes every call for 1 s in every 5 s have a true latency with p90 ≈
+// 0.5 s and p99 ≈ 0.95 s, with connections to spare or only 4 calls in
+// flight (whose service time stays small: the wait is before the send).
+// The calls share one HTTP/2 connection: what max_in_flight bounds is the
+// calls, not the connections.
+func TestGRPCStallShowsInLatencyNoRace(t *testing.T) {
+	if raceEnabled {
+		t.Skip("timing test: make test runs it without -race")
+	}
+	for _, tc := range []struct {
+		name        string
+		maxInFlight int
+		checkSvc    bool
+	}{
+		{"calls to spare", 1000, false},
+		{"starved at 4 in flight", 4, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, addr := startShop(t, grpctarget.Options{StallEvery: 5 * time.Second, StallAt: 2 * time.Second, StallFor: time.Second})
+			p := grpcPlan(500, 20*time.Second, grpcStepOf(t, "add", addr, "Add", `{"item":1}`))
+			p.Load.MaxInFlight = tc.maxInFlight
+			p.Interval = time.Second
+			res, err := (&Engine{}).Run(context.Background(), p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := res.Final.Total.Steps[0][0]
+			tot := res.Final.Total
+			t.Logf("planned %d dropped %d started %d lag p99 %v max %v; duration p50 %v p90 %v p99 %v max %v",
+				tot.Planned, tot.Dropped, tot.Started, tot.Lag.Quantile(0.99), tot.Lag.Max(), st.Duration.Quantile(0.5), st.Duration.Quantile(0.9), st.Duration.Quantile(0.99), st.Duration.Max())
+			if st.Requests != 10000 || st.Failed != 0 {
+				t.Fatalf("calls %d failed %d, want 10000 and 0 (errors %v)", st.Requests, st.Failed, res.Final.ErrorSamples)
+			}
+			p90, p99 := st.Duration.Quantile(0.90), st.Duration.Quantile(0.99)
+			t.Logf("grpc_req_duration p90=%v p99=%v max=%v; service time p99=%v", p90, p99, st.Duration.Max(), st.ServiceTime.Quantile(0.99))
+			if p90 < 450*time.Millisecond || p90 > 600*time.Millisecond {
+				t.Errorf("p90 = %v, want ≈ 0.50 s", p90)
+			}
+			if p99 < 900*time.Millisecond || p99 > 1050*time.Millisecond {
+				t.Errorf("p99 = %v, want ≈ 0.95 s", p99)
+			}
+			if svc := st.ServiceTime.Quantile(0.99); tc.checkSvc && svc > 100*time.Millisecond {
+				t.Errorf("service time p99 = %v, want small: only 4 calls per stall were on the wire", svc)
+			}
+			sel, err := Select(p, "grpc_req_duration", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v := sel.Read(res.Final.Total); v.Hist.Quantile(0.99) != p99 {
+				t.Errorf("grpc_req_duration p99 %v, the step's %v", v.Hist.Quantile(0.99), p99)
+			}
+		})
+	}
+}

@@ -166,6 +166,10 @@ func Dial(target string, cfg Config) (*Conn, error) {
 		grpc.WithDisableServiceConfig(),
 		// Pauses between calls (think times) must not cost a reconnect.
 		grpc.WithIdleTimeout(0),
+		// Fixed flow-control windows turn off the BDP estimation, whose
+		// pings cost a round of work per response on both sides.
+		grpc.WithInitialWindowSize(1<<20),
+		grpc.WithInitialConnWindowSize(8<<20),
 		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(codec{})),
 	)
 	if err != nil {
