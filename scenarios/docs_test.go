@@ -33,6 +33,8 @@ func TestReferenceListsEveryKey(t *testing.T) {
 		"ws message":  wsMessageKeys,
 		"group":       groupKeys,
 		"repeat":      repeatKeys,
+		"grpc":        grpcSectionKeys,
+		"grpc step":   grpcStepKeys,
 	}
 	for section, keys := range sections {
 		for _, k := range keys {

@@ -385,6 +385,12 @@ func (d *decoder) grpcStep(n *yaml.Node, s *StepSpec, path string) {
 	}
 }
 
+// reservedMetadata reports a metadata key that gRPC sets itself
+// (engine.checkMetadataKey refuses them in a plan).
+func reservedMetadata(key string) bool {
+	return strings.HasPrefix(key, "grpc-") || key == "content-type" || key == "te" || key == "host"
+}
+
 // validFullName reports whether s is a dotted protobuf name (shop.Cart).
 func validFullName(s string) bool {
 	return s != "" && protoreflect.FullName(s).IsValid()
@@ -513,6 +519,7 @@ func (d *decoder) grpcMessage(w *strings.Builder, n *yaml.Node, md protoreflect.
 	ok := true
 	seen := map[protoreflect.FullName]*yaml.Node{}
 	oneofs := map[protoreflect.FullName]*yaml.Node{}
+	first := true
 	w.WriteByte('{')
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
@@ -544,9 +551,10 @@ func (d *decoder) grpcMessage(w *strings.Builder, n *yaml.Node, md protoreflect.
 			}
 			oneofs[od.FullName()] = k
 		}
-		if w.Len() > 1 {
+		if !first {
 			w.WriteByte(',')
 		}
+		first = false
 		writeJSONString(w, k.Value)
 		w.WriteByte(':')
 		ok = d.grpcField(w, v, fd, what+"."+k.Value) && ok
@@ -883,6 +891,23 @@ func (c *compiler) compileGRPC(sp *StepSpec, st *engine.Step) {
 		return
 	}
 	st.URL = strings.TrimSuffix(target, "/")
+	// Metadata: a header gRPC sets itself is an error in the step's own
+	// headers, and left out when it comes from defaults.headers (which
+	// HTTP steps share).
+	md := st.Headers[:0:0]
+	for _, h := range st.Headers {
+		key := strings.ToLower(h.Key)
+		if !reservedMetadata(key) {
+			md = append(md, h)
+			continue
+		}
+		for _, own := range sp.Headers {
+			if strings.EqualFold(own.Key, h.Key) {
+				c.el.node(g.node, "step %q: header %s is gRPC's own (the call sets it): drop it from the step's headers", sp.Name, h.Key)
+			}
+		}
+	}
+	st.Headers = md
 	st.Body, st.BodyEscape = g.Message, engine.EscapeJSON
 	st.GRPC = &engine.GRPCCall{
 		Method:          g.Service + "/" + g.Method,

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/loadgate/loadgate/examples"
 	"github.com/loadgate/loadgate/internal/demotarget"
+	"github.com/loadgate/loadgate/internal/grpctarget"
 	"github.com/loadgate/loadgate/scenarios"
 )
 
@@ -54,10 +56,13 @@ func demoCmd(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-// targetCmd serves the built-in target until SIGINT or SIGTERM.
+// targetCmd serves the built-in target until SIGINT or SIGTERM; with
+// --grpc-listen, its gRPC service (shop.Cart, internal/grpctarget) too.
 func targetCmd(args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("target", "target [--listen ADDR] [--seed N] [--fail-rate R] [--latency-scale X]", stdout, stderr)
+	fs := newFlagSet("target", "target [--listen ADDR] [--grpc-listen ADDR] [--seed N] [--fail-rate R] [--latency-scale X]", stdout, stderr)
 	addr := fs.String("listen", demotarget.DefaultAddr, "address to serve on (loopback unless --allow-remote)")
+	grpcAddr := fs.String("grpc-listen", "", "also serve the gRPC service shop.Cart (shop.proto, with reflection) on this address, such as "+grpctarget.DefaultAddr)
+	grpcUnavailable := fs.Float64("grpc-unavailable-rate", 0, "share of gRPC calls answered UNAVAILABLE")
 	remote := fs.Bool("allow-remote", false, "allow a non-loopback listen address")
 	seed := fs.Int64("seed", 1, "seed of the latency and failure draws")
 	failRate := fs.Float64("fail-rate", 0.01, "share of GET /flaky answered with 500")
@@ -68,9 +73,29 @@ func targetCmd(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() != 0 {
 		return usagef("target takes no arguments")
 	}
+	if *scale <= 0 {
+		return usagef("--latency-scale must be above 0")
+	}
+	if *grpcUnavailable < 0 || *grpcUnavailable > 1 {
+		return usagef("--grpc-unavailable-rate must be from 0 to 1")
+	}
 	ln, err := demotarget.Listen(*addr, *remote)
 	if err != nil {
 		return &exitError{code: exitInvalid, err: err}
+	}
+	var gs *grpctarget.Server
+	var gln net.Listener
+	if *grpcAddr != "" {
+		if gln, err = grpctarget.Listen(*grpcAddr, *remote); err == nil {
+			gs, err = grpctarget.New(grpctarget.Options{Seed: *seed, Unavailable: *grpcUnavailable})
+		}
+		if err != nil {
+			ln.Close()
+			if gln != nil {
+				gln.Close()
+			}
+			return &exitError{code: exitInvalid, err: err}
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -79,8 +104,17 @@ func targetCmd(args []string, stdout, stderr io.Writer) error {
 		fr = -1 // the target's zero means its default; 0 here means never
 	}
 	fmt.Fprintf(stdout, "loadgate target: serving on http://%s (Ctrl-C to stop)\n", ln.Addr())
-	if *scale <= 0 {
-		return usagef("--latency-scale must be above 0")
+	grpcDone := make(chan error, 1)
+	if gs != nil {
+		fmt.Fprintf(stdout, "loadgate target: serving gRPC (shop.Cart, with reflection) on http://%s\n", gln.Addr())
+		go func() { grpcDone <- gs.Serve(ctx, gln) }()
+	} else {
+		grpcDone <- nil
 	}
-	return demotarget.New(demotarget.Options{Seed: *seed, FailRate: fr, LatencyScale: *scale}).Serve(ctx, ln)
+	err = demotarget.New(demotarget.Options{Seed: *seed, FailRate: fr, LatencyScale: *scale}).Serve(ctx, ln)
+	stop() // the gRPC server ends with the HTTP one
+	if gerr := <-grpcDone; err == nil {
+		err = gerr
+	}
+	return err
 }

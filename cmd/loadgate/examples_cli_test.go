@@ -22,6 +22,7 @@ var exampleVars = map[string][]string{
 	"quality-gate.yaml": {"-e", "PROM_URL=http://127.0.0.1:9090", "-e", "JOB=target"},
 	"websocket.yaml":    {"-e", "BASE_URL=https://127.0.0.1:1", "-e", "WS_DURATION=5s", "-e", "FEED_DELAY=300ms"},
 	"flow-logic.yaml":   {"-e", "BASE_URL=http://127.0.0.1:1", "-e", "DURATION=3s"},
+	"grpc.yaml":         {"-e", "GRPC_TARGET=https://127.0.0.1:1", "-e", "DURATION=3s"},
 }
 
 // TestExamplesValidate runs `loadgate validate` on every scenario in

@@ -43,6 +43,7 @@ var helpExamples = map[string][]string{
 	"target": {
 		"loadgate target                                   # http://127.0.0.1:8088",
 		"loadgate target --listen 127.0.0.1:9000 --fail-rate 0.05",
+		"loadgate target --grpc-listen 127.0.0.1:8089           # and gRPC, for examples/grpc.yaml",
 	},
 	"report": {
 		"loadgate report run.json -o html=run.html -o junit=run.xml",

@@ -78,7 +78,7 @@ var commands = map[string]command{
 	"capacity": {"search the highest rate at which the SLO holds: loadgate capacity SCENARIO.yaml [--from R --max R] [flags]", capacityCmd},
 	"validate": {"check a scenario and send nothing: loadgate validate SCENARIO.yaml", validateCmd},
 	"demo":     {"run examples/demo.yaml against the built-in target", demoCmd},
-	"target":   {"serve the built-in demo target: loadgate target [--listen ADDR]", targetCmd},
+	"target":   {"serve the built-in demo target: loadgate target [--listen ADDR] [--grpc-listen ADDR]", targetCmd},
 	"report":   {"re-render a saved run: loadgate report RUN.json -o FORMAT=PATH ...", reportCmd},
 	"version":  {"print the version", versionCmd},
 	"compare":  {"regression check of two runs: loadgate compare BASE.json NEW.json [--max p95=+10%]...", compareCmd},

@@ -173,7 +173,8 @@ func New(opt Options) (*Server, error) {
 // declares no extension.
 type noExtensions struct{ *dynamicpb.Types }
 
-func (noExtensions) RangeExtensionsByMessage(protoreflect.FullName, func(protoreflect.ExtensionType) bool) {}
+func (noExtensions) RangeExtensionsByMessage(protoreflect.FullName, func(protoreflect.ExtensionType) bool) {
+}
 
 // Listen opens a TCP listener on addr (DefaultAddr when empty); unless
 // allowRemote, addr must be a loopback address.
