@@ -346,7 +346,9 @@ func (g *grpcStep) exec(w *worker, fi, si int, due time.Duration) (time.Duration
 		sc.body = body
 		s.checks = len(sp.checks)
 		s.checksHeld = sp.judge(nil, int(code), body, end-sent, answered)
-		more = w.captured(sp, g.st.Name, body, sc.cut, err == nil, &s)
+		// A status the step accepts with a capture finds no message to
+		// capture from: a capture failure, as an accepted HTTP 404's.
+		more = w.captured(sp, g.st.Name, body, sc.cut, answered, &s)
 	}
 	s.failed = s.kind != KindNone
 	w.shard.record(&s)
