@@ -285,14 +285,15 @@ func (g *grpcStep) exec(w *worker, fi, si int, due time.Duration) (time.Duration
 	deadline := now.Add(g.timeout)
 	ctx, cancel := context.WithDeadline(r.cut, deadline)
 	var err error
+	msgs := 0
 	if g.streaming {
 		var each func(*grpcc.Frame)
 		if sp.needBody {
 			each = func(f *grpcc.Frame) { g.view(sc, f.B) }
 		}
-		_, err = g.conn.ServerStream(grpcc.WithMetadata(ctx, md), g.method.Path, &sc.req, &sc.resp, each)
-	} else {
-		err = g.conn.Unary(grpcc.WithMetadata(ctx, md), g.method.Path, &sc.req, &sc.resp)
+		msgs, err = g.conn.ServerStream(grpcc.WithMetadata(ctx, md), g.method.Path, &sc.req, &sc.resp, each)
+	} else if err = g.conn.Unary(grpcc.WithMetadata(ctx, md), g.method.Path, &sc.req, &sc.resp); err == nil {
+		msgs = 1
 	}
 	// Our deadline passed: the client's timer, or the server's (it knows
 	// the deadline, and its DEADLINE_EXCEEDED may come first).
@@ -304,7 +305,7 @@ func (g *grpcStep) exec(w *worker, fi, si int, due time.Duration) (time.Duration
 		w.shard.recordCancel()
 		return end, false
 	}
-	s := sample{flow: fi, step: si, intended: due, sent: sent, end: end}
+	s := sample{flow: fi, step: si, intended: due, sent: sent, end: end, msgs: int64(msgs)}
 	code := codes.OK
 	answered := true // the server gave a status: checks judge it
 	if err != nil {

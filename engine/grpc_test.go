@@ -117,6 +117,13 @@ func TestGRPCJourney(t *testing.T) {
 	if v := sel.Read(res.Final.Total); v.Count != 80 {
 		t.Errorf("grpc_reqs %+v, want 80", v)
 	}
+	msgs, err := Select(p, "grpc_msgs_received", []Tag{{Key: "step", Value: "watch"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := msgs.Read(res.Final.Total); v.Count != 60 {
+		t.Errorf("grpc_msgs_received{step:watch} %+v, want 60 (20 streams of 3)", v)
+	}
 	if sel, _ := Select(p, "http_reqs", nil); sel.HasSteps() {
 		t.Error("http_reqs selects gRPC steps")
 	}

@@ -60,6 +60,7 @@ var Metrics = []Metric{
 	{Name: "grpc_req_service_time", Type: Trend, Tags: stepTags, PerProto: true, Proto: ProtoGRPC},
 	{Name: "grpc_reqs", Type: Counter, Tags: stepTags, PerProto: true, Proto: ProtoGRPC},
 	{Name: "grpc_req_failed", Type: Rate, Tags: stepTags, PerProto: true, Proto: ProtoGRPC},
+	{Name: "grpc_msgs_received", Type: Counter, Tags: stepTags, PerProto: true, Proto: ProtoGRPC},
 	{Name: "ws_connect_duration", Type: Trend, Tags: stepTags, PerProto: true, Proto: ProtoWS},
 	{Name: "ws_msg_duration", Type: Trend, Tags: stepTags, PerProto: true, Proto: ProtoWS},
 	{Name: "ws_msg_service_time", Type: Trend, Tags: stepTags, PerProto: true, Proto: ProtoWS},
@@ -414,6 +415,8 @@ func (s *Selection) readSteps(p *Period, v *Value) {
 		case "ws_msg_failed":
 			v.Hits += st.WS.Missed
 			v.Total += st.WS.Expected
+		case "grpc_msgs_received":
+			v.Count += st.GRPCMsgs
 		case "ws_msgs_received":
 			v.Count += st.WS.MsgsReceived
 		case "ws_msgs_sent":

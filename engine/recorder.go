@@ -102,6 +102,8 @@ type sample struct {
 	checksHeld uint64
 	// ws is a WebSocket session's own figures (ws.go); nil for others.
 	ws *wsSample
+	// msgs are the response messages of a gRPC call (grpc.go).
+	msgs int64
 }
 
 func (sh *shard) record(s *sample) {
@@ -131,6 +133,7 @@ func (sh *shard) record(s *sample) {
 	if s.ws != nil {
 		st.WS.record(s.ws)
 	}
+	st.GRPCMsgs += s.msgs
 	sh.mu.Unlock()
 }
 
@@ -466,6 +469,7 @@ func addCounters(dst, src *StepStats) {
 	}
 	dst.ChecksPassed += src.ChecksPassed
 	dst.ChecksTotal += src.ChecksTotal
+	dst.GRPCMsgs += src.GRPCMsgs
 	dst.WS.MsgsReceived += src.WS.MsgsReceived
 	dst.WS.MsgsSent += src.WS.MsgsSent
 	dst.WS.Expected += src.WS.Expected

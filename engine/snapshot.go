@@ -139,6 +139,10 @@ type StepStats struct {
 	// Checks counts each check of the step (as Step.Checks); nil in
 	// FlowTotals and All, which sum steps with different checks.
 	Checks []CheckCount
+	// GRPCMsgs counts the response messages of a gRPC step's calls
+	// (grpc_msgs_received): one per unary call answered, each message of a
+	// server stream. Distributed runs do not carry it (they refuse gRPC).
+	GRPCMsgs int64
 	// WS is what a WebSocket step measured beyond its sessions, which are
 	// its requests (Duration, ServiceTime, Requests, Failed, Errors); zero
 	// for the steps of other protocols.

@@ -79,6 +79,9 @@ func TestGRPCCaptureRuns(t *testing.T) {
 			if n := m["grpc_reqs"].(map[string]any)["count"].(float64); n != 40 {
 				t.Errorf("grpc_reqs %v, want 40", n)
 			}
+			if n := m["grpc_msgs_received"].(map[string]any)["count"].(float64); n != 40 {
+				t.Errorf("grpc_msgs_received %v, want 40", n)
+			}
 			if _, ok := m["http_reqs"]; ok {
 				t.Error("the report of a gRPC plan shows http_reqs")
 			}
