@@ -164,7 +164,9 @@ func (grpcKind) probe(ctx context.Context, e *Engine, st *Step, timeout time.Dur
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	service, name, _ := strings.Cut(st.GRPC.Method, "/")
-	_, err = grpcc.Reflect(ctx, conn, service, name)
+	if _, err = grpcc.Reflect(ctx, conn, service, name); errors.Is(err, grpcc.ErrNoSuchMethod) {
+		return &StepError{Step: st.Name, Err: err}
+	}
 	return err
 }
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"sort"
@@ -35,6 +36,22 @@ func (e *preflightError) Error() string {
 	return b.String()
 }
 
+// StepError is a step that cannot run as written, found at the preflight:
+// the target answered, and said the step asks for something it does not
+// have (a gRPC method its reflection does not know). The scenario's
+// fault, not the target's: bad input (exit 2), where an unreachable
+// target is exit 3.
+type StepError struct {
+	Flow, Step string
+	Err        error
+}
+
+func (e *StepError) Error() string {
+	return fmt.Sprintf("flow %q step %q: %v", e.Flow, e.Step, e.Err)
+}
+
+func (e *StepError) Unwrap() error { return e.Err }
+
 // Preflight resolves, connects to and (for https) completes a TLS handshake
 // with every target of p, in parallel, each within timeout; for HTTP/2 over
 // TLS the server must select h2. It sends no HTTP request. A nil error means
@@ -46,6 +63,7 @@ func (e *Engine) Preflight(ctx context.Context, p *Plan, timeout time.Duration) 
 	type probe struct {
 		u    *url.URL
 		step *Step
+		flow string
 	}
 	targets := map[string]probe{}
 	for fi := range p.Flows {
@@ -63,7 +81,7 @@ func (e *Engine) Preflight(ctx context.Context, p *Plan, timeout time.Duration) 
 				}
 			}
 			if _, ok := targets[key]; !ok {
-				targets[key] = probe{u, s}
+				targets[key] = probe{u, s, p.Flows[fi].Name}
 			}
 		}
 	}
@@ -83,15 +101,30 @@ func (e *Engine) Preflight(ctx context.Context, p *Plan, timeout time.Duration) 
 			if err == nil {
 				err = k.probe(ctx, e, pr.step, timeout)
 			}
+			var se *StepError
+			if errors.As(err, &se) {
+				se.Flow = pr.flow
+			}
 			ch <- result{target, err}
 		}()
 	}
 	pe := &preflightError{}
+	var bad []error
 	for range targets {
 		r := <-ch
+		var se *StepError
+		if errors.As(r.err, &se) {
+			bad = append(bad, se)
+			continue
+		}
 		if r.err != nil {
 			pe.Failures = append(pe.Failures, targetFailure{Target: r.target, Kind: classify(r.err), Err: r.err})
 		}
+	}
+	if len(bad) > 0 {
+		// The scenario is wrong whatever else is down: say that first.
+		sort.Slice(bad, func(i, j int) bool { return bad[i].Error() < bad[j].Error() })
+		return errors.Join(bad...)
 	}
 	if len(pe.Failures) == 0 {
 		return nil

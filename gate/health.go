@@ -2,6 +2,7 @@ package gate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -140,7 +141,12 @@ func (s *session) preflightCheck(ctx context.Context, plan *engine.Plan, q *sli.
 	}
 	wg.Wait()
 	v := &verdict.Causes{}
-	if targets != nil {
+	if bad := stepErrors(targets); len(bad) > 0 {
+		for _, se := range bad {
+			pos := s.sc.StepPos(se.Flow, se.Step)
+			v.Add(verdict.Invalid, fmt.Sprintf("%s:%d:%d: %v", s.sc.Path, pos.Line, pos.Col, se))
+		}
+	} else if targets != nil {
 		v.Add(verdict.PreflightFailed, "preflight: "+targets.Error())
 	}
 	for _, e := range slis {
@@ -161,6 +167,25 @@ func (s *session) preflightCheck(ctx context.Context, plan *engine.Plan, q *sli.
 // sliQueryProblem says where in the scenario a query Prometheus refused
 // is, as the scenario's own errors do (file:line:col: ...): at the position
 // of Prometheus's parse error when it gave one, else at the query.
+// stepErrors are the steps the preflight found cannot run as written
+// (engine.StepError, joined by Preflight): bad input, exit 2.
+func stepErrors(err error) []*engine.StepError {
+	var errs []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	} else if err != nil {
+		errs = []error{err}
+	}
+	var out []*engine.StepError
+	for _, e := range errs {
+		var se *engine.StepError
+		if errors.As(e, &se) {
+			out = append(out, se)
+		}
+	}
+	return out
+}
+
 func (s *session) sliQueryProblem(e *sli.QueryError) string {
 	pos := scenarios.Pos{Line: 1, Col: 1}
 	if q, ok := s.sc.SLI().Query(e.Name); ok {

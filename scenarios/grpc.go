@@ -90,7 +90,7 @@ type GRPCSpec struct {
 	// and its imports; nil with reflection.
 	Descriptors []byte
 
-	node, targetNode *yaml.Node
+	node, targetNode, methodNode *yaml.Node
 }
 
 // grpcSection decodes the top-level grpc section and compiles its .proto
@@ -343,6 +343,7 @@ func (d *decoder) grpcStep(n *yaml.Node, s *StepSpec, path string) {
 	}
 	var md protoreflect.MethodDescriptor
 	if v, ok := gs["method"]; ok {
+		g.methodNode = v.val
 		if name, ok := d.str(v.val, "grpc method"); ok {
 			g.Method = name
 			switch {

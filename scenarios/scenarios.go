@@ -158,6 +158,30 @@ func sortedSecrets(m map[string]bool) []string {
 // instead (docs/thresholds.md, Baselines). Thresholds the baseline lacks
 // are left to the evaluator, which skips them with a warning. It returns
 // Errors, or nil.
+// StepPos is where the scenario wrote step of flow, for an error found
+// about it after load (engine.StepError): a gRPC step's method, else the
+// step's name. The file's start when there is no such step.
+func (sc *Scenario) StepPos(flow, step string) Pos {
+	if sc.spec == nil {
+		return Pos{Line: 1, Col: 1}
+	}
+	for _, f := range sc.spec.Flows {
+		if f.Name != flow {
+			continue
+		}
+		for _, st := range f.Steps {
+			if st.Name != step {
+				continue
+			}
+			if st.GRPC != nil && st.GRPC.methodNode != nil {
+				return posOf(st.GRPC.methodNode)
+			}
+			return st.Pos
+		}
+	}
+	return Pos{Line: 1, Col: 1}
+}
+
 func (sc *Scenario) CheckBaseline(base func(key string, e slo.Expr) (float64, bool, string)) error {
 	if base == nil || sc.spec == nil {
 		return nil

@@ -113,7 +113,8 @@ func TestGRPCStatusBreaksThreshold(t *testing.T) {
 
 // TestGRPCBadMethod: a method the .proto does not declare is exit 2 at its
 // line and column, and nothing is sent; with reflection the server names
-// its methods at preflight, which fails (exit 3), nothing sent either.
+// its methods at preflight: exit 2 at the method's line and column too
+// (the scenario is wrong, the server reachable), nothing sent either.
 func TestGRPCBadMethod(t *testing.T) {
 	s, addr := startGRPC(t, grpctarget.Options{})
 	bad := strings.Replace(cartFlow, "method: Get", "method: Gte", 1)
@@ -125,8 +126,8 @@ func TestGRPCBadMethod(t *testing.T) {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
 	r = run(t, "run", grpcScenario(t, "http://"+addr, true, bad), "--quiet")
-	r.expect(t, exitPreflightFailed)
-	if !strings.Contains(r.stderr, "no method Gte") {
+	r.expect(t, exitInvalid)
+	if !regexp.MustCompile(`g\.yaml:\d+:45: flow "cart" step "get": grpc: service shop\.Cart has no method Gte \(server reflection\)`).MatchString(r.stderr) {
 		t.Errorf("stderr:\n%s", r.stderr)
 	}
 	if n := s.Calls(); n != 0 {

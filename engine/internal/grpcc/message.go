@@ -2,6 +2,7 @@ package grpcc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -69,6 +70,11 @@ func LoadMethod(set []byte, service, method string) (*Method, error) {
 	return FindMethod(files, service, method)
 }
 
+// ErrNoSuchMethod is what Reflect's error wraps when the server's
+// reflection answered and the method as written is not one it can call:
+// the scenario is wrong, not the server unreachable.
+var ErrNoSuchMethod = errors.New("no such method")
+
 // Reflect resolves service/method through the server reflection service
 // of c (v1, or v1alpha for older servers). A server without reflection
 // fails with UNIMPLEMENTED.
@@ -78,20 +84,20 @@ func Reflect(ctx context.Context, c *Conn, service, method string) (*Method, err
 	fd, err := rc.FileContainingSymbol(protoreflect.FullName(service))
 	if err != nil {
 		if grpcreflect.IsElementNotFoundError(err) {
-			return nil, fmt.Errorf("grpc: the server's reflection knows no service %s", service)
+			return nil, fmt.Errorf("grpc: the server's reflection knows no service %s: %w", service, ErrNoSuchMethod)
 		}
 		return nil, fmt.Errorf("grpc: reflection: %w", err)
 	}
 	sd := fd.Services().ByName(protoreflect.FullName(service).Name())
 	if sd == nil {
-		return nil, fmt.Errorf("grpc: the server's reflection knows no service %s", service)
+		return nil, fmt.Errorf("grpc: the server's reflection knows no service %s: %w", service, ErrNoSuchMethod)
 	}
 	md := sd.Methods().ByName(protoreflect.Name(method))
 	if md == nil {
-		return nil, fmt.Errorf("grpc: service %s has no method %s (server reflection)", service, method)
+		return nil, fmt.Errorf("grpc: service %s has no method %s (server reflection): %w", service, method, ErrNoSuchMethod)
 	}
 	if md.IsStreamingClient() {
-		return nil, fmt.Errorf("grpc: %s/%s is client-streaming: loadgate calls unary and server-streaming methods only", service, method)
+		return nil, fmt.Errorf("grpc: %s/%s is client-streaming: loadgate calls unary and server-streaming methods only: %w", service, method, ErrNoSuchMethod)
 	}
 	return &Method{Path: "/" + service + "/" + method, Desc: md}, nil
 }
