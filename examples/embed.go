@@ -9,3 +9,10 @@ import _ "embed"
 //
 //go:embed demo.yaml
 var Demo []byte
+
+// ShopProto is examples/shop.proto, the gRPC service of the built-in target
+// (internal/grpctarget), which examples/grpc.yaml compiles: one file, so
+// that the example and the target cannot drift apart.
+//
+//go:embed shop.proto
+var ShopProto []byte

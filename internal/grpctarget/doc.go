@@ -6,7 +6,7 @@
 // and off by Storm), slow calls, and a stall (the server freezes every call
 // for a while in each period, as the HTTP stall test's server does).
 //
-// The service is built at run time from the embedded shop.proto, compiled
+// The service is built at run time from examples/shop.proto (embedded), compiled
 // with github.com/bufbuild/protocompile and served with dynamicpb
 // messages: there is no generated code, and the .proto is the one source.
 //

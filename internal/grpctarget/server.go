@@ -3,7 +3,6 @@ package grpctarget
 import (
 	"context"
 	"crypto/tls"
-	_ "embed"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -27,13 +26,13 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 	"google.golang.org/protobuf/types/dynamicpb"
 
+	"github.com/loadgate/loadgate/examples"
 	"github.com/loadgate/loadgate/internal/loopback"
 )
 
-// ShopProto is shop.proto, the service this target serves.
-//
-//go:embed shop.proto
-var ShopProto []byte
+// ShopProto is shop.proto, the service this target serves: the one of
+// examples/grpc.yaml (examples.ShopProto).
+var ShopProto = examples.ShopProto
 
 // Service and method names of shop.proto.
 const (

@@ -2,8 +2,6 @@ package grpctarget
 
 import (
 	"context"
-	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -123,21 +121,5 @@ func TestParseCode(t *testing.T) {
 	}
 	if _, ok := parseCode("NOPE"); ok {
 		t.Error("NOPE parsed")
-	}
-}
-
-// TestExampleProtoIsACopy: examples/shop.proto, which examples/grpc.yaml
-// compiles, is this package's shop.proto but for its opening comment.
-func TestExampleProtoIsACopy(t *testing.T) {
-	ex, err := os.ReadFile("../../examples/shop.proto")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := func(b []byte) string {
-		s := string(b)
-		return s[strings.Index(s, "syntax = "):]
-	}
-	if body(ex) != body(ShopProto) {
-		t.Error("examples/shop.proto differs from internal/grpctarget/shop.proto below their opening comments: copy it over")
 	}
 }
