@@ -39,16 +39,7 @@ func shopDescriptors(t testing.TB) []byte {
 // startShop serves the gRPC target on loopback.
 func startShop(t testing.TB, opt grpctarget.Options) (*grpctarget.Server, string) {
 	t.Helper()
-	s, err := grpctarget.New(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := s.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
-	return s, addr
+	return grpctarget.StartTest(t, opt)
 }
 
 // grpcStepOf is a gRPC step of the shop target.

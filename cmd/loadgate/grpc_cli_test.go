@@ -17,16 +17,7 @@ import (
 // startGRPC serves the gRPC target (shop.Cart) on loopback.
 func startGRPC(t *testing.T, opt grpctarget.Options) (*grpctarget.Server, string) {
 	t.Helper()
-	s, err := grpctarget.New(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := s.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
-	return s, addr
+	return grpctarget.StartTest(t, opt)
 }
 
 // grpcScenario writes a scenario whose grpc section names target and

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/bufbuild/protocompile"
@@ -470,4 +471,20 @@ func (s *Server) watch(_ any, ss grpc.ServerStream) error {
 		}
 	}
 	return nil
+}
+
+// StartTest serves a target with opt on loopback for the test tb, stopped
+// when the test ends; it returns the target and its address.
+func StartTest(tb testing.TB, opt Options) (*Server, string) {
+	tb.Helper()
+	s, err := New(opt)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	addr, err := s.Start()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Stop)
+	return s, addr
 }

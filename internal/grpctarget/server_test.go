@@ -15,15 +15,7 @@ import (
 
 func client(t *testing.T, opt Options) (*Server, *grpc.ClientConn) {
 	t.Helper()
-	s, err := New(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := s.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
+	s, addr := StartTest(t, opt)
 	cc, err := grpc.NewClient("passthrough:///"+addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

@@ -18,16 +18,7 @@ import (
 
 func start(t testing.TB, opt grpctarget.Options) (*grpctarget.Server, string) {
 	t.Helper()
-	s, err := grpctarget.New(opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := s.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Stop)
-	return s, addr
+	return grpctarget.StartTest(t, opt)
 }
 
 func dial(t testing.TB, addr string) *Conn {
