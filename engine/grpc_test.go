@@ -238,48 +238,8 @@ func TestGRPCStallShowsInLatencyNoRace(t *testing.T) {
 	if raceEnabled {
 		t.Skip("timing test: make test runs it without -race")
 	}
-	for _, tc := range []struct {
-		name        string
-		maxInFlight int
-		checkSvc    bool
-	}{
-		{"calls to spare", 1000, false},
-		{"starved at 4 in flight", 4, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, addr := startShop(t, grpctarget.Options{StallEvery: 5 * time.Second, StallAt: 2 * time.Second, StallFor: time.Second})
-			p := grpcPlan(500, 20*time.Second, grpcStepOf(t, "add", addr, "Add", `{"item":1}`))
-			p.Load.MaxInFlight = tc.maxInFlight
-			p.Interval = time.Second
-			res, err := (&Engine{}).Run(context.Background(), p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			st := res.Final.Total.Steps[0][0]
-			tot := res.Final.Total
-			t.Logf("planned %d dropped %d started %d lag p99 %v max %v; duration p50 %v p90 %v p99 %v max %v",
-				tot.Planned, tot.Dropped, tot.Started, tot.Lag.Quantile(0.99), tot.Lag.Max(), st.Duration.Quantile(0.5), st.Duration.Quantile(0.9), st.Duration.Quantile(0.99), st.Duration.Max())
-			if st.Requests != 10000 || st.Failed != 0 {
-				t.Fatalf("calls %d failed %d, want 10000 and 0 (errors %v)", st.Requests, st.Failed, res.Final.ErrorSamples)
-			}
-			p90, p99 := st.Duration.Quantile(0.90), st.Duration.Quantile(0.99)
-			t.Logf("grpc_req_duration p90=%v p99=%v max=%v; service time p99=%v", p90, p99, st.Duration.Max(), st.ServiceTime.Quantile(0.99))
-			if p90 < 450*time.Millisecond || p90 > 600*time.Millisecond {
-				t.Errorf("p90 = %v, want ≈ 0.50 s", p90)
-			}
-			if p99 < 900*time.Millisecond || p99 > 1050*time.Millisecond {
-				t.Errorf("p99 = %v, want ≈ 0.95 s", p99)
-			}
-			if svc := st.ServiceTime.Quantile(0.99); tc.checkSvc && svc > 100*time.Millisecond {
-				t.Errorf("service time p99 = %v, want small: only 4 calls per stall were on the wire", svc)
-			}
-			sel, err := Select(p, "grpc_req_duration", nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v := sel.Read(res.Final.Total); v.Hist.Quantile(0.99) != p99 {
-				t.Errorf("grpc_req_duration p99 %v, the step's %v", v.Hist.Quantile(0.99), p99)
-			}
-		})
-	}
+	checkStall(t, "grpc_req_duration", func(t *testing.T) *Plan {
+		_, addr := startShop(t, grpctarget.Options{StallEvery: 5 * time.Second, StallAt: 2 * time.Second, StallFor: time.Second})
+		return grpcPlan(500, 20*time.Second, grpcStepOf(t, "add", addr, "Add", `{"item":1}`))
+	})
 }
