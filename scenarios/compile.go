@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/loadgate/loadgate/engine"
 )
 
@@ -134,18 +136,7 @@ func (c *compiler) url(st StepSpec) string {
 	case n == nil || t == "" && n.Value != "":
 		return "" // already reported
 	case strings.HasPrefix(t, "/"):
-		switch {
-		case c.spec.baseURLNode == nil:
-			c.el.node(n, "path %q needs base_url (or write an absolute http:// or https:// URL)", t)
-			return ""
-		case c.base == "":
-			return "" // base_url is invalid, and reported
-		}
-		if strings.ContainsAny(plainTemplate(t), " \t\r\n") {
-			c.el.node(n, "invalid URL path %q: encode spaces as %%20", t)
-			return ""
-		}
-		return c.base + t
+		return c.joinBase(n, t, "", [2]string{"http", "https"})
 	case strings.HasPrefix(t, "http://") || strings.HasPrefix(t, "https://"):
 		if msg := checkTemplatedURL(t); msg != "" {
 			c.el.node(n, "%s", msg)
@@ -160,6 +151,30 @@ func (c *compiler) url(st StepSpec) string {
 		c.el.node(n, "invalid URL %q: want a path starting with / or an absolute http:// or https:// URL", t)
 		return ""
 	}
+}
+
+// joinBase joins the path t (n's value) to base_url, keeping any path
+// prefix of base_url; it returns "" when it cannot (reported). key names
+// the value in errors: "" for a request step's URL, else the key it is
+// written under (ws.connect). schemes are those of the absolute URL that
+// could be written instead of the path (http and https).
+func (c *compiler) joinBase(n *yaml.Node, t, key string, schemes [2]string) string {
+	needs, invalid := "path", "URL path"
+	if key != "" {
+		needs, invalid = key, key+" path"
+	}
+	switch {
+	case c.spec.baseURLNode == nil:
+		c.el.node(n, "%s %q needs base_url (or write an absolute %s:// or %s:// URL)", needs, t, schemes[0], schemes[1])
+		return ""
+	case c.base == "":
+		return "" // base_url is invalid, and reported
+	}
+	if strings.ContainsAny(plainTemplate(t), " \t\r\n") {
+		c.el.node(n, "invalid %s %q: encode spaces as %%20", invalid, t)
+		return ""
+	}
+	return c.base + t
 }
 
 // checkAbsURL returns what is wrong with an absolute http(s) URL, or "".

@@ -298,18 +298,11 @@ func (c *compiler) wsURL(ws *WSSpec) string {
 	case n == nil || t == "" && n.Value != "":
 		return "" // already reported
 	case strings.HasPrefix(t, "/"):
-		switch {
-		case c.spec.baseURLNode == nil:
-			c.el.node(n, "ws.connect %q needs base_url (or write an absolute ws:// or wss:// URL)", t)
-			return ""
-		case c.base == "":
-			return "" // base_url is invalid, and reported
-		}
-		if strings.ContainsAny(plainTemplate(t), " \t\r\n") {
-			c.el.node(n, "invalid ws.connect path %q: encode spaces as %%20", t)
+		u := c.joinBase(n, t, "ws.connect", [2]string{"ws", "wss"})
+		if u == "" {
 			return ""
 		}
-		return "ws" + strings.TrimPrefix(c.base, "http") + t
+		return "ws" + strings.TrimPrefix(u, "http") // http(s)://h/p: ws(s)://h/p
 	case strings.HasPrefix(t, "ws://") || strings.HasPrefix(t, "wss://"):
 		if msg := checkTemplatedURL(t); msg != "" {
 			c.el.node(n, "%s", msg)
