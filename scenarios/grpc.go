@@ -831,33 +831,22 @@ func (d *decoder) grpcWellKnown(w *strings.Builder, n *yaml.Node, md protoreflec
 	return d.grpcValue(w, n, md.Fields().ByName("value"), what)
 }
 
-// grpcStatuses decodes a gRPC step's check status: names (OK, NOT_FOUND)
-// or code numbers 0..16, one or a list.
-func (d *decoder) grpcStatuses(n *yaml.Node) []int {
-	items := []*yaml.Node{n}
-	if n.Kind == yaml.SequenceNode {
-		items = n.Content
-		if len(items) == 0 {
-			d.el.node(n, "check status must not be an empty list")
-		}
+// grpcStatus reads a status of a gRPC step's check status: a name (OK,
+// NOT_FOUND) or a code number 0..16.
+func (d *decoder) grpcStatus(n *yaml.Node) (int, bool) {
+	if n.Kind != yaml.ScalarNode {
+		d.el.node(n, "expected a gRPC status for check status, got %s", kindName(n))
+		return 0, false
 	}
-	var out []int
-	for _, it := range items {
-		if it.Kind != yaml.ScalarNode {
-			d.el.node(it, "expected a gRPC status for check status, got %s", kindName(it))
-			continue
-		}
-		if c, ok := grpcCode(it.Value); ok {
-			out = append(out, c)
-			continue
-		}
-		msg := "check status of a gRPC step: want a status name such as OK or NOT_FOUND, or a code from 0 to 16, got " + quote(it.Value)
-		if s := suggestExact(strings.ToUpper(it.Value), grpcCodeNames); s != "" {
-			msg += "; did you mean " + quote(s) + "?"
-		}
-		d.el.node(it, "%s", msg)
+	if c, ok := grpcCode(n.Value); ok {
+		return c, true
 	}
-	return out
+	msg := "check status of a gRPC step: want a status name such as OK or NOT_FOUND, or a code from 0 to 16, got " + quote(n.Value)
+	if s := suggestExact(strings.ToUpper(n.Value), grpcCodeNames); s != "" {
+		msg += "; did you mean " + quote(s) + "?"
+	}
+	d.el.node(n, "%s", msg)
+	return 0, false
 }
 
 // grpcCode reads a status name (any case, CANCELED too) or a code number.

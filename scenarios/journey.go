@@ -164,9 +164,9 @@ func (d *decoder) check(n *yaml.Node, path string, grpc bool) (accept []int, che
 	}
 	if f, ok := fs["status"]; ok {
 		if grpc {
-			accept = d.grpcStatuses(f.val)
+			accept = d.statuses(f.val, d.grpcStatus)
 		} else {
-			accept = d.statuses(f.val)
+			accept = d.statuses(f.val, d.httpStatus)
 		}
 		if len(accept) > 0 {
 			checks = append(checks, engine.Check{Kind: engine.CheckStatus, Statuses: accept})
@@ -220,21 +220,31 @@ func (d *decoder) oneOrMany(n *yaml.Node) []*yaml.Node {
 	return []*yaml.Node{n}
 }
 
-func (d *decoder) statuses(n *yaml.Node) []int {
-	items := []*yaml.Node{n}
-	if n.Kind == yaml.SequenceNode {
-		items = n.Content
-		if len(items) == 0 {
-			d.el.node(n, "check status must not be an empty list")
-		}
+// oneOrList is oneOrMany for a value that must not be an empty list
+// (reported as what must not be one).
+func (d *decoder) oneOrList(n *yaml.Node, what string) []*yaml.Node {
+	if n.Kind == yaml.SequenceNode && len(n.Content) == 0 {
+		d.el.node(n, "%s must not be an empty list", what)
 	}
+	return d.oneOrMany(n)
+}
+
+// statuses decodes check status: one status or a list of them, each read
+// by item (httpStatus, or grpcStatus for a gRPC step).
+func (d *decoder) statuses(n *yaml.Node, item func(*yaml.Node) (int, bool)) []int {
 	var out []int
-	for _, it := range items {
-		if v, ok := d.integer(it, "check status", 100, 599); ok {
-			out = append(out, int(v))
+	for _, it := range d.oneOrList(n, "check status") {
+		if v, ok := item(it); ok {
+			out = append(out, v)
 		}
 	}
 	return out
+}
+
+// httpStatus reads an HTTP status of check status: 100 to 599.
+func (d *decoder) httpStatus(n *yaml.Node) (int, bool) {
+	v, ok := d.integer(n, "check status", 100, 599)
+	return int(v), ok
 }
 
 // jsonCheck decodes { path: $.x, equals: v } or { path: $.x, exists: true }.
