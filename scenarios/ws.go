@@ -138,11 +138,7 @@ func (d *decoder) wsExchange(n *yaml.Node, fs map[string]field, s *StepSpec, pat
 		if d.refs != nil {
 			from = len(*d.refs)
 		}
-		items := d.oneOrMany(f.val)
-		if f.val.Kind == yaml.SequenceNode && len(items) == 0 {
-			d.el.node(f.val, "send must not be an empty list")
-		}
-		for _, it := range items {
+		for _, it := range d.oneOrList(f.val, "send") {
 			if m, ok := d.wsMessage(it, path+".send"); ok {
 				x.Send = append(x.Send, m)
 			}
