@@ -173,20 +173,10 @@ func (d *decoder) check(n *yaml.Node, path string, grpc bool) (accept []int, che
 		}
 	}
 	if f, ok := fs["body_contains"]; ok {
-		for _, it := range d.oneOrMany(f.val) {
-			if s := d.text(it, "body_contains"); s != "" {
-				checks = append(checks, engine.Check{Kind: engine.CheckBodyContains, Value: s})
-			} else if it.Kind == yaml.ScalarNode {
-				d.el.node(it, "body_contains must not be empty")
-			}
-		}
+		checks = append(checks, d.bodyContains(f.val)...)
 	}
 	if f, ok := fs["json"]; ok {
-		for _, it := range d.oneOrMany(f.val) {
-			if c, ok := d.jsonCheck(it, path+".json"); ok {
-				checks = append(checks, c)
-			}
-		}
+		checks = append(checks, d.jsonChecks(f.val, path+".json")...)
 	}
 	if f, ok := fs["header"]; ok {
 		for _, it := range d.oneOrMany(f.val) {
@@ -210,6 +200,32 @@ func (d *decoder) check(n *yaml.Node, path string, grpc bool) (accept []int, che
 		}
 	}
 	return accept, checks
+}
+
+// bodyContains decodes body_contains: one string or a list, each a check
+// (of a response body, or of a WebSocket message).
+func (d *decoder) bodyContains(n *yaml.Node) []engine.Check {
+	var checks []engine.Check
+	for _, it := range d.oneOrMany(n) {
+		if s := d.text(it, "body_contains"); s != "" {
+			checks = append(checks, engine.Check{Kind: engine.CheckBodyContains, Value: s})
+		} else if it.Kind == yaml.ScalarNode {
+			d.el.node(it, "body_contains must not be empty")
+		}
+	}
+	return checks
+}
+
+// jsonChecks decodes json: one json check or a list (jsonCheck); path is
+// the key's (flows[0].steps[1].check.json).
+func (d *decoder) jsonChecks(n *yaml.Node, path string) []engine.Check {
+	var checks []engine.Check
+	for _, it := range d.oneOrMany(n) {
+		if c, ok := d.jsonCheck(it, path); ok {
+			checks = append(checks, c)
+		}
+	}
+	return checks
 }
 
 // oneOrMany returns n's items when it is a list, else n alone.

@@ -216,21 +216,13 @@ func (d *decoder) wsExpect(n *yaml.Node, path string) (checks []engine.Check, wi
 		return nil, 0 // expect: with nothing: any message
 	}
 	fs := d.fields(n, "in "+path, wsExpectKeys, nil)
+	// An expect's checks are its json ones, then its body_contains ones
+	// (a step's check puts body_contains first).
 	if f, ok := fs["json"]; ok {
-		for _, it := range d.oneOrMany(f.val) {
-			if c, ok := d.jsonCheck(it, path+".json"); ok {
-				checks = append(checks, c)
-			}
-		}
+		checks = append(checks, d.jsonChecks(f.val, path+".json")...)
 	}
 	if f, ok := fs["body_contains"]; ok {
-		for _, it := range d.oneOrMany(f.val) {
-			if s := d.text(it, "body_contains"); s != "" {
-				checks = append(checks, engine.Check{Kind: engine.CheckBodyContains, Value: s})
-			} else if it.Kind == yaml.ScalarNode {
-				d.el.node(it, "body_contains must not be empty")
-			}
-		}
+		checks = append(checks, d.bodyContains(f.val)...)
 	}
 	if f, ok := fs["within"]; ok {
 		within, _ = d.duration(f.val, "expect.within", time.Millisecond)
