@@ -180,17 +180,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // is true, addr must name a loopback IP or "localhost"; otherwise it returns an error
 // wrapping ErrNotLoopback.
 func Listen(addr string, allowRemote bool) (net.Listener, error) {
-	if addr == "" {
-		addr = DefaultAddr
-	}
-	if !allowRemote && !loopback.Addr(addr) {
-		return nil, fmt.Errorf("%w: %q", ErrNotLoopback, addr)
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("target: %w", err)
-	}
-	return ln, nil
+	return loopback.Listen(addr, DefaultAddr, allowRemote, ErrNotLoopback, "target")
 }
 
 // Requests returns the number of requests handled so far, including unmatched ones.

@@ -179,17 +179,7 @@ func (noExtensions) RangeExtensionsByMessage(protoreflect.FullName, func(protore
 // Listen opens a TCP listener on addr (DefaultAddr when empty); unless
 // allowRemote, addr must be a loopback address.
 func Listen(addr string, allowRemote bool) (net.Listener, error) {
-	if addr == "" {
-		addr = DefaultAddr
-	}
-	if !allowRemote && !loopback.Addr(addr) {
-		return nil, fmt.Errorf("%w: %q", ErrNotLoopback, addr)
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("grpc target: %w", err)
-	}
-	return ln, nil
+	return loopback.Listen(addr, DefaultAddr, allowRemote, ErrNotLoopback, "grpc target")
 }
 
 // Serve serves on ln until ctx is done, then stops: calls in flight get a

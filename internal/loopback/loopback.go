@@ -9,6 +9,7 @@ package loopback
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 )
@@ -57,4 +58,23 @@ func Resolves(ctx context.Context, r *net.Resolver, host string) (bool, error) {
 		}
 	}
 	return len(ips) > 0, nil
+}
+
+// Listen opens a TCP listener on addr (def when empty) for one of
+// loadgate's own servers (the demo target, the gRPC target). Unless
+// allowRemote is true, addr must be loopback (Addr); otherwise it returns
+// an error wrapping notLoopback. An error from net.Listen is wrapped after
+// prefix ("target: listen tcp ...").
+func Listen(addr, def string, allowRemote bool, notLoopback error, prefix string) (net.Listener, error) {
+	if addr == "" {
+		addr = def
+	}
+	if !allowRemote && !Addr(addr) {
+		return nil, fmt.Errorf("%w: %q", notLoopback, addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", prefix, err)
+	}
+	return ln, nil
 }

@@ -2,8 +2,10 @@ package loopback
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -63,4 +65,22 @@ func TestConn(t *testing.T) {
 	if IP(netip.MustParseAddr("192.0.2.1")) {
 		t.Fatal("TEST-NET-1 is loopback")
 	}
+}
+
+func TestListen(t *testing.T) {
+	errRemote := errors.New("x: refusing to listen on a non-loopback address")
+	if _, err := Listen("0.0.0.0:0", "127.0.0.1:0", false, errRemote, "x"); !errors.Is(err, errRemote) || err.Error() != errRemote.Error()+`: "0.0.0.0:0"` {
+		t.Errorf("non-loopback: %v", err)
+	}
+	if _, err := Listen("", "0.0.0.0:0", false, errRemote, "x"); !errors.Is(err, errRemote) {
+		t.Errorf("non-loopback default: %v", err)
+	}
+	if _, err := Listen("127.0.0.1:bad", "", false, errRemote, "x"); err == nil || !strings.HasPrefix(err.Error(), "x: listen tcp") {
+		t.Errorf("bad port: %v", err)
+	}
+	ln, err := Listen("", "127.0.0.1:0", false, errRemote, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.Close()
 }
