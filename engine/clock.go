@@ -5,6 +5,8 @@ import (
 	"math"
 	"sync"
 	"time"
+
+	"github.com/loadgate/loadgate/histogram"
 )
 
 // clock is the one timer of a run. Every wait of the run goes through it —
@@ -43,6 +45,13 @@ type clock struct {
 	armed   time.Duration // when the alarm will ring; never when it is not set
 	last    time.Duration // when the last wake-up happened; -slack before the first
 	stopped bool
+	// wakes counts the alarm's rings, and late how long after the instant
+	// it was set for each one came (the host's timer and scheduling
+	// latency): what a run's schedule_lag adds on top of the slack, and
+	// why a host allows a shorter or longer one (docs/metrics.md,
+	// generator.wakeups).
+	wakes int64
+	late  *histogram.Histogram
 }
 
 // waiter is one goroutine's place in a clock. A worker owns one and uses
@@ -76,7 +85,7 @@ func newClock(since func() time.Duration, slack time.Duration, a alarm) *clock {
 	if a == nil {
 		a = newGoAlarm(since)
 	}
-	return &clock{since: since, slack: slack, alarm: a, armed: never, last: -slack}
+	return &clock{since: since, slack: slack, alarm: a, armed: never, last: -slack, late: histogram.New()}
 }
 
 // newWaiter returns a waiter for one goroutine's waits on c.
@@ -101,7 +110,12 @@ func (c *clock) ring() {
 	// The wake-up counts as happening at the instant that rang even if
 	// the offsets read a few ns short of the kernel's clock, so that the
 	// waiters due then are released now and not by another alarm.
-	c.last = max(c.since(), c.armed)
+	now := c.since()
+	if c.armed != never {
+		c.wakes++
+		c.late.Record(max(now-c.armed, 0))
+	}
+	c.last = max(now, c.armed)
 	c.armed = never
 	for len(c.waiters) > 0 && c.waiters[0].at <= c.last {
 		w := heap.Pop(&c.waiters).(*waiter)
@@ -111,6 +125,17 @@ func (c *clock) ring() {
 	if len(c.waiters) > 0 {
 		c.arm(c.waiters[0].at)
 	}
+}
+
+// wakeStats returns how many times the alarm rang, and a copy of how late
+// it rang (nil before the first ring).
+func (c *clock) wakeStats() (int64, *histogram.Histogram) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.wakes == 0 {
+		return 0, nil
+	}
+	return c.wakes, c.late.Clone()
 }
 
 // stop ends every wait and the clock's goroutine. Later calls do nothing.

@@ -91,9 +91,66 @@ func TestClockCoalesces(t *testing.T) {
 				if got := a.rings.Load(); got != tc.rings {
 					t.Errorf("%d wake-ups, want %d", got, tc.rings)
 				}
+				// In virtual time every ring is exactly on time.
+				if n, late := c.wakeStats(); n != tc.rings || late == nil || late.Max() != 0 {
+					t.Errorf("wakeStats = %d, %v; want %d rings, none late", n, late, tc.rings)
+				}
 			})
 		})
 	}
+}
+
+// lateAlarm rings a fixed delay after the instant it was set for: a host
+// whose timer or scheduler is that slow.
+type lateAlarm struct {
+	*goAlarm
+	delay time.Duration
+}
+
+func (a *lateAlarm) wait() bool {
+	ok := a.goAlarm.wait()
+	if ok {
+		time.Sleep(a.delay)
+	}
+	return ok
+}
+
+// TestClockWakeLateness: the clock counts its wake-ups and measures how
+// late each came after its due instant, what schedule_lag adds to the
+// slack on a slow host (generator.wake_late_p99). A clock that never rang
+// has no lateness to report.
+func TestClockWakeLateness(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		since := func() time.Duration { return time.Since(start) }
+		c := newClock(since, time.Millisecond, &lateAlarm{goAlarm: newGoAlarm(since), delay: 300 * time.Microsecond})
+		if n, late := c.wakeStats(); n != 0 || late != nil {
+			t.Fatalf("before any wait: wakeStats = %d, %v", n, late)
+		}
+		go c.run()
+		defer c.stop()
+		w := c.newWaiter()
+		var worst time.Duration
+		for n := 1; n <= 100; n++ {
+			at := time.Duration(n) * 5 * time.Millisecond
+			c.wait(w, at)
+			worst = max(worst, since()-at)
+		}
+		n, late := c.wakeStats()
+		if n != 100 {
+			t.Errorf("%d wake-ups for 100 waits 5 ms apart, want 100", n)
+		}
+		if late == nil || late.Count() != 100 {
+			t.Fatalf("lateness of %v wake-ups recorded, want 100", late)
+		}
+		// The histogram keeps 3 significant digits.
+		if p99, mx := late.Quantile(0.99), late.Max(); p99 < 299*time.Microsecond || mx > 301*time.Microsecond {
+			t.Errorf("lateness p99 %v, max %v; want 300µs", p99, mx)
+		}
+		if worst != 300*time.Microsecond {
+			t.Errorf("waits ended up to %v late, want the alarm's 300µs", worst)
+		}
+	})
 }
 
 // TestClockRate: at a steady 5,000 waits a second, a slack of 750 µs bounds

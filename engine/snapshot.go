@@ -244,6 +244,13 @@ type Snapshot struct {
 	// waits on Go timers instead (arrivals then start up to ~1 ms late);
 	// empty otherwise.
 	ClockFallback string
+	// Wakeups is how many times the run's clock woke the process to start
+	// arrivals, end think times or take deferred reads, and WakeLate how
+	// late each wake-up came after the instant it was due: the host's
+	// timer latency, which schedule_lag adds to the slack. Zero and nil
+	// when unknown (a distributed run's merged snapshots).
+	Wakeups  int64
+	WakeLate *histogram.Histogram
 }
 
 // The timers that pace a run (docs/metrics.md: generator.clock).

@@ -16,6 +16,7 @@ import (
 	"github.com/loadgate/loadgate/capacity"
 	"github.com/loadgate/loadgate/cluster"
 	"github.com/loadgate/loadgate/engine"
+	"github.com/loadgate/loadgate/internal/procstat"
 	"github.com/loadgate/loadgate/report"
 	"github.com/loadgate/loadgate/scenarios"
 	"github.com/loadgate/loadgate/slo"
@@ -346,6 +347,12 @@ func (s *session) reportRun(final *engine.Snapshot) report.Run {
 	}
 	if s.eval != nil {
 		run.Thresholds = s.eval.Results()
+	}
+	if s.Coordinator == nil {
+		// This process is the generator (generator.process); a
+		// coordinator only merges what its agents measured.
+		u := procstat.Read()
+		run.Process = &u
 	}
 	return run
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/loadgate/loadgate/capacity"
 	"github.com/loadgate/loadgate/engine"
+	"github.com/loadgate/loadgate/internal/procstat"
 	"github.com/loadgate/loadgate/slo"
 	"github.com/loadgate/loadgate/verdict"
 )
@@ -80,6 +81,10 @@ type Run struct {
 	// Capacity is the outcome of a capacity search, nil for a run; the
 	// other fields then describe the step at the capacity (CapacityRun).
 	Capacity *capacity.Outcome
+	// Process is what the generator's process had used when the report
+	// was written (generator.process); nil when it was not the generator
+	// (a distributed run's coordinator) or is unknown.
+	Process *procstat.Usage
 }
 
 // Summary is the report of one run: the JSON document of docs/reports.md, and the
@@ -207,6 +212,40 @@ type Generator struct {
 	// be had; a warning says it too.
 	Clock         string `json:"clock,omitempty"`
 	ClockFallback string `json:"clock_fallback,omitempty"`
+	// Wakeups is how many times the clock woke the process, and
+	// WakeLateP99 and WakeLateMax (ms) how late after their due instant
+	// those wake-ups came: the host's timer latency, which schedule_lag
+	// adds to the slack. Absent when unknown (distributed runs, a run that
+	// never waited).
+	Wakeups     int64    `json:"wakeups,omitempty"`
+	WakeLateP99 *float64 `json:"wake_late_p99,omitempty"`
+	WakeLateMax *float64 `json:"wake_late_max,omitempty"`
+	// Process is what the generator's process had used when the report
+	// was written. Absent when unknown (distributed runs).
+	Process *Process `json:"process,omitempty"`
+}
+
+// Process is the generator's use of CPU and memory (docs/metrics.md, "The
+// generator's health"): whether it was short of CPU, and where its memory
+// goes. Sizes in MiB; the resident split is of the moment of the report.
+type Process struct {
+	CPUS       float64 `json:"cpu_s"`        // user + system, every thread
+	PeakRSS    float64 `json:"peak_rss_mib"` // the high-water mark of resident memory
+	RSSFile    float64 `json:"rss_file_mib"` // resident pages of files: the binary's code and data
+	RSSAnon    float64 `json:"rss_anon_mib"` // resident anonymous memory: heap, stacks, runtime
+	HeapMiB    float64 `json:"heap_mib"`     // the Go heap's objects and free space in their spans
+	StacksMiB  float64 `json:"stacks_mib"`   // goroutine and system stacks
+	RuntimeMiB float64 `json:"runtime_mib"`  // the Go runtime's own metadata
+}
+
+// processOf converts u for the report; nil for nil.
+func processOf(u *procstat.Usage) *Process {
+	if u == nil {
+		return nil
+	}
+	mib := func(b int64) float64 { return round(float64(b)/(1<<20), 1) }
+	return &Process{CPUS: round(u.CPU.Seconds(), 3), PeakRSS: mib(u.PeakRSS), RSSFile: mib(u.RSSFile), RSSAnon: mib(u.RSSAnon),
+		HeapMiB: mib(u.Heap), StacksMiB: mib(u.Stacks), RuntimeMiB: mib(u.Runtime)}
 }
 
 // PlanInfo echoes the load profile the run was given.
@@ -300,6 +339,7 @@ func Build(r Run) *Summary {
 			}
 		}
 		s.Generator = generator(r.Final)
+		s.Generator.Process = processOf(r.Process)
 		if why := r.Final.ClockFallback; why != "" {
 			s.Warnings = append(s.Warnings, "the run's clock fell back to Go timers ("+why+"): arrivals may have started up to 1 ms late")
 		}
@@ -436,6 +476,10 @@ func generator(f *engine.Snapshot) Generator {
 		g.SlotWaitP99, g.SlotWaitMax = &p99, &mx
 	}
 	g.AchievedRatio = achievedRatio(g)
+	if f.Wakeups > 0 && f.WakeLate != nil {
+		p99, mx := ms(f.WakeLate.Quantile(0.99)), ms(f.WakeLate.Max())
+		g.Wakeups, g.WakeLateP99, g.WakeLateMax = f.Wakeups, &p99, &mx
+	}
 	if f.StoppedAt > 0 {
 		s := round(f.StoppedAt.Seconds(), 3)
 		g.StoppedAtS = &s

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/loadgate/loadgate/engine"
@@ -201,6 +202,27 @@ func writeStop(w *bufio.Writer, s *Summary) {
 	w.WriteString("\n")
 }
 
+// writeProcess says how often the clock woke the process and how late,
+// and what the process used (generator.wakeups, generator.process).
+func writeProcess(w *bufio.Writer, s *Summary) {
+	g := s.Generator
+	if g.Wakeups > 0 && g.WakeLateP99 != nil && g.WakeLateMax != nil {
+		fmt.Fprintf(w, "  clock: %d wake-ups", g.Wakeups)
+		if s.DurationS > 0 {
+			fmt.Fprintf(w, " (%s/s)", fmtNum(math.Round(float64(g.Wakeups)/s.DurationS)))
+		}
+		fmt.Fprintf(w, ", each late by p99 %s, max %s\n", fmtMS(*g.WakeLateP99), fmtMS(*g.WakeLateMax))
+	}
+	if p := g.Process; p != nil {
+		fmt.Fprintf(w, "  process: CPU %ss", fmtNum(p.CPUS))
+		if s.DurationS > 0 {
+			fmt.Fprintf(w, " (%s of a core)", fmtShare(p.CPUS/s.DurationS))
+		}
+		fmt.Fprintf(w, ", peak RSS %s MiB; now %s MiB of the binary's pages, %s MiB anonymous (Go heap %s, stacks %s, runtime %s MiB)\n",
+			fmtNum(p.PeakRSS), fmtNum(p.RSSFile), fmtNum(p.RSSAnon), fmtNum(p.HeapMiB), fmtNum(p.StacksMiB), fmtNum(p.RuntimeMiB))
+	}
+}
+
 func writeHealth(w *bufio.Writer, s *Summary) {
 	g := s.Generator
 	if g.Planned > 0 || g.Started > 0 {
@@ -223,6 +245,7 @@ func writeHealth(w *bufio.Writer, s *Summary) {
 		if g.SlotWaitMax != nil && *g.SlotWaitMax > 0 && g.SlotWaitP99 != nil {
 			fmt.Fprintf(w, "  slot wait: arrivals waited for a free slot (max_in_flight full), p99 %s, max %s\n", fmtMS(*g.SlotWaitP99), fmtMS(*g.SlotWaitMax))
 		}
+		writeProcess(w, s)
 	}
 	writeStop(w, s)
 	if len(s.Errors) == 0 && len(s.ErrorSamples) == 0 {

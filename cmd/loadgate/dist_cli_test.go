@@ -91,6 +91,14 @@ func TestDistributedMergedCounts(t *testing.T) {
 			t.Errorf("agent %d: %v", i, a)
 		}
 	}
+	// The coordinator sent nothing: the clock and the process of the
+	// report would be its own, not the generators' (docs/metrics.md).
+	g := r.report["generator"].(map[string]any)
+	for _, k := range []string{"wakeups", "wake_late_p99", "process"} {
+		if v, ok := g[k]; ok {
+			t.Errorf("generator.%s = %v in a distributed run's report", k, v)
+		}
+	}
 }
 
 // TestDistributedAgentKilled: SIGKILL of an agent mid-run makes the run
