@@ -127,15 +127,15 @@ func (c *clock) ring() {
 	}
 }
 
-// wakeStats returns how many times the alarm rang, and a copy of how late
-// it rang (nil before the first ring).
+// wakeStats returns how many times the alarm rang, and a compact
+// read-only copy of how late it rang (nil before the first ring).
 func (c *clock) wakeStats() (int64, *histogram.Histogram) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.wakes == 0 {
 		return 0, nil
 	}
-	return c.wakes, c.late.Clone()
+	return c.wakes, c.late.Freeze()
 }
 
 // stop ends every wait and the clock's goroutine. Later calls do nothing.

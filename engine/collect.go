@@ -64,8 +64,8 @@ func (r *run) collect(obs []Observer, done <-chan struct{}) *Snapshot {
 			Clock:         r.clockKind,
 			ClockFallback: r.clockFallback,
 		}
-		snap.Wakeups, snap.WakeLate = r.clock.wakeStats()
 		if final {
+			snap.Wakeups, snap.WakeLate = r.clock.wakeStats()
 			snap.StoppedAt = now
 			if s := time.Duration(r.stoppedAt.Load()); s > 0 {
 				snap.StoppedAt = s

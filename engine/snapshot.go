@@ -247,8 +247,9 @@ type Snapshot struct {
 	// Wakeups is how many times the run's clock woke the process to start
 	// arrivals, end think times or take deferred reads, and WakeLate how
 	// late each wake-up came after the instant it was due: the host's
-	// timer latency, which schedule_lag adds to the slack. Zero and nil
-	// when unknown (a distributed run's merged snapshots).
+	// timer latency, which schedule_lag adds to the slack. Set on the
+	// final snapshot only; zero and nil when unknown (a distributed run's
+	// merged snapshots).
 	Wakeups  int64
 	WakeLate *histogram.Histogram
 }
