@@ -100,6 +100,19 @@ func TestClockCoalesces(t *testing.T) {
 	}
 }
 
+// waitEvery waits on c for n instants every apart, from every on, one
+// after the other, and returns how late the latest wait ended.
+func waitEvery(c *clock, since func() time.Duration, n int, every time.Duration) time.Duration {
+	w := c.newWaiter()
+	var worst time.Duration
+	for i := 1; i <= n; i++ {
+		at := time.Duration(i) * every
+		c.wait(w, at)
+		worst = max(worst, since()-at)
+	}
+	return worst
+}
+
 // lateAlarm rings a fixed delay after the instant it was set for: a host
 // whose timer or scheduler is that slow.
 type lateAlarm struct {
@@ -129,13 +142,7 @@ func TestClockWakeLateness(t *testing.T) {
 		}
 		go c.run()
 		defer c.stop()
-		w := c.newWaiter()
-		var worst time.Duration
-		for n := 1; n <= 100; n++ {
-			at := time.Duration(n) * 5 * time.Millisecond
-			c.wait(w, at)
-			worst = max(worst, since()-at)
-		}
+		worst := waitEvery(c, since, 100, 5*time.Millisecond)
 		n, late := c.wakeStats()
 		if n != 100 {
 			t.Errorf("%d wake-ups for 100 waits 5 ms apart, want 100", n)
@@ -169,13 +176,7 @@ func TestClockRate(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			c, a, since := startClock(t, tc.slack)
 			defer c.stop()
-			w := c.newWaiter()
-			var worst time.Duration
-			for n := 1; n <= 5000; n++ {
-				at := time.Duration(n) * 200 * time.Microsecond
-				c.wait(w, at)
-				worst = max(worst, since()-at)
-			}
+			worst := waitEvery(c, since, 5000, 200*time.Microsecond)
 			rings := a.rings.Load()
 			if tc.wantRings > 0 && rings != tc.wantRings || tc.maxRings > 0 && rings > tc.maxRings {
 				t.Errorf("slack %v: %d wake-ups for 5000 waits", tc.slack, rings)
