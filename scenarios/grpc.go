@@ -30,6 +30,7 @@ import (
 	"google.golang.org/protobuf/types/descriptorpb"
 
 	"github.com/loadgate/loadgate/engine"
+	"github.com/loadgate/loadgate/internal/grpcstatus"
 )
 
 var (
@@ -43,10 +44,6 @@ var (
 		"body_file":     "a gRPC step's request is grpc.message",
 		"max_redirects": "gRPC has no redirects",
 	}
-	// grpcCodeNames are the status names of codes 0..16.
-	grpcCodeNames = []string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-		"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-		"UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}
 )
 
 // maxProtoFiles bounds the proto list (each file is compiled at load).
@@ -838,28 +835,15 @@ func (d *decoder) grpcStatus(n *yaml.Node) (int, bool) {
 		d.el.node(n, "expected a gRPC status for check status, got %s", kindName(n))
 		return 0, false
 	}
-	if c, ok := grpcCode(n.Value); ok {
-		return c, true
+	if c, ok := grpcstatus.Parse(n.Value); ok {
+		return int(c), true
 	}
 	msg := "check status of a gRPC step: want a status name such as OK or NOT_FOUND, or a code from 0 to 16, got " + quote(n.Value)
-	if s := suggestExact(strings.ToUpper(n.Value), grpcCodeNames); s != "" {
+	if s := suggestExact(strings.ToUpper(n.Value), grpcstatus.Names()); s != "" {
 		msg += "; did you mean " + quote(s) + "?"
 	}
 	d.el.node(n, "%s", msg)
 	return 0, false
-}
-
-// grpcCode reads a status name (any case, CANCELED too) or a code number.
-func grpcCode(s string) (int, bool) {
-	if v, err := strconv.Atoi(s); err == nil && v >= 0 && v <= 16 {
-		return v, true
-	}
-	up := strings.ToUpper(s)
-	if up == "CANCELED" {
-		up = "CANCELLED"
-	}
-	i := slices.Index(grpcCodeNames, up)
-	return i, i >= 0
 }
 
 // compileGRPC fills the engine step of a gRPC step: its target, its

@@ -101,16 +101,3 @@ func TestGRPCReflectPlan(t *testing.T) {
 		t.Errorf("%+v %s", st.GRPC, st.Body)
 	}
 }
-
-func TestGRPCCode(t *testing.T) {
-	for in, want := range map[string]int{"OK": 0, "ok": 0, "CANCELED": 1, "cancelled": 1, "NOT_FOUND": 5, "16": 16, "0": 0} {
-		if got, ok := grpcCode(in); !ok || got != want {
-			t.Errorf("%s: %d %v", in, got, ok)
-		}
-	}
-	for _, in := range []string{"17", "-1", "NOPE", ""} {
-		if _, ok := grpcCode(in); ok {
-			t.Errorf("%s read as a code", in)
-		}
-	}
-}

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,6 +27,7 @@ import (
 	"google.golang.org/protobuf/types/dynamicpb"
 
 	"github.com/loadgate/loadgate/examples"
+	"github.com/loadgate/loadgate/internal/grpcstatus"
 	"github.com/loadgate/loadgate/internal/loopback"
 )
 
@@ -263,7 +263,8 @@ func (s *Server) fault(ctx context.Context) error {
 		}
 	}
 	if v := md.Get("x-fail"); len(v) > 0 {
-		code, ok := parseCode(v[0])
+		c, ok := grpcstatus.Parse(v[0])
+		code := codes.Code(c)
 		if !ok {
 			return status.Errorf(codes.InvalidArgument, "x-fail %q: want a status name such as UNAVAILABLE", v[0])
 		}
@@ -306,31 +307,7 @@ func (s *Server) fault(ctx context.Context) error {
 	return nil
 }
 
-// parseCode reads a status name (UNAVAILABLE, unavailable) or number.
-func parseCode(s string) (codes.Code, bool) {
-	if n, err := strconv.Atoi(s); err == nil && n >= 0 && n <= 16 {
-		return codes.Code(n), true
-	}
-	for c := codes.OK; c <= codes.Unauthenticated; c++ {
-		if strings.EqualFold(CodeName(c), s) {
-			return c, true
-		}
-	}
-	return 0, false
-}
-
-// CodeName is a code's canonical name: OK, CANCELLED, ..., UNAUTHENTICATED.
-func CodeName(c codes.Code) string {
-	if int(c) < len(codeNames) {
-		return codeNames[c]
-	}
-	return "CODE(" + strconv.Itoa(int(c)) + ")"
-}
-
-var codeNames = [...]string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-	"UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}
-
+// sleep waits d, or until ctx is done (its error then).
 func sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return nil

@@ -104,14 +104,3 @@ func TestStall(t *testing.T) {
 		t.Fatalf("a call in the stall took %v", d)
 	}
 }
-
-func TestParseCode(t *testing.T) {
-	for in, want := range map[string]codes.Code{"UNAVAILABLE": codes.Unavailable, "not_found": codes.NotFound, "0": codes.OK, "16": codes.Unauthenticated} {
-		if c, ok := parseCode(in); !ok || c != want {
-			t.Errorf("%s: %v %v", in, c, ok)
-		}
-	}
-	if _, ok := parseCode("NOPE"); ok {
-		t.Error("NOPE parsed")
-	}
-}
