@@ -98,13 +98,7 @@ func (d *decoder) grpcSection(n *yaml.Node) *GRPCSection {
 	fs := d.fields(n, "in grpc", grpcSectionKeys, nil)
 	if f, ok := fs["target"]; ok {
 		g.targetNode = f.val
-		if t, ok := d.str(f.val, "grpc.target"); ok && d.noTemplate(f.val, "grpc.target") {
-			if msg := checkGRPCTarget(t); msg != "" {
-				d.el.node(f.val, "grpc.target: %s", msg)
-			} else {
-				g.Target = t
-			}
-		}
+		g.Target = d.grpcTarget(f.val, "grpc.target", "grpc.target")
 	}
 	if f, ok := fs["reflect"]; ok {
 		g.Reflect = d.boolean(f.val, "grpc.reflect")
@@ -293,6 +287,21 @@ func (d *decoder) protoErrors(errs []reporter.ErrorWithPos, err error, names []s
 	}
 }
 
+// grpcTarget decodes a gRPC target (host:port, no template) of the grpc
+// section or of a step; "" when it is wrong (reported). what and tmpl
+// name it in the errors of a wrong type and of a template.
+func (d *decoder) grpcTarget(n *yaml.Node, what, tmpl string) string {
+	t, ok := d.str(n, what)
+	if !ok || !d.noTemplate(n, tmpl) {
+		return ""
+	}
+	if msg := checkGRPCTarget(t); msg != "" {
+		d.el.node(n, "grpc.target: %s", msg)
+		return ""
+	}
+	return t
+}
+
 // notForGRPC reports the keys of a step that have no meaning for a gRPC
 // step (fs is the step's mapping) and drops them.
 func (d *decoder) notForGRPC(fs map[string]field) {
@@ -315,13 +324,7 @@ func (d *decoder) grpcStep(n *yaml.Node, s *StepSpec, path string) {
 	d.require(n, gs, gw, "service", "method")
 	if v, ok := gs["target"]; ok {
 		g.targetNode = v.val
-		if t, ok := d.str(v.val, "grpc target"); ok && d.noTemplate(v.val, "a gRPC target") {
-			if msg := checkGRPCTarget(t); msg != "" {
-				d.el.node(v.val, "grpc.target: %s", msg)
-			} else {
-				g.Target = t
-			}
-		}
+		g.Target = d.grpcTarget(v.val, "grpc target", "a gRPC target")
 	}
 	sec := d.grpc
 	if sec == nil && n.Kind == yaml.MappingNode {
